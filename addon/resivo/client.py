@@ -1,0 +1,790 @@
+"""Resivo HTTP client: the only code in the project that knows Resivo's wire format.
+
+Paths, field names, time format and error bodies follow the contract in
+``/work/shared/resivo-api.md`` and the samples in ``fixtures/resivo/``. If the official API turns
+out to differ, this module and those samples are what change.
+
+One ``ResivoConnector`` per process owns the HTTP connection pool and the token cache;
+``connector.client(credentials)`` hands out cheap per-credential clients that share both.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import hashlib
+import inspect
+import logging
+import time
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from typing import Any, TypeVar
+from urllib.parse import quote
+
+import httpx
+
+from .errors import (
+    ResivoAuthenticationError,
+    ResivoError,
+    ResivoPermanentError,
+    ResivoProtocolError,
+    ResivoTransientError,
+)
+
+__all__ = [
+    "AUTHORIZATION_ACTIVE",
+    "AUTHORIZATION_EXPIRED",
+    "AUTHORIZATION_REVOKED",
+    "OPERATIONS",
+    "Authorization",
+    "CallRecord",
+    "Component",
+    "Recipient",
+    "RemoteAccessRequest",
+    "ResivoClient",
+    "ResivoConnector",
+    "ResivoCredentials",
+    "Site",
+    "format_utc",
+    "parse_utc",
+]
+
+logger = logging.getLogger("addon.resivo.client")
+
+# Operation names shared by CallRecord, the integration log and the sandbox's faults/stats.
+OPERATIONS = (
+    "token",
+    "list_sites",
+    "get_site",
+    "list_components",
+    "create_remote_access",
+    "find_by_reference",
+    "get_authorization",
+    "revoke",
+)
+
+AUTHORIZATION_ACTIVE = "active"
+AUTHORIZATION_REVOKED = "revoked"
+AUTHORIZATION_EXPIRED = "expired"
+
+OUTCOME_OK = "ok"
+OUTCOME_TRANSIENT = "transient"
+OUTCOME_PERMANENT = "permanent"
+
+_MAX_MESSAGE_CHARS = 300
+_REDACTED = "***"
+
+
+# --------------------------------------------------------------------------- time stamps
+
+
+def format_utc(dt: datetime) -> str:
+    """RFC 3339 in UTC with a ``Z`` suffix and whole seconds, e.g. ``2026-06-12T12:00:00Z``.
+
+    A naive datetime is a programming error: guessing the server's local zone would shift a
+    guest's door window by hours without anyone noticing.
+    """
+    if dt.tzinfo is None or dt.utcoffset() is None:
+        raise ValueError(f"naive datetime {dt.isoformat()} given; Resivo times need a time zone")
+    return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def parse_utc(text: str) -> datetime:
+    """Parse an RFC 3339 time stamp from Resivo into an aware UTC datetime."""
+    parsed = datetime.fromisoformat(text)
+    if parsed.tzinfo is None:
+        # The contract says UTC; an answer without a zone is read as UTC, never as local time.
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC)
+
+
+# --------------------------------------------------------------------------- value objects
+
+
+@dataclass(frozen=True, kw_only=True)
+class ResivoCredentials:
+    """One Resivo API credential. The secret never shows in ``repr``."""
+
+    base_url: str
+    api_version: str = "v8"
+    site_owner_id: str
+    client_id: str
+    client_secret: str = field(repr=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "base_url", self.base_url.rstrip("/"))
+
+    @property
+    def cache_key(self) -> tuple[str, str, str]:
+        """Token cache key: a changed secret must not reuse the old secret's token."""
+        digest = hashlib.sha256(self.client_secret.encode()).hexdigest()
+        return (self.base_url, self.client_id, digest)
+
+
+@dataclass(frozen=True)
+class Site:
+    id: str
+    display_name: str
+    default_locale: str | None = None
+    time_zone: str | None = None
+    site_owner_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Component:
+    id: str
+    display_name: str
+    online: bool = True
+    type: str | None = None
+
+
+@dataclass(frozen=True)
+class Authorization:
+    """A remote access authorization set as Resivo reports it."""
+
+    id: str
+    status: str
+    link: str | None = None
+    component_ids: tuple[str, ...] = ()
+    valid_from: datetime | None = None
+    valid_to: datetime | None = None
+    external_reference: str | None = None
+    display_name: str | None = None
+
+    @property
+    def is_active(self) -> bool:
+        return self.status == AUTHORIZATION_ACTIVE
+
+    @property
+    def is_gone(self) -> bool:
+        """Revoked or expired: nothing left to revoke."""
+        return self.status in (AUTHORIZATION_REVOKED, AUTHORIZATION_EXPIRED)
+
+
+@dataclass(frozen=True)
+class Recipient:
+    """Who receives the door link; Resivo needs an e-mail address or a phone number."""
+
+    email: str | None = None
+    phone_number: str | None = None
+
+    def __post_init__(self) -> None:
+        if not self.email and not self.phone_number:
+            raise ValueError("a recipient needs an e-mail address or a phone number")
+
+
+@dataclass(frozen=True)
+class RemoteAccessRequest:
+    display_name: str
+    component_ids: Sequence[str]
+    valid_from: datetime
+    valid_to: datetime
+    recipients: Sequence[Recipient]
+    locale: str
+    message: str | None = None
+    legic_app_id: int | None = None
+    external_reference: str | None = None
+
+    def __post_init__(self) -> None:
+        # Fail at construction, before any network, on naive times.
+        format_utc(self.valid_from)
+        format_utc(self.valid_to)
+        object.__setattr__(self, "component_ids", tuple(self.component_ids))
+        object.__setattr__(self, "recipients", tuple(self.recipients))
+
+
+@dataclass(frozen=True)
+class CallRecord:
+    """One HTTP exchange with Resivo, for the integration log. Never holds a secret."""
+
+    operation: str
+    method: str
+    path: str
+    http_status: int | None
+    duration_ms: float
+    outcome: str
+    error: str | None = None
+    context: Mapping[str, Any] | None = None
+
+
+OnCall = Callable[[CallRecord], Awaitable[None] | None]
+_T = TypeVar("_T")
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _scrub(text: str, secrets: Iterable[str | None]) -> str:
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, _REDACTED)
+    return text
+
+
+def _answer_message(response: httpx.Response, secrets: Iterable[str | None]) -> str:
+    """Resivo's ``message`` from an error body, else something readable; scrubbed, short."""
+    message = None
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    if isinstance(body, dict):
+        # OAuth servers answer ``error``/``error_description`` instead of ``message``.
+        for key in ("message", "error_description", "error"):
+            if isinstance(body.get(key), str) and body[key]:
+                message = body[key]
+                break
+    if message is None:
+        message = response.reason_phrase or f"HTTP {response.status_code}"
+    message = _scrub(message, secrets)
+    if len(message) > _MAX_MESSAGE_CHARS:
+        message = message[:_MAX_MESSAGE_CHARS] + "…"
+    return message
+
+
+def _retry_after_seconds(value: str | None) -> float | None:
+    """``Retry-After`` as seconds from now; it may be a number or an HTTP date."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - datetime.now(UTC)).total_seconds())
+
+
+def _http_error(
+    operation: str, response: httpx.Response, secrets: Iterable[str | None]
+) -> ResivoError | None:
+    """Map a non-2xx answer to a typed error; ``None`` for success."""
+    status = response.status_code
+    if 200 <= status < 300:
+        return None
+    message = _answer_message(response, secrets)
+    if status == 429 or status == 408 or status >= 500:
+        retry_after = _retry_after_seconds(response.headers.get("Retry-After"))
+        if status == 429:
+            text = f"Resivo is rate limiting {operation} (429): {message}"
+        else:
+            text = f"Resivo answered {status} to {operation}: {message}"
+        if retry_after is not None:
+            text += f"; retry after {retry_after:g} s"
+        return ResivoTransientError(
+            text, operation=operation, status=status, message=message, retry_after=retry_after
+        )
+    return ResivoPermanentError(
+        f"Resivo answered {status} to {operation}: {message}",
+        operation=operation,
+        status=status,
+        message=message,
+    )
+
+
+def _json_body(response: httpx.Response, operation: str) -> Any:
+    try:
+        return response.json()
+    except ValueError:
+        raise ResivoProtocolError(
+            f"Resivo answered {operation} with a body that is not JSON",
+            operation=operation,
+            status=response.status_code,
+        ) from None
+
+
+def _parse(operation: str, response: httpx.Response, build: Callable[[Any], _T]) -> _T:
+    body = _json_body(response, operation)
+    try:
+        return build(body)
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise ResivoProtocolError(
+            f"Resivo answered {operation} with an unexpected body ({type(exc).__name__}: {exc})",
+            operation=operation,
+            status=response.status_code,
+        ) from None
+
+
+def _list_of(build: Callable[[Any], _T]) -> Callable[[Any], list[_T]]:
+    def build_list(body: Any) -> list[_T]:
+        if not isinstance(body, list):
+            raise TypeError(f"expected a list, got {type(body).__name__}")
+        return [build(item) for item in body]
+
+    return build_list
+
+
+def _site(data: Mapping[str, Any]) -> Site:
+    return Site(
+        id=str(data["id"]),
+        display_name=str(data["displayName"]),
+        default_locale=data.get("defaultLocale"),
+        time_zone=data.get("timeZone"),
+        site_owner_id=data.get("siteOwnerId"),
+    )
+
+
+def _component(data: Mapping[str, Any]) -> Component:
+    return Component(
+        id=str(data["id"]),
+        display_name=str(data["displayName"]),
+        online=bool(data.get("online", True)),
+        type=data.get("type"),
+    )
+
+
+def _authorization(data: Mapping[str, Any]) -> Authorization:
+    restrictions = data.get("restrictions") or {}
+    valid_from = restrictions.get("validFrom")
+    valid_to = restrictions.get("validTo")
+    return Authorization(
+        id=str(data["id"]),
+        status=str(data["status"]),
+        link=data.get("link"),
+        component_ids=tuple(str(c) for c in data.get("componentIds") or ()),
+        valid_from=parse_utc(valid_from) if valid_from else None,
+        valid_to=parse_utc(valid_to) if valid_to else None,
+        external_reference=data.get("externalReference"),
+        display_name=data.get("displayName"),
+    )
+
+
+def _remote_access_body(request: RemoteAccessRequest) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "displayName": request.display_name,
+        "componentIds": list(request.component_ids),
+        "restrictions": {
+            "validFrom": format_utc(request.valid_from),
+            "validTo": format_utc(request.valid_to),
+        },
+        "recipients": [_recipient_body(r) for r in request.recipients],
+        "locale": request.locale,
+    }
+    if request.message is not None:
+        body["message"] = request.message
+    if request.legic_app_id is not None:
+        body["mobileApp"] = {"legicAppId": int(request.legic_app_id)}
+    if request.external_reference is not None:
+        body["externalReference"] = request.external_reference
+    return body
+
+
+def _recipient_body(recipient: Recipient) -> dict[str, str]:
+    body = {}
+    if recipient.email:
+        body["email"] = recipient.email
+    if recipient.phone_number:
+        body["phoneNumber"] = recipient.phone_number
+    return body
+
+
+def _segment(value: str) -> str:
+    return quote(str(value), safe="")
+
+
+class _TokenRefused(ResivoTransientError):
+    """First 401 on an API call: the client refreshes the token and repeats the call once."""
+
+
+@dataclass(eq=False)
+class _TokenEntry:
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    token: str | None = field(default=None, repr=False)
+    refresh_at: float = 0.0
+    # Bumped on every refresh attempt, so callers that queued on the lock can tell that
+    # someone else just tried and reuse that result instead of asking again.
+    generation: int = 0
+    last_error: ResivoError | None = None
+
+    def fresh_token(self) -> str | None:
+        if self.token is not None and time.monotonic() < self.refresh_at:
+            return self.token
+        return None
+
+
+# --------------------------------------------------------------------------- connector
+
+
+class ResivoConnector:
+    """Owns the shared HTTP connection pool and the per-credential token cache."""
+
+    def __init__(
+        self,
+        *,
+        connect_timeout: float = 5.0,
+        read_timeout: float = 10.0,
+        transport: httpx.AsyncBaseTransport | None = None,
+        on_call: OnCall | None = None,
+        token_refresh_margin: float = 30.0,
+    ):
+        self.connect_timeout = connect_timeout
+        self.read_timeout = read_timeout
+        self.on_call = on_call
+        self._token_refresh_margin = token_refresh_margin
+        # httpx applies read timeouts per socket read; the overall deadline also bounds a
+        # trickling answer and transports that ignore httpx timeouts (ASGI in tests).
+        self._deadline = connect_timeout + read_timeout
+        self._http = httpx.AsyncClient(
+            transport=transport,
+            timeout=httpx.Timeout(
+                read_timeout, connect=connect_timeout, pool=connect_timeout
+            ),
+            follow_redirects=False,
+            headers={"Accept": "application/json", "User-Agent": "ireserve-addons (resivo)"},
+        )
+        self._tokens: dict[tuple[str, str, str], _TokenEntry] = {}
+
+    def client(
+        self, credentials: ResivoCredentials, *, context: Mapping[str, Any] | None = None
+    ) -> ResivoClient:
+        return ResivoClient(self, credentials, context=context)
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    async def __aenter__(self) -> ResivoConnector:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+    # -- token cache
+
+    async def access_token(
+        self, credentials: ResivoCredentials, context: Mapping[str, Any] | None = None
+    ) -> str:
+        """A valid bearer token for ``credentials``; one refresh at a time per credential."""
+        entry = self._tokens.get(credentials.cache_key)
+        if entry is None:
+            entry = self._tokens[credentials.cache_key] = _TokenEntry()
+        token = entry.fresh_token()
+        if token is not None:
+            return token
+        seen_generation = entry.generation
+        async with entry.lock:
+            token = entry.fresh_token()
+            if token is not None:
+                return token
+            if entry.generation != seen_generation and entry.last_error is not None:
+                # Someone tried while we queued and failed: share that failure rather than
+                # sending N more token requests to a server that is down.
+                raise copy.copy(entry.last_error)
+            entry.generation += 1
+            try:
+                token, lifetime = await self._request_token(credentials, context)
+            except ResivoError as error:
+                entry.last_error = error
+                raise
+            entry.token = token
+            entry.refresh_at = time.monotonic() + lifetime - self._refresh_margin(lifetime)
+            entry.last_error = None
+            return token
+
+    async def invalidate_token(self, credentials: ResivoCredentials, token: str) -> None:
+        """Forget ``token`` after Resivo refused it, unless another caller already replaced it."""
+        entry = self._tokens.get(credentials.cache_key)
+        if entry is not None and entry.token == token:
+            entry.token = None
+            entry.refresh_at = 0.0
+
+    def _refresh_margin(self, lifetime: float) -> float:
+        return min(self._token_refresh_margin, lifetime * 0.1)
+
+    async def _request_token(
+        self, credentials: ResivoCredentials, context: Mapping[str, Any] | None
+    ) -> tuple[str, float]:
+        secrets = (credentials.client_secret,)
+
+        def classify(operation: str, response: httpx.Response) -> ResivoError | None:
+            if response.status_code in (400, 401):
+                message = _answer_message(response, secrets)
+                return ResivoAuthenticationError(
+                    f"Resivo token request failed: client id or secret rejected "
+                    f"({response.status_code}: {message})",
+                    operation=operation,
+                    status=response.status_code,
+                    message=message,
+                )
+            return _http_error(operation, response, secrets)
+
+        def build(body: Any) -> tuple[str, float]:
+            token = body["access_token"]
+            if not isinstance(token, str) or not token:
+                raise ValueError("access_token is empty")
+            # A missing expires_in is read as a short lifetime, not as "forever".
+            return token, float(body.get("expires_in") or 300)
+
+        return await self.exchange(
+            "token",
+            "POST",
+            f"{credentials.base_url}/oauth2/token",
+            context=context,
+            secrets=secrets,
+            classify=classify,
+            build=build,
+            data={
+                "grant_type": "client_credentials",
+                "client_id": credentials.client_id,
+                "client_secret": credentials.client_secret,
+            },
+        )
+
+    # -- one HTTP exchange
+
+    async def exchange(
+        self,
+        operation: str,
+        method: str,
+        url: str,
+        *,
+        context: Mapping[str, Any] | None,
+        secrets: Sequence[str | None],
+        classify: Callable[[str, httpx.Response], ResivoError | None],
+        build: Callable[[Any], _T] | None,
+        **request: Any,
+    ) -> _T | None:
+        """Send one request, type its failure, parse its answer and report a CallRecord."""
+        target = httpx.URL(url)
+        started = time.perf_counter()
+        status: int | None = None
+        try:
+            try:
+                async with asyncio.timeout(self._deadline):
+                    response = await self._http.request(method, url, **request)
+            except (httpx.TimeoutException, TimeoutError) as exc:
+                raise ResivoTransientError(
+                    self._timeout_text(exc, target.host, operation), operation=operation
+                ) from None
+            except httpx.TransportError as exc:
+                detail = _scrub(str(exc) or type(exc).__name__, secrets)
+                raise ResivoTransientError(
+                    f"Could not reach Resivo at {target.host} ({operation}): {detail}",
+                    operation=operation,
+                ) from None
+            status = response.status_code
+            error = classify(operation, response)
+            if error is not None:
+                raise error
+            result = _parse(operation, response, build) if build is not None else None
+        except ResivoError as error:
+            await self._report(operation, method, target.path, status, started, error, context)
+            raise
+        await self._report(operation, method, target.path, status, started, None, context)
+        return result
+
+    def _timeout_text(self, exc: BaseException, host: str, operation: str) -> str:
+        if isinstance(exc, httpx.ConnectTimeout):
+            return (
+                f"Could not connect to Resivo at {host} within {self.connect_timeout:g} s "
+                f"({operation}); check the base URL and the network"
+            )
+        if isinstance(exc, httpx.PoolTimeout):
+            return (
+                f"No free connection to Resivo within {self.connect_timeout:g} s ({operation}); "
+                "too many calls at once"
+            )
+        if isinstance(exc, httpx.TimeoutException):
+            return f"Resivo did not answer within {self.read_timeout:g} s ({operation})"
+        return f"Resivo did not answer within {self._deadline:g} s ({operation})"
+
+    async def _report(
+        self,
+        operation: str,
+        method: str,
+        path: str,
+        status: int | None,
+        started: float,
+        error: ResivoError | None,
+        context: Mapping[str, Any] | None,
+    ) -> None:
+        if error is None:
+            outcome = OUTCOME_OK
+        elif isinstance(error, ResivoTransientError):
+            outcome = OUTCOME_TRANSIENT
+        else:
+            outcome = OUTCOME_PERMANENT
+        record = CallRecord(
+            operation=operation,
+            method=method,
+            path=path,
+            http_status=status,
+            duration_ms=round((time.perf_counter() - started) * 1000, 1),
+            outcome=outcome,
+            error=str(error) if error is not None else None,
+            context=dict(context) if context is not None else None,
+        )
+        logger.log(
+            logging.DEBUG if error is None else logging.INFO,
+            "resivo %s %s %s -> %s %s in %.1f ms%s",
+            operation,
+            method,
+            path,
+            status,
+            outcome,
+            record.duration_ms,
+            f": {record.error}" if record.error else "",
+        )
+        if self.on_call is None:
+            return
+        try:
+            result = self.on_call(record)
+            if inspect.isawaitable(result):
+                await result
+        except Exception:
+            # A broken audit log must not turn a completed remote change into a failure:
+            # the caller would retry and, for a create, grant twice.
+            logger.exception("on_call callback failed for resivo %s", operation)
+
+
+# --------------------------------------------------------------------------- client
+
+
+class ResivoClient:
+    """Resivo operations for one credential; cheap to create, shares the connector's pool."""
+
+    def __init__(
+        self,
+        connector: ResivoConnector,
+        credentials: ResivoCredentials,
+        *,
+        context: Mapping[str, Any] | None = None,
+    ):
+        self._connector = connector
+        self._credentials = credentials
+        self._context = dict(context) if context is not None else None
+
+    def __repr__(self) -> str:
+        return (
+            f"ResivoClient(base_url={self._credentials.base_url!r}, "
+            f"client_id={self._credentials.client_id!r})"
+        )
+
+    @property
+    def credentials(self) -> ResivoCredentials:
+        return self._credentials
+
+    def with_context(self, context: Mapping[str, Any] | None) -> ResivoClient:
+        """The same client whose CallRecords carry ``context`` instead."""
+        return ResivoClient(self._connector, self._credentials, context=context)
+
+    # -- operations
+
+    async def list_sites(self) -> list[Site]:
+        owner = _segment(self._credentials.site_owner_id)
+        return await self._call(
+            "list_sites", "GET", f"/site-owners/{owner}/sites", build=_list_of(_site)
+        )
+
+    async def get_site(self, site_id: str) -> Site:
+        return await self._call("get_site", "GET", f"/sites/{_segment(site_id)}", build=_site)
+
+    async def list_components(self, site_id: str) -> list[Component]:
+        return await self._call(
+            "list_components",
+            "GET",
+            f"/sites/{_segment(site_id)}/components",
+            params={"scope": "all"},
+            build=_list_of(_component),
+        )
+
+    async def create_remote_access(
+        self, site_id: str, request: RemoteAccessRequest
+    ) -> Authorization:
+        return await self._call(
+            "create_remote_access",
+            "POST",
+            f"/sites/{_segment(site_id)}/authorizations/remote-access",
+            json=_remote_access_body(request),
+            build=_authorization,
+        )
+
+    async def find_by_reference(self, site_id: str, external_reference: str) -> list[Authorization]:
+        return await self._call(
+            "find_by_reference",
+            "GET",
+            f"/sites/{_segment(site_id)}/authorizations",
+            params={"externalReference": external_reference},
+            build=_list_of(_authorization),
+        )
+
+    async def get_authorization(self, site_id: str, authorization_id: str) -> Authorization:
+        return await self._call(
+            "get_authorization",
+            "GET",
+            f"/sites/{_segment(site_id)}/authorizations/{_segment(authorization_id)}",
+            build=_authorization,
+        )
+
+    async def revoke(self, site_id: str, authorization_id: str) -> None:
+        """Revoke a set. Unknown (404), conflicting (409), revoked or expired count as done."""
+        await self._call(
+            "revoke",
+            "DELETE",
+            f"/sites/{_segment(site_id)}/authorizations/{_segment(authorization_id)}/revoke",
+            already_done=(404, 409),
+            build=None,
+        )
+
+    # -- plumbing
+
+    async def _call(
+        self,
+        operation: str,
+        method: str,
+        path: str,
+        *,
+        build: Callable[[Any], _T] | None,
+        already_done: tuple[int, ...] = (),
+        **request: Any,
+    ) -> Any:
+        """One API call with a bearer token; on a 401 refresh the token and repeat once."""
+        credentials = self._credentials
+        url = f"{credentials.base_url}/{credentials.api_version}{path}"
+        for first_try in (True, False):
+            token = await self._connector.access_token(credentials, self._context)
+            secrets = (credentials.client_secret, token)
+
+            def classify(op: str, response: httpx.Response) -> ResivoError | None:
+                status = response.status_code
+                if status in already_done:
+                    return None
+                if status == 401:
+                    message = _answer_message(response, secrets)
+                    if first_try:
+                        return _TokenRefused(
+                            f"Resivo refused the access token for {op} (401: {message}); "
+                            "fetching a new one",
+                            operation=op,
+                            status=status,
+                            message=message,
+                        )
+                    return ResivoAuthenticationError(
+                        f"Resivo refused a freshly issued access token for {op} (401: {message})",
+                        operation=op,
+                        status=status,
+                        message=message,
+                    )
+                return _http_error(op, response, secrets)
+
+            try:
+                return await self._connector.exchange(
+                    operation,
+                    method,
+                    url,
+                    context=self._context,
+                    secrets=secrets,
+                    classify=classify,
+                    build=build,
+                    headers={"Authorization": f"Bearer {token}"},
+                    **request,
+                )
+            except _TokenRefused:
+                await self._connector.invalidate_token(credentials, token)
+        raise AssertionError("unreachable: the second attempt returns or raises")
