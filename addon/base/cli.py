@@ -1,0 +1,162 @@
+"""The ``ireserve`` command line."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import sys
+from pathlib import Path
+
+from .addons import AddonError
+from .auth import Role, create_token
+from .events import commit
+from .host import Host, load_host
+from .settings import REPO_ROOT, Settings, SettingsError
+
+DEMO_FILE = REPO_ROOT / "fixtures" / "demo.json"
+
+
+def _serve(host: Host, args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from .web import create_app
+
+    settings = host.settings
+    uvicorn.run(
+        create_app(host),
+        host=args.host or settings.host,
+        port=args.port or settings.port,
+        log_level=settings.log_level.lower(),
+    )
+    return 0
+
+
+def _db_upgrade(host: Host, args: argparse.Namespace) -> int:
+    from .migrate import upgrade
+
+    async def run() -> None:
+        try:
+            await upgrade(host, args.revision)
+        finally:
+            await host.database.dispose()
+
+    asyncio.run(run())
+    print(f"database schema is up to date ({_safe_url(host.settings.database_url)})")
+    return 0
+
+
+async def seed(host: Host, data: dict) -> None:
+    """Load demo data through every addon's seeder, in one transaction; safe to repeat."""
+    async with host.database.session() as session:
+        for seeder in host.registry.seeders:
+            await seeder(host, session, data)
+        await commit(session)
+
+
+def _seed(host: Host, args: argparse.Namespace) -> int:
+    path = Path(args.file)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        print(f"cannot read {path}: {exc}", file=sys.stderr)
+        return 2
+
+    async def run() -> None:
+        try:
+            await seed(host, data)
+        finally:
+            await host.database.dispose()
+
+    asyncio.run(run())
+    print(f"demo data loaded from {path}")
+    return 0
+
+
+def _token_create(host: Host, args: argparse.Namespace) -> int:
+    async def run() -> str:
+        try:
+            async with host.database.session() as session:
+                token = await create_token(session, args.name, Role.parse(args.role), replace=args.replace)
+                await commit(session)
+                return token
+        finally:
+            await host.database.dispose()
+
+    token = asyncio.run(run())
+    if args.quiet:
+        print(token)
+    else:
+        print(f"New {args.role} token {args.name!r} (shown once, only its hash is stored):\n\n  {token}\n")
+        print('In GraphiQL, open "Headers" and enter:  {"Authorization": "Bearer ' + token + '"}')
+    return 0
+
+
+def _schema(host: Host, args: argparse.Namespace) -> int:
+    from .schema import print_sdl
+
+    sys.stdout.write(print_sdl(host))
+    return 0
+
+
+def _safe_url(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def build_parser(host: Host) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="ireserve", description="Booking addons with Resivo door access.")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    serve = commands.add_parser("serve", help="run the web server (GraphQL at /graphql)")
+    serve.add_argument("--host", help="interface to listen on (default: IRESERVE_HOST or 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port (default: IRESERVE_PORT or 8000)")
+    serve.set_defaults(func=_serve)
+
+    db = commands.add_parser("db", help="database schema commands")
+    db_commands = db.add_subparsers(dest="db_command", required=True, metavar="COMMAND")
+    db_upgrade = db_commands.add_parser("upgrade", help="create or migrate the tables (alembic)")
+    db_upgrade.add_argument("revision", nargs="?", default="heads", help="target revision (default: heads)")
+    db_upgrade.set_defaults(func=_db_upgrade)
+
+    seed_cmd = commands.add_parser("seed", help="load the demo data (idempotent)")
+    seed_cmd.add_argument("--file", default=str(DEMO_FILE), help="demo data JSON (default: fixtures/demo.json)")
+    seed_cmd.set_defaults(func=_seed)
+
+    token = commands.add_parser("token", help="API token commands")
+    token_commands = token.add_subparsers(dest="token_command", required=True, metavar="COMMAND")
+    token_create = token_commands.add_parser("create", help="create an API token and print it once")
+    token_create.add_argument("--role", required=True, choices=["admin", "staff", "frontend"])
+    token_create.add_argument("--name", required=True, help="who or what uses the token")
+    token_create.add_argument("--replace", action="store_true", help="revoke earlier tokens of this name")
+    token_create.add_argument("--quiet", action="store_true", help="print only the token")
+    token_create.set_defaults(func=_token_create)
+
+    schema = commands.add_parser("schema", help="print the GraphQL schema (SDL)")
+    schema.set_defaults(func=_schema)
+
+    for add_commands in host.registry.cli_commands:
+        add_commands(commands)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        settings = Settings.from_env()
+        host = load_host(settings)
+    except (SettingsError, AddonError) as exc:
+        print(f"ireserve: {exc}", file=sys.stderr)
+        return 2
+    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    args = build_parser(host).parse_args(argv)
+    try:
+        return args.func(host, args)
+    except (SettingsError, AddonError, ValueError) as exc:
+        print(f"ireserve: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,78 @@
+"""The host: loads the addons and keeps what they hand over (tables, GraphQL parts, hooks)."""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from .addons import AddonError, Manifest, discover, load_order
+from .db import Database
+from .events import EventBus
+from .settings import Settings
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+    from starlette.routing import BaseRoute
+
+
+@dataclass
+class GraphQLPart:
+    query: type | None = None
+    mutation: type | None = None
+    types: tuple[type, ...] = ()
+
+
+@dataclass
+class Registry:
+    """What the addons contribute; filled by each addon's ``register(host)``."""
+
+    # Called at schema build time, after every addon has registered (see extend.py).
+    graphql_parts: list[Callable[[], "GraphQLPart"]] = field(default_factory=list)
+    loader_factories: dict[str, Callable[[Any], Any]] = field(default_factory=dict)
+    # Started with the web app / worker process, stopped on shutdown.
+    lifespans: list[Callable[["Host"], AbstractAsyncContextManager[None]]] = field(default_factory=list)
+    seeders: list[Callable[["Host", "AsyncSession", dict], Awaitable[None]]] = field(default_factory=list)
+    routes: list[Callable[["Host"], "BaseRoute | None"]] = field(default_factory=list)
+    cli_commands: list[Callable[[Any], None]] = field(default_factory=list)
+
+
+class Host:
+    """Settings, database, events and the loaded addons of one process."""
+
+    def __init__(self, settings: Settings, database: Database | None = None) -> None:
+        self.settings = settings
+        self.database = database or Database(settings.database_url)
+        self.events = EventBus()
+        self.registry = Registry()
+        self.addons: list[Manifest] = []
+        # Per-process singletons that addons create (e.g. the Resivo connection pool).
+        self.services: dict[str, Any] = {}
+
+    def load(self, wanted: list[str] | None = None) -> "Host":
+        for manifest in load_order(discover(), wanted):
+            module = importlib.import_module(manifest.module)
+            register = getattr(module, "register", None)
+            if register is None:
+                raise AddonError(f"addon {manifest.name}: its package has no register(host) function")
+            register(self)
+            self.addons.append(manifest)
+        return self
+
+    @property
+    def addon_names(self) -> list[str]:
+        return [m.name for m in self.addons]
+
+    @asynccontextmanager
+    async def running(self) -> AsyncIterator[None]:
+        """Enter every addon lifespan in load order; leave them in reverse order."""
+        async with AsyncExitStack() as stack:
+            for lifespan in self.registry.lifespans:
+                await stack.enter_async_context(lifespan(self))
+            yield
+
+
+def load_host(settings: Settings | None = None, wanted: list[str] | None = None, database: Database | None = None) -> Host:
+    return Host(settings or Settings.from_env(), database).load(wanted)

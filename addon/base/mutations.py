@@ -1,0 +1,37 @@
+"""Running a mutation: one transaction, user errors instead of exceptions, nothing half-written."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import SQLModel
+
+from .errors import UserError, ValidationFailed
+from .events import commit, rollback
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+async def run_in_transaction(
+    session: AsyncSession, work: Callable[[AsyncSession], Awaitable[T]]
+) -> tuple[T | None, list[UserError]]:
+    """Run ``work`` and commit; on refusal roll back and return the user errors instead."""
+    try:
+        result = await work(session)
+        await commit(session)
+    except ValidationFailed as exc:
+        await rollback(session)
+        return None, exc.user_errors()
+    except IntegrityError:
+        # Two callers raced for the same unique value; the loser gets a clear answer.
+        await rollback(session)
+        log.info("mutation refused by a database constraint", exc_info=True)
+        return None, [UserError(field=None, code="CONFLICT", message="A concurrent change conflicts with this one; try again.")]
+    if isinstance(result, SQLModel):
+        await session.refresh(result)  # commit expired it; reload before resolvers read it
+    return result, []

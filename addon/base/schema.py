@@ -1,0 +1,39 @@
+"""One GraphQL schema assembled from the Query/Mutation parts of the loaded addons."""
+
+from __future__ import annotations
+
+import strawberry
+from graphql import GraphQLError
+from strawberry.extensions import MaskErrors, QueryDepthLimiter
+from strawberry.tools import merge_types
+
+from .host import Host
+
+
+def _is_unexpected(error: GraphQLError) -> bool:
+    # Our own coded errors are meant for the caller; anything else is a bug whose
+    # details (stack, SQL, internals) stay in the server log.
+    original = error.original_error
+    return original is not None and not isinstance(original, GraphQLError)
+
+
+def build_schema(host: Host) -> strawberry.Schema:
+    parts = [build() for build in host.registry.graphql_parts]
+    queries = tuple(p.query for p in parts if p.query)
+    mutations = tuple(p.mutation for p in parts if p.mutation)
+    query = merge_types("Query", queries)
+    mutation = merge_types("Mutation", mutations) if mutations else None
+    depth = host.settings.max_query_depth
+    return strawberry.Schema(
+        query=query,
+        mutation=mutation,
+        types=[t for p in parts for t in p.types],
+        extensions=[
+            lambda: QueryDepthLimiter(max_depth=depth),
+            lambda: MaskErrors(should_mask_error=_is_unexpected, error_message="Internal error; see the server log."),
+        ],
+    )
+
+
+def print_sdl(host: Host) -> str:
+    return str(build_schema(host)).rstrip() + "\n"

@@ -1,0 +1,60 @@
+"""The Starlette application: GraphQL (with GraphiQL), health, addon routes, CORS."""
+
+from __future__ import annotations
+
+import logging
+from contextlib import asynccontextmanager
+
+from sqlalchemy import text
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from .graphql_app import GraphQLApp
+from .host import Host, load_host
+from .schema import build_schema
+
+log = logging.getLogger(__name__)
+
+
+def create_app(host: Host | None = None) -> Starlette:
+    host = host or load_host()
+
+    async def healthz(_request: Request) -> JSONResponse:
+        try:
+            async with host.database.session() as session:
+                await session.execute(text("SELECT 1"))
+        except Exception:
+            log.exception("health check: database unreachable")
+            return JSONResponse({"status": "unavailable", "database": "unreachable"}, status_code=503)
+        return JSONResponse({"status": "ok", "database": "ok", "addons": host.addon_names})
+
+    @asynccontextmanager
+    async def lifespan(_app: Starlette):
+        try:
+            async with host.running():
+                yield
+        finally:
+            await host.database.dispose()
+
+    routes = [
+        Route("/healthz", healthz, methods=["GET"]),
+        Route("/graphql", GraphQLApp(host, build_schema(host)), methods=["GET", "POST"]),
+    ]
+    routes += [route for factory in host.registry.routes if (route := factory(host)) is not None]
+    middleware = []
+    if host.settings.cors_origins:
+        middleware.append(
+            Middleware(
+                CORSMiddleware,
+                allow_origins=list(host.settings.cors_origins),
+                allow_methods=["GET", "POST", "OPTIONS"],
+                allow_headers=["authorization", "content-type", "accept-language"],
+            )
+        )
+    app = Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
+    app.state.host = host
+    return app

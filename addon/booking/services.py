@@ -1,0 +1,308 @@
+"""Booking services: validate, store and fire events, all inside the caller's transaction.
+
+Every function raises ``ValidationFailed`` before writing anything when the input is
+refused; the caller commits (``addon.base.events.commit``) or rolls back.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from addon.base.db import utcnow
+from addon.base.errors import Problem, ValidationFailed
+from addon.base.host import Host
+
+from .models import (
+    BookableObject,
+    Booking,
+    BookingField,
+    BookingFieldValue,
+    BookingStatus,
+    BookingStatusHistory,
+    Customer,
+)
+
+STATUS_CHANGED = "booking.status_changed"
+CHANGED = "booking.changed"
+MAX_CODE = 64
+MAX_NAME = 200
+
+
+def _parse_id(value, field: str, what: str) -> int:
+    try:
+        return int(str(value))
+    except (TypeError, ValueError):
+        raise ValidationFailed.one("INVALID", f"{what} id {value!r} is not a valid id.", field) from None
+
+
+async def _get(session: AsyncSession, model, value, field: str, what: str, lock: bool = False):
+    # Locking the row serializes concurrent changes of one booking on PostgreSQL (SQLite
+    # serializes every writer already).
+    row = await session.get(model, _parse_id(value, field, what), with_for_update=lock or None)
+    if row is None:
+        raise ValidationFailed.one("NOT_FOUND", f"{what} {value} does not exist.", field)
+    return row
+
+
+async def get_object(session, value, field="objectId") -> BookableObject:
+    return await _get(session, BookableObject, value, field, "Object")
+
+
+async def get_booking(session, value, field="bookingId", lock: bool = False) -> Booking:
+    return await _get(session, Booking, value, field, "Booking", lock)
+
+
+async def get_status(session: AsyncSession, code: str, field: str = "status") -> BookingStatus:
+    row = (await session.execute(select(BookingStatus).where(BookingStatus.code == code))).scalar_one_or_none()
+    if row is None:
+        known = (await session.execute(select(BookingStatus.code).order_by(BookingStatus.sequence))).scalars().all()
+        raise ValidationFailed.one("NOT_FOUND", f"Unknown status {code!r}; known: {', '.join(known)}.", field)
+    return row
+
+
+async def get_field(session: AsyncSession, code: str, field: str = "field") -> BookingField:
+    row = (await session.execute(select(BookingField).where(BookingField.code == code))).scalar_one_or_none()
+    if row is None:
+        raise ValidationFailed.one("NOT_FOUND", f"Unknown booking field {code!r}.", field)
+    return row
+
+
+def _text(value: str | None, field: str, label: str, max_length: int, required: bool = True) -> str | None:
+    value = value.strip() if isinstance(value, str) else value
+    if not value:
+        if required:
+            raise ValidationFailed.one("REQUIRED", f"{label} is required.", field)
+        return None
+    if len(value) > max_length:
+        raise ValidationFailed.one("TOO_LONG", f"{label} is longer than {max_length} characters.", field)
+    return value
+
+
+def validate_time_zone(name: str, field: str = "timeZone") -> str:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValidationFailed.one("INVALID", f"{name!r} is not an IANA time zone (e.g. Europe/Amsterdam).", field) from None
+    return name
+
+
+def _aware(value: datetime, field: str) -> datetime:
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValidationFailed.one("INVALID", "A date-time needs a time-zone offset (e.g. 2026-06-12T14:00:00+02:00).", field)
+    return value
+
+
+def _check_period(start: datetime, end: datetime) -> None:
+    _aware(start, "start")
+    _aware(end, "end")
+    if end <= start:
+        raise ValidationFailed.one("INVALID", "The end must be after the start.", "end")
+
+
+async def _code_is_free(session, model, code: str, field: str, exclude_id: int | None = None) -> None:
+    query = select(model.id).where(model.code == code)
+    if exclude_id is not None:
+        query = query.where(model.id != exclude_id)
+    if (await session.execute(query)).first() is not None:
+        raise ValidationFailed.one("DUPLICATE", f"The code {code!r} is already in use.", field)
+
+
+# -- objects ---------------------------------------------------------------------------------
+
+async def create_object(host: Host, session: AsyncSession, *, code: str, name: str,
+                        time_zone: str | None = None, parent_id=None) -> BookableObject:
+    code = _text(code, "code", "Code", MAX_CODE)
+    name = _text(name, "name", "Name", MAX_NAME)
+    await _code_is_free(session, BookableObject, code, "code")
+    parent = await get_object(session, parent_id, "parentId") if parent_id is not None else None
+    # A sub-object lives where its parent is unless told otherwise.
+    zone = validate_time_zone(time_zone) if time_zone else (parent.time_zone if parent else host.settings.default_timezone)
+    obj = BookableObject(code=code, name=name, time_zone=zone, parent_id=parent.id if parent else None)
+    session.add(obj)
+    await session.flush()
+    return obj
+
+
+async def update_object(host: Host, session: AsyncSession, object_id, *, code=None, name=None,
+                        time_zone=None, parent_id=None, clear_parent: bool = False) -> BookableObject:
+    obj = await get_object(session, object_id, "id")
+    if code is not None:
+        code = _text(code, "code", "Code", MAX_CODE)
+        await _code_is_free(session, BookableObject, code, "code", exclude_id=obj.id)
+    if name is not None:
+        name = _text(name, "name", "Name", MAX_NAME)
+    if time_zone is not None:
+        validate_time_zone(time_zone)
+    parent = None
+    if parent_id is not None:
+        parent = await get_object(session, parent_id, "parentId")
+        await _refuse_cycle(session, obj, parent)
+    obj.code = code or obj.code
+    obj.name = name or obj.name
+    obj.time_zone = time_zone or obj.time_zone
+    if parent is not None:
+        obj.parent_id = parent.id
+    elif clear_parent:
+        obj.parent_id = None
+    await session.flush()
+    return obj
+
+
+async def _refuse_cycle(session: AsyncSession, obj: BookableObject, parent: BookableObject) -> None:
+    node = parent
+    while node is not None:
+        if node.id == obj.id:
+            raise ValidationFailed.one("INVALID", "An object cannot be its own parent or ancestor.", "parentId")
+        node = await session.get(BookableObject, node.parent_id) if node.parent_id else None
+
+
+# -- booking fields --------------------------------------------------------------------------
+
+async def create_booking_field(host: Host, session: AsyncSession, *, code: str, label: str) -> BookingField:
+    code = _text(code, "code", "Code", MAX_CODE)
+    label = _text(label, "label", "Label", MAX_NAME)
+    await _code_is_free(session, BookingField, code, "code")
+    row = BookingField(code=code, label=label)
+    session.add(row)
+    await session.flush()
+    return row
+
+
+async def write_field_value(session: AsyncSession, booking_id: int, field: BookingField, value: str | None) -> None:
+    """Set (or with ``None`` clear) one field value of a booking; used by other addons too."""
+    row = (
+        await session.execute(
+            select(BookingFieldValue).where(BookingFieldValue.booking_id == booking_id, BookingFieldValue.field_id == field.id)
+        )
+    ).scalar_one_or_none()
+    if row is None:
+        session.add(BookingFieldValue(booking_id=booking_id, field_id=field.id, value=value))
+    else:
+        row.value = value
+    await session.flush()
+
+
+async def read_field_value(session: AsyncSession, booking_id: int, field_code: str) -> str | None:
+    return (
+        await session.execute(
+            select(BookingFieldValue.value)
+            .join(BookingField, BookingField.id == BookingFieldValue.field_id)
+            .where(BookingFieldValue.booking_id == booking_id, BookingField.code == field_code)
+        )
+    ).scalar_one_or_none()
+
+
+async def set_booking_field(host: Host, session: AsyncSession, booking_id, field_code: str, value: str | None) -> Booking:
+    booking = await get_booking(session, booking_id)
+    field = await get_field(session, field_code)
+    await write_field_value(session, booking.id, field, value)
+    return booking
+
+
+# -- bookings --------------------------------------------------------------------------------
+
+@dataclass
+class CustomerData:
+    name: str
+    email: str | None = None
+    phone: str | None = None
+    language: str | None = None
+
+
+def _customer_fields(data: CustomerData, prefix: str = "customer") -> dict:
+    email = _text(data.email, f"{prefix}.email", "E-mail", 254, required=False)
+    if email and ("@" not in email or " " in email):
+        raise ValidationFailed.one("INVALID", f"{email!r} is not an e-mail address.", f"{prefix}.email")
+    return {
+        "name": _text(data.name, f"{prefix}.name", "Customer name", MAX_NAME),
+        "email": email,
+        "phone": _text(data.phone, f"{prefix}.phone", "Phone", 40, required=False),
+        "language": _text(data.language, f"{prefix}.language", "Language", 35, required=False),
+    }
+
+
+async def _reference_is_free(session: AsyncSession, reference: str) -> None:
+    if (await session.execute(select(Booking.id).where(Booking.reference == reference))).first() is not None:
+        raise ValidationFailed.one("DUPLICATE", f"The reference {reference!r} is already in use.", "reference")
+
+
+async def create_booking(host: Host, session: AsyncSession, *, object_id, customer: CustomerData, start: datetime,
+                         end: datetime, status: str = "option", reference: str | None = None,
+                         actor: str = "system") -> Booking:
+    _check_period(start, end)
+    obj = await get_object(session, object_id)
+    status_row = await get_status(session, status)
+    reference = _text(reference, "reference", "Reference", MAX_CODE, required=False)
+    if reference:
+        await _reference_is_free(session, reference)
+    else:
+        reference = "B" + secrets.token_hex(4).upper()
+    customer_row = Customer(**_customer_fields(customer))
+    session.add(customer_row)
+    await session.flush()
+    booking = Booking(reference=reference, object_id=obj.id, customer_id=customer_row.id, status_id=status_row.id,
+                      start_at=start, end_at=end)
+    session.add(booking)
+    await session.flush()
+    session.add(BookingStatusHistory(booking_id=booking.id, from_status_id=None, to_status_id=status_row.id,
+                                     changed_by=actor))
+    await session.flush()
+    await host.events.emit(STATUS_CHANGED, session, booking=booking, old_status=None, new_status=status_row.code,
+                           actor=actor)
+    return booking
+
+
+async def update_booking(host: Host, session: AsyncSession, booking_id, *, start: datetime | None = None,
+                         end: datetime | None = None, object_id=None, customer: CustomerData | None = None,
+                         actor: str = "system") -> Booking:
+    booking = await get_booking(session, booking_id, "id", lock=True)
+    new_start = start or booking.start_at
+    new_end = end or booking.end_at
+    _check_period(new_start, new_end)
+    obj = await get_object(session, object_id) if object_id is not None else None
+    customer_values = _customer_fields(customer) if customer is not None else None
+
+    changes: dict[str, tuple] = {}
+    if new_start != booking.start_at:
+        changes["start"] = (booking.start_at, new_start)
+    if new_end != booking.end_at:
+        changes["end"] = (booking.end_at, new_end)
+    if obj is not None and obj.id != booking.object_id:
+        changes["object"] = (booking.object_id, obj.id)
+    booking.start_at, booking.end_at = new_start, new_end
+    if obj is not None:
+        booking.object_id = obj.id
+    if customer_values is not None:
+        row = await session.get(Customer, booking.customer_id)
+        for key, value in customer_values.items():
+            if getattr(row, key) != value:
+                changes[f"customer.{key}"] = (getattr(row, key), value)
+                setattr(row, key, value)
+    if changes:
+        booking.updated_at = utcnow()
+    await session.flush()
+    if changes:
+        await host.events.emit(CHANGED, session, booking=booking, changes=changes, actor=actor)
+    return booking
+
+
+async def set_booking_status(host: Host, session: AsyncSession, booking_id, status: str,
+                             actor: str = "system") -> Booking:
+    booking = await get_booking(session, booking_id, lock=True)
+    new = await get_status(session, status)
+    if new.id == booking.status_id:
+        return booking  # nothing changes, nothing fires: a double click is harmless
+    old = await session.get(BookingStatus, booking.status_id)
+    booking.status_id = new.id
+    booking.updated_at = utcnow()
+    session.add(BookingStatusHistory(booking_id=booking.id, from_status_id=old.id, to_status_id=new.id, changed_by=actor))
+    await session.flush()
+    await host.events.emit(STATUS_CHANGED, session, booking=booking, old_status=old.code, new_status=new.code,
+                           actor=actor)
+    return booking
