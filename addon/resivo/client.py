@@ -518,8 +518,9 @@ class ResivoConnector:
             token = body["access_token"]
             if not isinstance(token, str) or not token:
                 raise ValueError("access_token is empty")
+            lifetime = body.get("expires_in")
             # A missing expires_in is read as a short lifetime, not as "forever".
-            return token, float(body.get("expires_in") or 300)
+            return token, max(0.0, float(lifetime)) if lifetime is not None else 300.0
 
         return await self.exchange(
             "token",
