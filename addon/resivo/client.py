@@ -398,8 +398,8 @@ class _TokenEntry:
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     token: str | None = field(default=None, repr=False)
     refresh_at: float = 0.0
-    # Bumped on every refresh attempt, so callers that queued on the lock can tell that
-    # someone else just tried and reuse that result instead of asking again.
+    # Bumped when a refresh attempt ends, so callers that queued on the lock meanwhile can
+    # tell that someone else just tried and reuse that result instead of asking again.
     generation: int = 0
     last_error: ResivoError | None = None
 
@@ -476,15 +476,18 @@ class ResivoConnector:
                 # Someone tried while we queued and failed: share that failure rather than
                 # sending N more token requests to a server that is down.
                 raise copy.copy(entry.last_error)
-            entry.generation += 1
+            entry.last_error = None
+            # The lifetime counts from the request, not the answer: never trust a token longer.
+            requested_at = time.monotonic()
             try:
                 token, lifetime = await self._request_token(credentials, context)
             except ResivoError as error:
                 entry.last_error = error
                 raise
+            finally:
+                entry.generation += 1
             entry.token = token
-            entry.refresh_at = time.monotonic() + lifetime - self._refresh_margin(lifetime)
-            entry.last_error = None
+            entry.refresh_at = requested_at + lifetime - self._refresh_margin(lifetime)
             return token
 
     async def invalidate_token(self, credentials: ResivoCredentials, token: str) -> None:

@@ -1,0 +1,291 @@
+"""Integration configuration: the Authentication, Details and Mapping tabs, and activation."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from addon.base.crypto import secret_box
+from addon.base.db import utcnow
+from addon.base.errors import Problem, ValidationFailed
+from addon.base.host import Host
+from addon.base.i18n import is_language_code
+from addon.booking.models import BookableObject, BookingField, BookingStatus
+from addon.booking.services import get_object
+
+from .models import PRODUCTION_BASE_URL, ResivoDoorMapping, ResivoIntegration
+
+MAX_TIME_BEFORE_MINUTES = 7 * 24 * 60
+UNSET: Any = object()  # "not given" in an update, as opposed to None ("clear it")
+
+
+@dataclass
+class IntegrationChanges:
+    """Fields from the admin's tabs; UNSET ones are left alone."""
+
+    name: Any = UNSET
+    site_owner_id: Any = UNSET
+    client_id: Any = UNSET
+    client_secret: Any = UNSET
+    site_id: Any = UNSET
+    target_mobile_app_id: Any = UNSET
+    base_url: Any = UNSET
+    trigger_statuses: Any = UNSET
+    revoke_statuses: Any = UNSET
+    time_before_minutes: Any = UNSET
+    authorization_id_field: Any = UNSET
+    default_language: Any = UNSET
+
+    def given(self) -> dict[str, Any]:
+        return {k: v for k, v in self.__dict__.items() if v is not UNSET}
+
+
+REQUIRED_ON_CREATE = {"site_owner_id": "siteOwnerId", "client_id": "clientId", "client_secret": "clientSecret"}
+
+
+async def get_integration(session: AsyncSession, value, field: str = "integrationId",
+                          lock: bool = False) -> ResivoIntegration:
+    try:
+        ident = int(str(value))
+    except ValueError:
+        raise ValidationFailed.one("INVALID", f"Integration id {value!r} is not a valid id.", field) from None
+    row = await session.get(ResivoIntegration, ident, with_for_update=lock or None)
+    if row is None:
+        raise ValidationFailed.one("NOT_FOUND", f"Resivo integration {value} does not exist.", field)
+    return row
+
+
+def _clean_text(value, field: str, label: str, max_length: int, problems: list[Problem], required: bool) -> str | None:
+    value = value.strip() if isinstance(value, str) else None
+    if not value:
+        if required:
+            problems.append(Problem("REQUIRED", f"{label} is required.", field))
+        return None
+    if len(value) > max_length:
+        problems.append(Problem("TOO_LONG", f"{label} is longer than {max_length} characters.", field))
+    return value
+
+
+def _check_base_url(value: str, problems: list[Problem]) -> str:
+    parts = urlsplit(value)
+    if parts.scheme not in {"http", "https"} or not parts.netloc or parts.query or parts.fragment:
+        problems.append(Problem("INVALID", f"{value!r} is not an http(s) base URL like {PRODUCTION_BASE_URL}.", "baseUrl"))
+    return value.rstrip("/")
+
+
+async def _check_statuses(session: AsyncSession, trigger: list[str], revoke: list[str], problems: list[Problem]) -> None:
+    known = set((await session.execute(select(BookingStatus.code))).scalars().all())
+    for codes, field in ((trigger, "triggerStatuses"), (revoke, "revokeStatuses")):
+        unknown = [c for c in codes if c not in known]
+        if unknown:
+            problems.append(Problem("NOT_FOUND", f"Unknown status {', '.join(map(repr, unknown))}; known: "
+                                                 f"{', '.join(sorted(known))}.", field))
+    overlap = sorted(set(trigger) & set(revoke))
+    if overlap:
+        problems.append(Problem("OVERLAP", f"A status cannot both grant and revoke access: {', '.join(overlap)}.",
+                                "revokeStatuses"))
+
+
+async def _field_exists(session: AsyncSession, code: str) -> bool:
+    return (await session.execute(select(BookingField.id).where(BookingField.code == code))).first() is not None
+
+
+async def apply_changes(host: Host, session: AsyncSession, integration: ResivoIntegration,
+                        changes: IntegrationChanges, creating: bool) -> ResivoIntegration:
+    """Validate every given field, then write them all; on any problem nothing is written."""
+    given = changes.given()
+    problems: list[Problem] = []
+    if creating:
+        for key, field_name in REQUIRED_ON_CREATE.items():
+            if not (isinstance(given.get(key), str) and given[key].strip()):
+                problems.append(Problem("REQUIRED", f"{field_name} is required.", field_name))
+    values: dict[str, Any] = {}
+    if "name" in given:
+        values["name"] = _clean_text(given["name"], "name", "Name", 100, problems, required=True)
+    for key, field_name, label, length in (("site_owner_id", "siteOwnerId", "Site Owner ID", 100),
+                                           ("client_id", "clientId", "Client ID", 200)):
+        if key in given:
+            values[key] = _clean_text(given[key], field_name, label, length, problems, required=True)
+    if "client_secret" in given:
+        secret = given["client_secret"]
+        if not isinstance(secret, str) or not secret.strip():
+            problems.append(Problem("REQUIRED", "clientSecret cannot be empty.", "clientSecret"))
+        else:
+            values["client_secret_encrypted"] = secret_box(host).encrypt(secret.strip())
+    if "site_id" in given:
+        values["site_id"] = _clean_text(given["site_id"], "siteId", "Site ID", 100, problems, required=False)
+    if "target_mobile_app_id" in given:
+        app_id = given["target_mobile_app_id"]
+        if app_id is not None and (not isinstance(app_id, int) or app_id <= 0):
+            problems.append(Problem("INVALID", "targetMobileAppId must be a positive whole number.", "targetMobileAppId"))
+        values["target_mobile_app_id"] = app_id
+    if "base_url" in given:
+        url = _clean_text(given["base_url"], "baseUrl", "Base URL", 300, problems, required=False)
+        values["base_url"] = _check_base_url(url, problems) if url else PRODUCTION_BASE_URL
+    if "trigger_statuses" in given:
+        values["trigger_statuses"] = list(dict.fromkeys(given["trigger_statuses"] or []))
+    if "revoke_statuses" in given:
+        values["revoke_statuses"] = list(dict.fromkeys(given["revoke_statuses"] or []))
+    if "trigger_statuses" in values or "revoke_statuses" in values:
+        await _check_statuses(session, values.get("trigger_statuses", integration.trigger_statuses or []),
+                              values.get("revoke_statuses", integration.revoke_statuses or []), problems)
+    if "time_before_minutes" in given:
+        minutes = given["time_before_minutes"]
+        if minutes is None:
+            minutes = 0
+        if not isinstance(minutes, int) or not 0 <= minutes <= MAX_TIME_BEFORE_MINUTES:
+            problems.append(Problem("INVALID", f"timeBeforeMinutes must be between 0 and {MAX_TIME_BEFORE_MINUTES} "
+                                               "(7 days).", "timeBeforeMinutes"))
+        values["time_before_minutes"] = minutes
+    if "authorization_id_field" in given:
+        code = _clean_text(given["authorization_id_field"], "authorizationIdField", "Booking field", 64, problems,
+                           required=False)
+        if code and not await _field_exists(session, code):
+            problems.append(Problem("NOT_FOUND", f"Booking field {code!r} does not exist; create it first.",
+                                    "authorizationIdField"))
+        values["authorization_id_field"] = code
+    if "default_language" in given:
+        language = (given["default_language"] or "").strip().lower()
+        if not is_language_code(language):
+            problems.append(Problem("INVALID", f"{given['default_language']!r} is not a two-letter language code "
+                                               "(e.g. nl, en, de).", "defaultLanguage"))
+        values["default_language"] = language
+    if problems:
+        raise ValidationFailed(*problems)
+
+    for key, value in values.items():
+        setattr(integration, key, value)
+    integration.updated_at = utcnow()
+    if integration.active:
+        # An active integration must stay runnable; deactivate first to make it incomplete.
+        remaining = await activation_problems(session, integration)
+        if remaining:
+            raise ValidationFailed(*remaining)
+    if creating:
+        session.add(integration)
+    await session.flush()
+    return integration
+
+
+async def create_integration(host: Host, session: AsyncSession, changes: IntegrationChanges) -> ResivoIntegration:
+    integration = ResivoIntegration(name="Resivo", site_owner_id="", client_id="", client_secret_encrypted="",
+                                    trigger_statuses=[], revoke_statuses=[])
+    if changes.name is UNSET:
+        changes.name = "Resivo"
+    return await apply_changes(host, session, integration, changes, creating=True)
+
+
+async def update_integration(host: Host, session: AsyncSession, integration_id,
+                             changes: IntegrationChanges) -> ResivoIntegration:
+    integration = await get_integration(session, integration_id, "id", lock=True)
+    return await apply_changes(host, session, integration, changes, creating=False)
+
+
+async def activation_problems(session: AsyncSession, integration: ResivoIntegration) -> list[Problem]:
+    problems: list[Problem] = []
+    for value, field_name in ((integration.site_owner_id, "siteOwnerId"), (integration.client_id, "clientId"),
+                              (integration.client_secret_encrypted, "clientSecret")):
+        if not value:
+            problems.append(Problem("REQUIRED", f"{field_name} is required before activation.", field_name))
+    if not integration.trigger_statuses:
+        problems.append(Problem("REQUIRED", "Choose at least one trigger status.", "triggerStatuses"))
+    await _check_statuses(session, integration.trigger_statuses or [], integration.revoke_statuses or [], problems)
+    if not integration.authorization_id_field:
+        problems.append(Problem("REQUIRED", "Choose the booking field that keeps the authorisation id; revoking "
+                                            "needs it.", "authorizationIdField"))
+    elif not await _field_exists(session, integration.authorization_id_field):
+        problems.append(Problem("NOT_FOUND", f"Booking field {integration.authorization_id_field!r} does not exist.",
+                                "authorizationIdField"))
+    has_mapping = (
+        await session.execute(
+            select(ResivoDoorMapping.id).where(ResivoDoorMapping.integration_id == integration.id).limit(1)
+        )
+    ).first()
+    if integration.id is None or not has_mapping:
+        problems.append(Problem("REQUIRED", "Map at least one object to a door on the Mapping tab.", "mapping"))
+    return problems
+
+
+async def set_active(host: Host, session: AsyncSession, integration_id, active: bool) -> ResivoIntegration:
+    integration = await get_integration(session, integration_id, lock=True)
+    if active:
+        problems = await activation_problems(session, integration)
+        if problems:
+            raise ValidationFailed(*problems)
+    # Deactivation is the rollback switch: new triggers stop, existing access stays as it is.
+    integration.active = active
+    integration.updated_at = utcnow()
+    await session.flush()
+    return integration
+
+
+@dataclass
+class MappingResult:
+    mapping: ResivoDoorMapping | None
+    warnings: list[str] = field(default_factory=list)
+
+
+async def set_door_mapping(session: AsyncSession, integration: ResivoIntegration, object_id, names: list[str],
+                           live_names: list[str] | None, unreachable_reason: str | None) -> MappingResult:
+    """Store object → door names. ``live_names`` is None when Resivo could not be asked."""
+    obj = await get_object(session, object_id)
+    cleaned = list(dict.fromkeys(n.strip() for n in names if n and n.strip()))
+    existing = (
+        await session.execute(
+            select(ResivoDoorMapping).where(ResivoDoorMapping.integration_id == integration.id,
+                                            ResivoDoorMapping.object_id == obj.id)
+        )
+    ).scalar_one_or_none()
+    if not cleaned:  # an empty list removes the mapping
+        if existing is not None:
+            await session.delete(existing)
+            await session.flush()
+        if integration.active and not await _has_other_mapping(session, integration):
+            raise ValidationFailed.one("REQUIRED", "An active integration needs at least one mapping; deactivate "
+                                                   "it first.", "componentNames")
+        return MappingResult(None)
+    warnings: list[str] = []
+    if live_names is None:
+        warnings.append(f"Resivo could not be reached ({unreachable_reason}); the names were stored unchecked.")
+    else:
+        unknown = [n for n in cleaned if n not in live_names]
+        if unknown:
+            raise ValidationFailed.one(
+                "UNKNOWN_DOOR",
+                f"Unknown door {', '.join(map(repr, unknown))}. Known doors: {', '.join(sorted(live_names)) or 'none'}.",
+                "componentNames",
+            )
+    if existing is None:
+        existing = ResivoDoorMapping(integration_id=integration.id, object_id=obj.id, component_names=cleaned)
+        session.add(existing)
+    else:
+        existing.component_names = cleaned
+        existing.updated_at = utcnow()
+    await session.flush()
+    return MappingResult(existing, warnings)
+
+
+async def _has_other_mapping(session: AsyncSession, integration: ResivoIntegration) -> bool:
+    return (
+        await session.execute(select(ResivoDoorMapping.id).where(ResivoDoorMapping.integration_id == integration.id))
+    ).first() is not None
+
+
+async def mapping_for_object(session: AsyncSession, integration_id: int, obj: BookableObject) -> tuple[ResivoDoorMapping | None, BookableObject | None]:
+    """The most specific mapping: the object's own, else its parent's (and so on up)."""
+    node: BookableObject | None = obj
+    while node is not None:
+        mapping = (
+            await session.execute(
+                select(ResivoDoorMapping).where(ResivoDoorMapping.integration_id == integration_id,
+                                                ResivoDoorMapping.object_id == node.id)
+            )
+        ).scalar_one_or_none()
+        if mapping is not None:
+            return mapping, node
+        node = await session.get(BookableObject, node.parent_id) if node.parent_id else None
+    return None, None
