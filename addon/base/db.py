@@ -39,6 +39,15 @@ class UTCDateTime(TypeDecorator):
         return value.astimezone(timezone.utc)
 
 
+# Primary keys are INTEGER columns; a larger number cannot name a row (and PostgreSQL refuses
+# to even compare it), so callers treat it as "no such row" instead of sending it.
+MAX_ID = 2**31 - 1
+
+
+def id_in_range(value: int) -> bool:
+    return 1 <= value <= MAX_ID
+
+
 def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 

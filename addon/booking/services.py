@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from addon.base.db import utcnow
+from addon.base.db import id_in_range, utcnow
 from addon.base.errors import Problem, ValidationFailed
 from addon.base.host import Host
 
@@ -44,7 +44,8 @@ def _parse_id(value, field: str, what: str) -> int:
 async def _get(session: AsyncSession, model, value, field: str, what: str, lock: bool = False):
     # Locking the row serializes concurrent changes of one booking on PostgreSQL (SQLite
     # serializes every writer already).
-    row = await session.get(model, _parse_id(value, field, what), with_for_update=lock or None)
+    ident = _parse_id(value, field, what)
+    row = await session.get(model, ident, with_for_update=lock or None) if id_in_range(ident) else None
     if row is None:
         raise ValidationFailed.one("NOT_FOUND", f"{what} {value} does not exist.", field)
     return row

@@ -11,6 +11,7 @@ import strawberry
 from sqlalchemy import and_, or_, select
 from strawberry.types import Info
 
+from addon.base.db import id_in_range
 from addon.base.errors import CodedError
 from addon.base.permissions import IsFrontend
 
@@ -67,15 +68,17 @@ class BookingQuery:
 
     @strawberry.field(permission_classes=[IsFrontend], name="object")
     async def object_(self, info: Info, id: strawberry.ID) -> Optional[BookableObjectType]:
-        row = await info.context.session.get(BookableObject, _object_id(id))
+        ident = _object_id(id)
+        row = await info.context.session.get(BookableObject, ident) if id_in_range(ident) else None
         return BookableObjectType.from_model(row) if row else None
 
     @strawberry.field(permission_classes=[IsFrontend])
     async def booking(self, info: Info, id: strawberry.ID) -> Optional[BookingType]:
         try:
-            row = await info.context.session.get(Booking, int(id))
+            ident = int(id)
         except ValueError:
             raise CodedError(f"Invalid booking id {id!r}.", "BAD_USER_INPUT") from None
+        row = await info.context.session.get(Booking, ident) if id_in_range(ident) else None
         return BookingType.from_model(row) if row else None
 
     @strawberry.field(
@@ -100,6 +103,8 @@ class BookingQuery:
             query = query.join(BookingStatus, BookingStatus.id == Booking.status_id).where(BookingStatus.code == status)
         if object_id is not None:
             oid = _object_id(object_id)
+            if not id_in_range(oid):
+                oid = 0  # names no row: an empty page, not a database error
             children = select(BookableObject.id).where(BookableObject.parent_id == oid)
             query = query.where(or_(Booking.object_id == oid, Booking.object_id.in_(children)))
         if _aware(starts_from, "startsFrom") is not None:
