@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import functools
 import hashlib
 import inspect
 import logging
@@ -289,6 +290,40 @@ def _http_error(
     )
 
 
+class _TokenRefused(ResivoTransientError):
+    """First 401 on an API call: the client refreshes the token and repeats the call once."""
+
+
+def _api_error(
+    operation: str,
+    response: httpx.Response,
+    *,
+    secrets: Sequence[str | None],
+    already_done: tuple[int, ...],
+    may_refresh: bool,
+) -> ResivoError | None:
+    """Like ``_http_error`` for bearer calls: statuses that mean "done", and the 401 retry."""
+    status = response.status_code
+    if status in already_done:
+        return None
+    if status != 401:
+        return _http_error(operation, response, secrets)
+    message = _answer_message(response, secrets)
+    if may_refresh:
+        return _TokenRefused(
+            f"Resivo refused the access token for {operation} (401: {message}); fetching a new one",
+            operation=operation,
+            status=status,
+            message=message,
+        )
+    return ResivoAuthenticationError(
+        f"Resivo refused a freshly issued access token for {operation} (401: {message})",
+        operation=operation,
+        status=status,
+        message=message,
+    )
+
+
 def _json_body(response: httpx.Response, operation: str) -> Any:
     try:
         return response.json()
@@ -389,10 +424,6 @@ def _segment(value: str) -> str:
     return quote(str(value), safe="")
 
 
-class _TokenRefused(ResivoTransientError):
-    """First 401 on an API call: the client refreshes the token and repeats the call once."""
-
-
 @dataclass(eq=False)
 class _TokenEntry:
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
@@ -433,9 +464,7 @@ class ResivoConnector:
         self._deadline = connect_timeout + read_timeout
         self._http = httpx.AsyncClient(
             transport=transport,
-            timeout=httpx.Timeout(
-                read_timeout, connect=connect_timeout, pool=connect_timeout
-            ),
+            timeout=httpx.Timeout(read_timeout, connect=connect_timeout, pool=connect_timeout),
             follow_redirects=False,
             headers={"Accept": "application/json", "User-Agent": "ireserve-addons (resivo)"},
         )
@@ -754,29 +783,9 @@ class ResivoClient:
         for first_try in (True, False):
             token = await self._connector.access_token(credentials, self._context)
             secrets = (credentials.client_secret, token)
-
-            def classify(op: str, response: httpx.Response) -> ResivoError | None:
-                status = response.status_code
-                if status in already_done:
-                    return None
-                if status == 401:
-                    message = _answer_message(response, secrets)
-                    if first_try:
-                        return _TokenRefused(
-                            f"Resivo refused the access token for {op} (401: {message}); "
-                            "fetching a new one",
-                            operation=op,
-                            status=status,
-                            message=message,
-                        )
-                    return ResivoAuthenticationError(
-                        f"Resivo refused a freshly issued access token for {op} (401: {message})",
-                        operation=op,
-                        status=status,
-                        message=message,
-                    )
-                return _http_error(op, response, secrets)
-
+            classify = functools.partial(
+                _api_error, secrets=secrets, already_done=already_done, may_refresh=first_try
+            )
             try:
                 return await self._connector.exchange(
                     operation,

@@ -141,7 +141,9 @@ async def test_list_components_asks_for_all(mock, client, wire_sample):
     )
     components = await client.list_components("demo-site")
     assert route.calls.last.request.url.params["scope"] == "all"
-    assert components[0] == Component("duinpark-studio-main", "Studio building main door", True, "door")
+    assert components[0] == Component(
+        "duinpark-studio-main", "Studio building main door", True, "door"
+    )
     assert [c.display_name for c in components if not c.online] == ["Sauna door"]
 
 
@@ -193,13 +195,17 @@ async def test_find_by_reference(mock, client, wire_sample):
 
 
 async def test_get_authorization_revoked(mock, client, wire_sample):
-    mock.get(AUTH_PATH).mock(return_value=httpx.Response(200, json=wire_sample("authorization_read")))
+    mock.get(AUTH_PATH).mock(
+        return_value=httpx.Response(200, json=wire_sample("authorization_read"))
+    )
     authorization = await client.get_authorization("demo-site", AUTH_ID)
     assert authorization.status == "revoked" and authorization.is_gone
 
 
 async def test_ids_are_escaped_in_paths(mock, client, wire_sample):
-    route = mock.get("/v8/sites/a%2Fb").mock(return_value=httpx.Response(200, json=wire_sample("site")))
+    route = mock.get("/v8/sites/a%2Fb").mock(
+        return_value=httpx.Response(200, json=wire_sample("site"))
+    )
     await client.get_site("a/b")
     assert route.called
 
@@ -244,7 +250,9 @@ async def test_revoke_server_error_is_transient(mock, client, wire_sample):
 # --------------------------------------------------------------------------- token cache
 
 
-async def test_token_is_cached_across_calls_and_clients(mock, wire_connector, wire_credentials, wire_sample):
+async def test_token_is_cached_across_calls_and_clients(
+    mock, wire_connector, wire_credentials, wire_sample
+):
     mock.get("/v8/sites/demo-site").mock(return_value=httpx.Response(200, json=wire_sample("site")))
     first = wire_connector.client(wire_credentials)
     second = wire_connector.client(wire_credentials, context={"other": True})
@@ -256,7 +264,9 @@ async def test_token_is_cached_across_calls_and_clients(mock, wire_connector, wi
 async def test_token_cache_is_per_secret(mock, wire_connector, make_credentials, wire_sample):
     mock.get("/v8/sites/demo-site").mock(return_value=httpx.Response(200, json=wire_sample("site")))
     await wire_connector.client(make_credentials(BASE)).get_site("demo-site")
-    await wire_connector.client(make_credentials(BASE, client_secret="rotated")).get_site("demo-site")
+    await wire_connector.client(make_credentials(BASE, client_secret="rotated")).get_site(
+        "demo-site"
+    )
     assert mock["token"].call_count == 2
 
 
@@ -332,7 +342,9 @@ async def test_token_endpoint_outage_is_transient(mock, client, wire_sample):
 
 
 @pytest.mark.parametrize("status", [400, 403, 404, 409, 422])
-async def test_client_errors_are_permanent_with_resivo_message(mock, client, wire_sample, records, status):
+async def test_client_errors_are_permanent_with_resivo_message(
+    mock, client, wire_sample, records, status
+):
     body = wire_sample(f"error_{status}")
     mock.post("/v8/sites/demo-site/authorizations/remote-access").mock(
         return_value=httpx.Response(status, json=body)
@@ -368,7 +380,9 @@ async def test_server_errors_are_transient(mock, client, wire_sample, records, s
 
 async def test_429_retry_after_seconds(mock, client, wire_sample):
     mock.get("/v8/sites/demo-site").mock(
-        return_value=httpx.Response(429, json=wire_sample("error_429"), headers={"Retry-After": "7"})
+        return_value=httpx.Response(
+            429, json=wire_sample("error_429"), headers={"Retry-After": "7"}
+        )
     )
     with pytest.raises(ResivoTransientError) as caught:
         await client.get_site("demo-site")
@@ -422,12 +436,16 @@ async def test_read_timeout(mock, client, records):
 
 async def test_connect_timeout(mock, client):
     mock.get("/v8/sites/demo-site").mock(side_effect=httpx.ConnectTimeout("timed out"))
-    with pytest.raises(ResivoTransientError, match="Could not connect to Resivo at api.resivo.test within 5 s"):
+    with pytest.raises(
+        ResivoTransientError, match="Could not connect to Resivo at api.resivo.test within 5 s"
+    ):
         await client.get_site("demo-site")
 
 
 async def test_connection_error(mock, client, records):
-    mock.get("/v8/sites/demo-site").mock(side_effect=httpx.ConnectError("[Errno 111] Connection refused"))
+    mock.get("/v8/sites/demo-site").mock(
+        side_effect=httpx.ConnectError("[Errno 111] Connection refused")
+    )
     with pytest.raises(ResivoTransientError, match="Could not reach Resivo at api.resivo.test"):
         await client.get_site("demo-site")
     assert records[-1].http_status is None
@@ -489,5 +507,10 @@ async def test_with_context_changes_only_the_context(mock, client, wire_sample, 
 
 
 def test_errors_share_a_base():
-    for cls in (ResivoTransientError, ResivoPermanentError, ResivoAuthenticationError, ResivoProtocolError):
+    for cls in (
+        ResivoTransientError,
+        ResivoPermanentError,
+        ResivoAuthenticationError,
+        ResivoProtocolError,
+    ):
         assert issubclass(cls, ResivoError)

@@ -45,7 +45,12 @@ async def test_full_flow(demo_client, sandbox, records):
         "Europe/Amsterdam",
     )
     doors = {c.display_name: c for c in await demo_client.list_components("demo-site")}
-    assert {"Studio building main door", "Studio building side door", "Meeting room door", "Sauna door"} <= set(doors)
+    assert {
+        "Studio building main door",
+        "Studio building side door",
+        "Meeting room door",
+        "Sauna door",
+    } <= set(doors)
     assert doors["Sauna door"].online is False
 
     request = remote_access()
@@ -54,7 +59,9 @@ async def test_full_flow(demo_client, sandbox, records):
     assert created.valid_from == request.valid_from and created.valid_to == request.valid_to
     assert created.component_ids == ("duinpark-studio-main", "duinpark-sauna")
 
-    assert [a.id for a in await demo_client.find_by_reference("demo-site", "ireserve:booking:42")] == [created.id]
+    assert [
+        a.id for a in await demo_client.find_by_reference("demo-site", "ireserve:booking:42")
+    ] == [created.id]
     assert await demo_client.find_by_reference("demo-site", "someone-else") == []
     assert (await demo_client.get_authorization("demo-site", created.id)).is_active
 
@@ -80,7 +87,9 @@ async def test_full_flow(demo_client, sandbox, records):
     assert stats["authorizations"] == {"total": 1, "active": 0, "revoked": 1, "expired": 0}
 
 
-async def test_answers_have_the_shape_of_the_wire_samples(demo_client, connector, sandbox, make_credentials, wire_sample):
+async def test_answers_have_the_shape_of_the_wire_samples(
+    demo_client, connector, sandbox, make_credentials, wire_sample
+):
     """The sandbox and fixtures/resivo must not drift apart."""
     token = await connector.access_token(make_credentials())
     created = await demo_client.create_remote_access("demo-site", remote_access())
@@ -110,7 +119,11 @@ async def test_answers_have_the_shape_of_the_wire_samples(demo_client, connector
         assert keys(answer) == keys(wire_sample(name)), name
 
 
-DEMO_FORM = {"grant_type": "client_credentials", "client_id": "demo-client", "client_secret": "demo-secret"}
+DEMO_FORM = {
+    "grant_type": "client_credentials",
+    "client_id": "demo-client",
+    "client_secret": "demo-secret",
+}
 
 
 async def raw_token(sandbox, form):
@@ -167,14 +180,18 @@ async def test_customer_scope_stays_within_its_owner(demo_client, connector, mak
         await other_owner.list_sites()
     assert caught.value.status == 403
     alpen = connector.client(
-        make_credentials(site_owner_id="alpen-owner", client_id="alpen-client", client_secret="alpen-secret")
+        make_credentials(
+            site_owner_id="alpen-owner", client_id="alpen-client", client_secret="alpen-secret"
+        )
     )
     assert [s.id for s in await alpen.list_sites()] == ["alpen-site"]
     assert (await alpen.get_site("alpen-site")).default_locale == "de"
 
 
 async def test_site_scope_sees_only_its_site(connector, make_credentials):
-    client = connector.client(make_credentials(client_id="demo-site-client", client_secret="demo-site-secret"))
+    client = connector.client(
+        make_credentials(client_id="demo-site-client", client_secret="demo-site-secret")
+    )
     assert [s.id for s in await client.list_sites()] == ["demo-site"]
     assert len(await client.list_components("demo-site")) >= 4
     with pytest.raises(ResivoPermanentError) as caught:
@@ -185,11 +202,22 @@ async def test_site_scope_sees_only_its_site(connector, make_credentials):
 @pytest.mark.parametrize(
     ("overrides", "status", "needle"),
     [
-        ({"component_ids": ["duinpark-studio-main", "duinpark-boathouse"]}, 422, "duinpark-boathouse"),
+        (
+            {"component_ids": ["duinpark-studio-main", "duinpark-boathouse"]},
+            422,
+            "duinpark-boathouse",
+        ),
         ({"component_ids": ["strandhuis-main"]}, 422, "strandhuis-main"),
         ({"component_ids": []}, 422, "at least one component"),
         ({"recipients": []}, 422, "recipient"),
-        ({"valid_to": datetime.now(UTC) - timedelta(minutes=1), "valid_from": datetime.now(UTC) - timedelta(hours=1)}, 422, "future"),
+        (
+            {
+                "valid_to": datetime.now(UTC) - timedelta(minutes=1),
+                "valid_from": datetime.now(UTC) - timedelta(hours=1),
+            },
+            422,
+            "future",
+        ),
         ({"valid_from": datetime.now(UTC) + timedelta(days=3)}, 422, "before validTo"),
         ({"display_name": " "}, 422, "displayName"),
     ],
@@ -231,7 +259,10 @@ async def test_locale_defaults_to_the_site_language(sandbox, connector, make_cre
         json={
             "displayName": "no locale",
             "componentIds": ["duinpark-studio-main"],
-            "restrictions": {"validFrom": "2030-06-12T12:00:00Z", "validTo": "2030-06-14T09:00:00Z"},
+            "restrictions": {
+                "validFrom": "2030-06-12T12:00:00Z",
+                "validTo": "2030-06-14T09:00:00Z",
+            },
             "recipients": [{"phoneNumber": "+31612345678"}],
         },
     )
@@ -240,7 +271,9 @@ async def test_locale_defaults_to_the_site_language(sandbox, connector, make_cre
 
 
 async def test_expired_set_reads_expired_and_revoke_is_done(demo_client, sandbox):
-    created = await demo_client.create_remote_access("demo-site", remote_access(valid_to=datetime.now(UTC) + timedelta(hours=1)))
+    created = await demo_client.create_remote_access(
+        "demo-site", remote_access(valid_to=datetime.now(UTC) + timedelta(hours=1))
+    )
     response = await sandbox.admin.post("/_sandbox/clock", json={"advanceSeconds": 7200})
     assert response.status_code == 200
     assert (await demo_client.get_authorization("demo-site", created.id)).status == "expired"
@@ -265,7 +298,9 @@ async def test_authorizations_are_per_site(demo_client):
 
 async def test_reset_goes_back_to_the_seed(demo_client, sandbox):
     await demo_client.create_remote_access("demo-site", remote_access())
-    await sandbox.admin.post("/_sandbox/sites/demo-site/components", json={"displayName": "Boathouse"})
+    await sandbox.admin.post(
+        "/_sandbox/sites/demo-site/components", json={"displayName": "Boathouse"}
+    )
     assert (await sandbox.admin.post("/_sandbox/reset")).status_code == 200
     assert await sandbox.authorizations() == []
     assert (await sandbox.stats())["calls"] == {}
@@ -287,45 +322,60 @@ async def test_reassigned_component_keeps_its_name(demo_client, sandbox):
     doors = {c.display_name: c.id for c in await demo_client.list_components("demo-site")}
     assert doors["Sauna door"] == moved["id"]
     with pytest.raises(ResivoPermanentError, match="duinpark-sauna"):
-        await demo_client.create_remote_access("demo-site", remote_access(component_ids=["duinpark-sauna"]))
+        await demo_client.create_remote_access(
+            "demo-site", remote_access(component_ids=["duinpark-sauna"])
+        )
 
 
 async def test_add_rename_and_remove_components(demo_client, sandbox):
     added = await sandbox.admin.post(
-        "/_sandbox/sites/demo-site/components", json={"displayName": "Meeting room door", "online": True}
+        "/_sandbox/sites/demo-site/components",
+        json={"displayName": "Meeting room door", "online": True},
     )
     assert added.status_code == 201
     names = [c.display_name for c in await demo_client.list_components("demo-site")]
     assert names.count("Meeting room door") == 2  # a duplicate name for mapping to detect
 
     renamed = await sandbox.admin.patch(
-        f"/_sandbox/sites/demo-site/components/{added.json()['id']}", json={"displayName": "Boardroom door"}
+        f"/_sandbox/sites/demo-site/components/{added.json()['id']}",
+        json={"displayName": "Boardroom door"},
     )
     assert renamed.json()["displayName"] == "Boardroom door"
     upserted = await sandbox.admin.post(
         "/_sandbox/sites/demo-site/components", json={"id": "duinpark-sauna", "online": True}
     )
     assert upserted.status_code == 200 and upserted.json()["online"] is True
-    assert (await sandbox.admin.delete(f"/_sandbox/sites/demo-site/components/{added.json()['id']}")).status_code == 204
+    assert (
+        await sandbox.admin.delete(f"/_sandbox/sites/demo-site/components/{added.json()['id']}")
+    ).status_code == 204
     components = {c.id: c for c in await demo_client.list_components("demo-site")}
     assert added.json()["id"] not in components
     assert components["duinpark-sauna"].online is True
 
-    missing = await sandbox.admin.patch("/_sandbox/sites/demo-site/components/nope", json={"online": False})
+    missing = await sandbox.admin.patch(
+        "/_sandbox/sites/demo-site/components/nope", json={"online": False}
+    )
     assert missing.status_code == 404 and "nope" in missing.json()["message"]
-    assert (await sandbox.admin.post("/_sandbox/sites/nowhere/components", json={"displayName": "x"})).status_code == 404
+    assert (
+        await sandbox.admin.post("/_sandbox/sites/nowhere/components", json={"displayName": "x"})
+    ).status_code == 404
 
 
 async def test_inspect_sites(sandbox):
     sites = {s["id"]: s for s in (await sandbox.admin.get("/_sandbox/sites")).json()}
     assert sites["demo-site"]["siteOwnerId"] == "demo-owner"
-    assert any(c["displayName"] == "Sauna door" and not c["online"] for c in sites["demo-site"]["components"])
+    assert any(
+        c["displayName"] == "Sauna door" and not c["online"]
+        for c in sites["demo-site"]["components"]
+    )
 
 
 async def test_inspection_filters(demo_client, sandbox):
     await demo_client.create_remote_access("demo-site", remote_access(external_reference="a"))
     await demo_client.create_remote_access("demo-site", remote_access(external_reference="b"))
-    assert [a["externalReference"] for a in await sandbox.authorizations(externalReference="b")] == ["b"]
+    assert [
+        a["externalReference"] for a in await sandbox.authorizations(externalReference="b")
+    ] == ["b"]
     assert len(await sandbox.authorizations(siteId="demo-site")) == 2
     assert await sandbox.authorizations(siteId="strandhuis-site") == []
 
@@ -384,7 +434,9 @@ async def test_short_token_lifetime_refreshes_before_expiry(records, make_creden
     from addon.resivo.client import ResivoConnector
 
     app = create_sandbox_app(token_ttl_seconds=1)
-    async with ResivoConnector(transport=httpx.ASGITransport(app=app), on_call=records.append) as connector:
+    async with ResivoConnector(
+        transport=httpx.ASGITransport(app=app), on_call=records.append
+    ) as connector:
         client = connector.client(make_credentials())
         await client.list_sites()
         await asyncio.sleep(1.0)

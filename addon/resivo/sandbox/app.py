@@ -199,7 +199,7 @@ async def _latency(request: Request, sandbox: SandboxState) -> Response:
     body = await _json_body(request)
     ms = body.get("ms") if isinstance(body, dict) else None
     if isinstance(ms, bool) or not isinstance(ms, int | float) or ms < 0:
-        raise SandboxError(400, "latency needs {\"ms\": <non-negative number>}")
+        raise SandboxError(400, 'latency needs {"ms": <non-negative number>}')
     sandbox.latency_ms = float(ms)
     return JSONResponse({"ms": sandbox.latency_ms})
 
@@ -212,7 +212,7 @@ async def _clock(request: Request, sandbox: SandboxState) -> Response:
     body = await _json_body(request)
     seconds = body.get("advanceSeconds") if isinstance(body, dict) else None
     if isinstance(seconds, bool) or not isinstance(seconds, int | float):
-        raise SandboxError(400, "clock needs {\"advanceSeconds\": <number>}")
+        raise SandboxError(400, 'clock needs {"advanceSeconds": <number>}')
     sandbox.advance_clock(seconds)
     return JSONResponse({"now": sandbox.now().isoformat().replace("+00:00", "Z")})
 

@@ -145,7 +145,7 @@ def _random_fault(
 ) -> RandomFault:
     rates_spec = spec.get("rates")
     if not isinstance(rates_spec, dict) or not rates_spec:
-        raise FaultSpecError("random needs 'rates', e.g. {\"503\": 0.2, \"429\": 0.05}")
+        raise FaultSpecError('random needs \'rates\', e.g. {"503": 0.2, "429": 0.05}')
     rates: dict[int, float] = {}
     for status, rate in rates_spec.items():
         try:

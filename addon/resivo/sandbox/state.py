@@ -64,7 +64,12 @@ class Door:
     type: str = "door"
 
     def wire(self) -> dict[str, Any]:
-        return {"id": self.id, "displayName": self.display_name, "online": self.online, "type": self.type}
+        return {
+            "id": self.id,
+            "displayName": self.display_name,
+            "online": self.online,
+            "type": self.type,
+        }
 
 
 @dataclass
@@ -229,7 +234,9 @@ class SandboxState:
         credential = self.credentials.get(form.get("client_id", ""))
         secret = form.get("client_secret", "")
         if credential is None or not secrets.compare_digest(credential.client_secret, secret):
-            raise SandboxError(401, "client id or secret rejected", extra={"error": "invalid_client"})
+            raise SandboxError(
+                401, "client id or secret rejected", extra={"error": "invalid_client"}
+            )
         token = secrets.token_urlsafe(32)
         self.tokens[token] = IssuedToken(credential, time.monotonic() + self.token_ttl_seconds)
         return {"access_token": token, "token_type": "Bearer", "expires_in": self.token_ttl_seconds}
@@ -292,7 +299,9 @@ class SandboxState:
             raise SandboxError(422, "displayName is required")
 
         component_ids = body.get("componentIds")
-        if not isinstance(component_ids, list) or not all(isinstance(c, str) for c in component_ids):
+        if not isinstance(component_ids, list) or not all(
+            isinstance(c, str) for c in component_ids
+        ):
             raise SandboxError(400, "componentIds must be a list of component ids")
         if not component_ids:
             raise SandboxError(422, "componentIds must name at least one component")
@@ -430,7 +439,9 @@ class SandboxState:
         if not isinstance(display_name, str) or not display_name.strip():
             raise SandboxError(422, "displayName is required")
         door = Door(
-            id=component_id if isinstance(component_id, str) and component_id else str(uuid.uuid4()),
+            id=component_id
+            if isinstance(component_id, str) and component_id
+            else str(uuid.uuid4()),
             display_name=display_name,
             online=bool(body.get("online", True)),
             type=str(body.get("type", "door")),
