@@ -37,7 +37,10 @@ def encode_cursor(row: Booking) -> str:
 def decode_cursor(cursor: str) -> tuple[datetime, int]:
     try:
         start, _, ident = base64.urlsafe_b64decode(cursor.encode()).decode().partition("|")
-        return datetime.fromisoformat(start), int(ident)
+        moment, number = datetime.fromisoformat(start), int(ident)
+        if moment.tzinfo is None or not id_in_range(number):
+            raise ValueError("not a cursor this API made")
+        return moment, number
     except (binascii.Error, UnicodeDecodeError, ValueError):
         raise CodedError(f"Invalid cursor {cursor!r}; use an endCursor from an earlier page.", "BAD_USER_INPUT") from None
 
