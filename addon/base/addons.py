@@ -67,7 +67,8 @@ def load_order(available: dict[str, Manifest], wanted: list[str] | None = None) 
             raise AddonError(f"circular addon dependency: {cycle}")
         if name not in available:
             needed_by = f" (needed by {chain[-1]})" if chain else ""
-            raise AddonError(f"addon {name!r} not found in {ADDONS_PATH}{needed_by}")
+            searched = ", ".join(sorted({str(m.path.parent) for m in available.values()})) or str(ADDONS_PATH)
+            raise AddonError(f"addon {name!r} not found in {searched}{needed_by}")
         state[name] = "visiting"
         for dependency in available[name].depends:
             visit(dependency, chain + (name,))

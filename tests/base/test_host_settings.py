@@ -1,0 +1,120 @@
+"""Settings come from the environment; bad values are a clear SettingsError."""
+
+import os
+from pathlib import Path
+
+import pytest
+
+from addon.base.settings import REPO_ROOT, Settings, SettingsError, normalize_database_url
+
+
+@pytest.fixture
+def env(monkeypatch):
+    """A clean environment as far as our settings go; ``env(NAME=value)`` sets variables."""
+    for name in list(os.environ):
+        if name.startswith(("IRESERVE_", "RESIVO_")) or name == "DATABASE_URL":
+            monkeypatch.delenv(name)
+
+    def set_env(**values):
+        for name, value in values.items():
+            monkeypatch.setenv(name, value)
+        return Settings.from_env()
+
+    return set_env
+
+
+def test_defaults(env):
+    settings = env()
+    assert settings.host == "127.0.0.1" and settings.port == 8000
+    assert settings.cors_origins == ()
+    assert settings.var_dir == REPO_ROOT / "var"
+    assert settings.database_url == f"sqlite+aiosqlite:///{REPO_ROOT / 'var' / 'ireserve.sqlite3'}"
+    assert settings.max_query_depth == 10
+    assert settings.max_page_size == 500
+    assert settings.default_timezone == "Europe/Amsterdam"
+    assert settings.log_level == "INFO"
+
+
+def test_var_dir_moves_the_default_database(env, tmp_path):
+    settings = env(IRESERVE_VAR_DIR=str(tmp_path))
+    assert settings.var_dir == tmp_path
+    assert settings.database_url == f"sqlite+aiosqlite:///{tmp_path / 'ireserve.sqlite3'}"
+
+
+def test_values_from_the_environment(env):
+    settings = env(IRESERVE_HOST="0.0.0.0", IRESERVE_PORT=" 9000 ", IRESERVE_MAX_QUERY_DEPTH="7",
+                   IRESERVE_MAX_PAGE_SIZE="50", IRESERVE_LOG_LEVEL="debug", IRESERVE_DEFAULT_TIMEZONE="Europe/Berlin",
+                   IRESERVE_SANDBOX="yes")
+    assert settings.host == "0.0.0.0" and settings.port == 9000
+    assert settings.max_query_depth == 7 and settings.max_page_size == 50
+    assert settings.log_level == "DEBUG"
+    assert settings.default_timezone == "Europe/Berlin"
+    assert settings.sandbox is True
+
+
+def test_empty_values_mean_the_default(env):
+    settings = env(IRESERVE_PORT="", IRESERVE_HOST="  ")
+    assert settings.port == 8000 and settings.host == "127.0.0.1"
+
+
+@pytest.mark.parametrize(
+    "name, value, message",
+    [
+        ("IRESERVE_PORT", "eighty", "IRESERVE_PORT must be a whole number, got 'eighty'"),
+        ("IRESERVE_PORT", "80.5", "IRESERVE_PORT must be a whole number"),
+        ("IRESERVE_PORT", "0", "IRESERVE_PORT must be at least 1, got 0"),
+        ("IRESERVE_MAX_QUERY_DEPTH", "1", "IRESERVE_MAX_QUERY_DEPTH must be at least 2"),
+        ("IRESERVE_MAX_PAGE_SIZE", "many", "IRESERVE_MAX_PAGE_SIZE must be a whole number"),
+        ("IRESERVE_DEFAULT_TIMEZONE", "Mars/Olympus", "not an IANA time zone"),
+        ("IRESERVE_SANDBOX", "maybe", "IRESERVE_SANDBOX must be true or false"),
+        ("DATABASE_URL", "mysql://db/ireserve", "DATABASE_URL must be a sqlite:// or postgresql:// URL"),
+    ],
+)
+def test_bad_values_are_a_settings_error(env, name, value, message):
+    with pytest.raises(SettingsError) as caught:
+        env(**{name: value})
+    assert message in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    "given, expected",
+    [
+        ("postgres://user:pw@db.example:5432/ireserve", "postgresql+asyncpg://user:pw@db.example:5432/ireserve"),
+        ("postgresql://user@localhost/ireserve", "postgresql+asyncpg://user@localhost/ireserve"),
+        ("postgresql+asyncpg://user@localhost/ireserve", "postgresql+asyncpg://user@localhost/ireserve"),
+        ("sqlite:///var/data.sqlite3", "sqlite+aiosqlite:///var/data.sqlite3"),
+        ("sqlite+aiosqlite:////abs/data.sqlite3", "sqlite+aiosqlite:////abs/data.sqlite3"),
+    ],
+)
+def test_database_url_gets_the_async_driver(env, given, expected):
+    assert normalize_database_url(given) == expected
+    assert env(DATABASE_URL=given).database_url == expected
+
+
+@pytest.mark.parametrize("url", ["postgresql+psycopg2://u@h/db", "oracle://x", "", "ireserve.sqlite3"])
+def test_unsupported_database_urls(url):
+    with pytest.raises(SettingsError):
+        normalize_database_url(url)
+
+
+@pytest.mark.parametrize(
+    "value, expected",
+    [
+        ("https://app.example", ("https://app.example",)),
+        ("https://a.example, https://b.example:8443 ,", ("https://a.example", "https://b.example:8443")),
+        (" , ", ()),
+    ],
+)
+def test_cors_origins_list(env, value, expected):
+    assert env(IRESERVE_CORS_ORIGINS=value).cors_origins == expected
+
+
+def test_secret_key_file_defaults_into_var_dir(env, tmp_path):
+    assert env(IRESERVE_VAR_DIR=str(tmp_path)).secret_key_file == tmp_path / "secret.key"
+    assert env(IRESERVE_SECRET_KEY_FILE="/etc/ireserve.key").secret_key_file == Path("/etc/ireserve.key")
+
+
+def test_secret_key_is_not_in_the_repr(env):
+    settings = env(IRESERVE_SECRET_KEY="s3cr3t-value")
+    assert settings.secret_key == "s3cr3t-value"
+    assert "s3cr3t-value" not in repr(settings)
