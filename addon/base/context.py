@@ -19,6 +19,8 @@ class Context:
     principal: Principal | None
     request: Request | None = None
     response: Any = None
+    # Per-request memo for addons (e.g. a live door list fetched once per request).
+    cache: dict[str, Any] = field(default_factory=dict)
     _loaders: dict[str, Any] = field(default_factory=dict)
 
     def loader(self, name: str):

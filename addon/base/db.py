@@ -88,6 +88,17 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor.close()
 
 
+async def release(session: AsyncSession) -> None:
+    """End a read-only transaction before waiting on the network, keeping loaded objects.
+
+    A commit (unlike a rollback) does not expire objects here (expire_on_commit=False), and
+    on SQLite every transaction holds the write lock, so an idle one would block others.
+    """
+    if session.new or session.dirty or session.deleted:
+        raise RuntimeError("release() called with unflushed changes; commit them deliberately")
+    await session.commit()
+
+
 class Database:
     """The engine and a session factory; one per process."""
 

@@ -47,8 +47,6 @@ async def commit(session: AsyncSession) -> None:
             await callback()
         except Exception:  # the change is committed; deferred work has its own retry path
             log.exception("after-commit callback failed")
-    # Deferred work may have changed rows in other sessions: read them afresh.
-    session.expire_all()
 
 
 async def rollback(session: AsyncSession) -> None:

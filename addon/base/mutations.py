@@ -33,5 +33,8 @@ async def run_in_transaction(
         log.info("mutation refused by a database constraint", exc_info=True)
         return None, [UserError(field=None, code="CONFLICT", message="A concurrent change conflicts with this one; try again.")]
     if isinstance(result, SQLModel):
-        await session.refresh(result)  # commit expired it; reload before resolvers read it
+        await session.refresh(result)  # after-commit work may have changed it
+    # Later resolvers must see what after-commit work (e.g. an access grant) wrote in other
+    # sessions: forget the cached objects so every later query loads them afresh.
+    session.expunge_all()
     return result, []

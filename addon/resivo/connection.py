@@ -3,6 +3,7 @@ and the integration log that records every call."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from contextlib import asynccontextmanager
 
@@ -10,6 +11,8 @@ from addon.base.crypto import secret_box
 from addon.base.host import Host
 
 from .client import CallRecord, ResivoClient, ResivoConnector, ResivoCredentials
+from .directory import live_doors
+from .errors import ResivoAuthenticationError, ResivoError, ResivoPermanentError
 from .models import ResivoCallLog, ResivoIntegration
 
 log = logging.getLogger(__name__)
@@ -38,6 +41,8 @@ async def connector_lifespan(host: Host):
         connector = host.services.pop(CONNECTOR_KEY, None)
         if connector is not None:
             await connector.aclose()
+            if isinstance(connector.on_call, CallLogger):
+                await connector.on_call.flush()
 
 
 def credentials_of(host: Host, integration: ResivoIntegration) -> ResivoCredentials:
@@ -55,15 +60,41 @@ def client_for(host: Host, integration: ResivoIntegration, booking_id: int | Non
     return get_connector(host).client(credentials_of(host, integration), context=context)
 
 
+def explain(exc: ResivoError, integration: ResivoIntegration) -> str:
+    """An error an admin can act on; the client already keeps secrets out of ``str(exc)``."""
+    if isinstance(exc, ResivoAuthenticationError):
+        return "Client id or secret rejected by Resivo: check the Client ID and Client secret on the Authentication tab."
+    if isinstance(exc, ResivoPermanentError) and exc.status == 403:
+        return (f"Resivo refused access ({exc.message}): the credential's scope does not cover site owner "
+                f"{integration.site_owner_id}" + (f" / site {integration.site_id}" if integration.site_id else "") + ".")
+    return str(exc)
+
+
+async def fetch_doors(host: Host, integration: ResivoIntegration, booking_id: int | None = None):
+    """The live door list, or ``(None, reason)`` when Resivo cannot be asked right now."""
+    try:
+        return await live_doors(client_for(host, integration, booking_id), integration), None
+    except ResivoError as exc:
+        return None, explain(exc, integration)
+
+
 class CallLogger:
-    """Writes each CallRecord to ``resivo_call_log`` in its own short transaction."""
+    """Queues each CallRecord and writes them to ``resivo_call_log`` from a background task.
 
-    def __init__(self, host: Host) -> None:
+    Writing inline would make every Resivo call wait for the database, and on SQLite a caller
+    that holds the write lock would wait for itself. ``flush()`` drains the queue (tests, shutdown).
+    """
+
+    def __init__(self, host: Host, batch_size: int = 200) -> None:
         self.host = host
+        self.batch_size = batch_size
+        self._pending: list[ResivoCallLog] = []
+        self._task: asyncio.Task | None = None
+        self._lock = asyncio.Lock()
 
-    async def __call__(self, record: CallRecord) -> None:
+    def __call__(self, record: CallRecord) -> None:
         context = record.context or {}
-        row = ResivoCallLog(
+        self._pending.append(ResivoCallLog(
             integration_id=context.get("integration_id"),
             booking_id=context.get("booking_id"),
             operation=record.operation,
@@ -73,7 +104,17 @@ class CallLogger:
             duration_ms=round(record.duration_ms),
             outcome=record.outcome,
             error=record.error,
-        )
-        async with self.host.database.session() as session:
-            session.add(row)
-            await session.commit()
+        ))
+        if self._task is None or self._task.done():
+            self._task = asyncio.get_running_loop().create_task(self.flush())
+
+    async def flush(self) -> None:
+        async with self._lock:
+            while self._pending:
+                batch, self._pending = self._pending[: self.batch_size], self._pending[self.batch_size:]
+                try:
+                    async with self.host.database.session() as session:
+                        session.add_all(batch)
+                        await session.commit()
+                except Exception:
+                    log.exception("could not write %d Resivo call log rows", len(batch))

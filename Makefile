@@ -1,0 +1,34 @@
+# One entry point for people and CI. Every target installs what it needs first.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+PYTEST_ARGS ?=
+
+# Demo defaults for `make run`: embedded SQLite, the Resivo sandbox mounted in the app.
+export IRESERVE_SANDBOX ?= true
+
+.PHONY: install run test bench i18n schema clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+run: install
+	$(BIN)/ireserve db upgrade
+	$(BIN)/ireserve seed
+	$(BIN)/ireserve token create --role admin --name make-run --replace
+	$(BIN)/ireserve serve
+
+test: install
+	IRESERVE_SANDBOX=false $(BIN)/python -m pytest $(PYTEST_ARGS)
+
+schema: install
+	$(BIN)/ireserve schema > graphql/schema.graphql
+
+clean:
+	rm -rf $(VENV) var .pytest_cache

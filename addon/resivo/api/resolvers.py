@@ -1,0 +1,64 @@
+"""Resolver helpers shared by the Resivo GraphQL fields."""
+
+from __future__ import annotations
+
+import strawberry
+from sqlalchemy import select
+
+from addon.booking.api.types import BookableObjectType
+from addon.booking.models import BookableObject
+
+from addon.base.db import release
+
+from ..connection import fetch_doors
+from ..directory import Door, resolve_names, site_label
+from ..models import ResivoDoorMapping, ResivoIntegration
+from .types import DoorMappingType, ResolvedDoorType
+
+
+async def live_doors_cached(info: strawberry.Info, integration: ResivoIntegration) -> tuple[list[Door] | None, str | None]:
+    """The live door list, fetched at most once per request; ``(None, why)`` when unreachable."""
+    cache = info.context.cache.setdefault("resivo.doors", {})
+    if integration.id not in cache:
+        await release(info.context.session)  # hold no database lock while Resivo answers
+        cache[integration.id] = await fetch_doors(info.context.host, integration)
+    return cache[integration.id]
+
+
+def resolved_doors(names: list[str], doors: list[Door] | None) -> list[ResolvedDoorType]:
+    by_name: dict[str, list[Door]] = {}
+    for door in doors or []:
+        by_name.setdefault(door.name, []).append(door)
+    result = []
+    for name in names:
+        matches = by_name.get(name, [])
+        door = matches[0] if len(matches) == 1 else None
+        result.append(ResolvedDoorType(name=name, id=door.id if door else None, online=door.online if door else None))
+    return result
+
+
+async def door_mappings(info: strawberry.Info, integration_id: int) -> list[DoorMappingType]:
+    session = info.context.session
+    integration = await session.get(ResivoIntegration, integration_id)
+    rows = (
+        await session.execute(
+            select(ResivoDoorMapping, BookableObject)
+            .join(BookableObject, BookableObject.id == ResivoDoorMapping.object_id)
+            .where(ResivoDoorMapping.integration_id == integration_id)
+            .order_by(BookableObject.name)
+        )
+    ).all()
+    if not rows:
+        return []
+    doors, unreachable = await live_doors_cached(info, integration)
+    result = []
+    for mapping, obj in rows:
+        names = list(mapping.component_names)
+        if doors is None:
+            warnings = [f"Doors could not be checked: {unreachable}"]
+        else:
+            resolution = resolve_names(names, doors, site_label(integration, doors))
+            warnings = resolution.problems + resolution.warnings
+        result.append(DoorMappingType(object=BookableObjectType.from_model(obj), component_names=names,
+                                      doors=resolved_doors(names, doors), warnings=warnings))
+    return result

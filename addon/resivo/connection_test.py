@@ -1,0 +1,43 @@
+"""Testing an integration's connection: token, the owner's sites, and the doors."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+from addon.base.host import Host
+
+from .client import Site
+from .connection import client_for, explain
+from .directory import Door, live_doors
+from .errors import ResivoError
+from .models import ResivoIntegration
+
+
+@dataclass
+class ConnectionReport:
+    ok: bool
+    message: str
+    duration_ms: int
+    sites: list[Site] = field(default_factory=list)
+    doors: list[Door] = field(default_factory=list)
+
+
+async def test_connection(host: Host, integration: ResivoIntegration) -> ConnectionReport:
+    started = time.perf_counter()
+
+    def elapsed() -> int:
+        return round((time.perf_counter() - started) * 1000)
+
+    client = client_for(host, integration)
+    try:
+        sites = await client.list_sites()
+        if integration.site_id and integration.site_id not in {s.id for s in sites}:
+            return ConnectionReport(False, f"Site {integration.site_id} does not belong to site owner "
+                                           f"{integration.site_owner_id} (or the credential cannot see it).",
+                                    elapsed(), sites=sites)
+        doors = await live_doors(client, integration)
+    except ResivoError as exc:
+        return ConnectionReport(False, explain(exc, integration), elapsed())
+    where = f"site {integration.site_id}" if integration.site_id else f"{len(sites)} site(s)"
+    return ConnectionReport(True, f"Connected: {len(doors)} door(s) on {where}.", elapsed(), sites=sites, doors=doors)
