@@ -554,7 +554,7 @@ class ResivoConnector:
             # A missing expires_in is read as a short lifetime, not as "forever".
             return token, max(0.0, float(lifetime)) if lifetime is not None else 300.0
 
-        return await self.exchange(
+        return await self._exchange(
             "token",
             "POST",
             f"{credentials.base_url}/oauth2/token",
@@ -571,7 +571,7 @@ class ResivoConnector:
 
     # -- one HTTP exchange
 
-    async def exchange(
+    async def _exchange(
         self,
         operation: str,
         method: str,
@@ -787,7 +787,7 @@ class ResivoClient:
                 _api_error, secrets=secrets, already_done=already_done, may_refresh=first_try
             )
             try:
-                return await self._connector.exchange(
+                return await self._connector._exchange(
                     operation,
                     method,
                     url,

@@ -84,3 +84,16 @@ async def test_connection_refused(make_credentials):
         ) as caught:
             await client.list_sites()
     assert caught.value.operation == "token" and caught.value.status is None
+
+
+def test_run_sandbox_serves_the_app_with_uvicorn(monkeypatch):
+    import uvicorn
+
+    from addon.resivo.sandbox import run_sandbox
+
+    served = {}
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kwargs: served.update(app=app, **kwargs))
+    run_sandbox(port=8123, token_ttl_seconds=60)
+    assert (served["host"], served["port"]) == ("127.0.0.1", 8123)
+    assert served["app"].state.sandbox.token_ttl_seconds == 60
+    assert "demo-site" in served["app"].state.sandbox.sites
