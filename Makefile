@@ -16,7 +16,21 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
-install: $(STAMP)
+# Compiled catalogs are build output (not committed): built from the .po files when they change.
+CATALOGS := $(wildcard i18n/*/LC_MESSAGES/messages.po)
+COMPILED := $(CATALOGS:.po=.mo)
+
+i18n/%/LC_MESSAGES/messages.mo: i18n/%/LC_MESSAGES/messages.po $(STAMP)
+	$(BIN)/pybabel compile -i $< -o $@
+
+install: $(STAMP) $(COMPILED)
+
+# Extract messages from the code, merge them into every catalog, compile.
+i18n: $(STAMP)
+	$(BIN)/pybabel extract --no-location -k translate:2 -k N_ --no-default-keywords \
+	  --project=ireserve-addons --version=0.1.0 -o i18n/messages.pot addon
+	$(BIN)/pybabel update --no-fuzzy-matching -i i18n/messages.pot -d i18n
+	$(BIN)/pybabel compile -d i18n --statistics
 
 run: install
 	$(BIN)/ireserve db upgrade

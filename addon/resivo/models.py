@@ -77,6 +77,10 @@ class ResivoCallLog(SQLModel, table=True):
     error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
 
 
+DESIRED_ACTIVE = "active"
+DESIRED_REVOKED = "revoked"
+
+
 class GrantState:
     PENDING = "PENDING"
     ACTIVE = "ACTIVE"
@@ -108,6 +112,8 @@ class ResivoAccessGrant(SQLModel, table=True):
     )
     desired: str = Field(sa_column=Column(String(10), nullable=False))
     state: str = Field(sa_column=Column(String(10), nullable=False))
+    # Bumped on every new intent; a reconcile that saw an older one leaves the grant due.
+    intent_version: int = Field(default=1, sa_column=Column(Integer, nullable=False, default=1))
     # Bumped for every replacement set, so each set has its own external reference.
     generation: int = Field(default=1, sa_column=Column(Integer, nullable=False, default=1))
     authorization_id: str | None = Field(default=None, sa_column=Column(String(100), nullable=True))
@@ -123,5 +129,8 @@ class ResivoAccessGrant(SQLModel, table=True):
     next_attempt_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))
     claimed_until: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))
     claimed_by: str | None = Field(default=None, sa_column=Column(String(64), nullable=True))
+    # Audit of a manual revoke (revokeBookingAccess), which ignores the booking's status.
+    revoke_requested_by: str | None = Field(default=None, sa_column=Column(String(100), nullable=True))
+    revoke_requested_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))
     created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))
     updated_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))

@@ -63,3 +63,58 @@ async def set_active(gql, integration_id, active=True) -> dict:
         {"i": {"integrationId": integration_id, "active": active}},
     )
     return data["setResivoIntegrationActive"]
+
+
+ACCESS_FIELDS = "access { integration { id name } state desired authorizationId doors { id name } validFrom validTo locale attempts lastError nextAttemptAt }"
+BOOKING_FIELDS = f"id reference status {{ code }} fields {{ code value }} {ACCESS_FIELDS}"
+STUDIO_DOORS = ["Studio building main door", "Studio building side door"]
+
+
+async def configured(gql, **overrides) -> tuple[str, dict[str, str]]:
+    """The seed's acceptance set-up: trigger confirmed (and paid), revoke cancelled, 30 minutes
+    before, field resivo_authorization_id, default nl, Studio building → two doors; active."""
+    await create_booking_field(gql)
+    objects = await create_objects(gql)
+    created = await create_integration(gql, **overrides)
+    assert created["errors"] == [], created
+    integration_id = created["integration"]["id"]
+    mapped = await set_mapping(gql, integration_id, objects["Studio building"], STUDIO_DOORS)
+    assert mapped["errors"] == [], mapped
+    activated = await set_active(gql, integration_id)
+    assert activated["errors"] == [], activated
+    return integration_id, objects
+
+
+async def create_booking(gql, object_id, start, end, language="de", email="guest@example.com", phone=None,
+                         status="option", reference=None) -> dict:
+    data = await gql(
+        f"mutation($i: CreateBookingInput!) {{ createBooking(input: $i) {{ booking {{ {BOOKING_FIELDS} }} errors {{ field code message }} }} }}",
+        {"i": {"objectId": object_id, "start": start, "end": end, "status": status, "reference": reference,
+               "customer": {"name": "Guest", "email": email, "phone": phone, "language": language}}},
+    )
+    assert data["createBooking"]["errors"] == [], data
+    return data["createBooking"]["booking"]
+
+
+async def set_status(gql, booking_id, status) -> dict:
+    data = await gql(
+        f"mutation($i: SetBookingStatusInput!) {{ setBookingStatus(input: $i) {{ booking {{ {BOOKING_FIELDS} }} errors {{ field code message }} }} }}",
+        {"i": {"bookingId": booking_id, "status": status}},
+    )
+    assert data["setBookingStatus"]["errors"] == [], data
+    return data["setBookingStatus"]["booking"]
+
+
+async def booking(gql, booking_id) -> dict:
+    return (await gql(f"query($id: ID!) {{ booking(id: $id) {{ {BOOKING_FIELDS} }} }}", {"id": booking_id}))["booking"]
+
+
+async def sandbox_sets(sandbox, **params) -> list[dict]:
+    response = await sandbox.get("/_sandbox/authorizations", params=params)
+    assert response.status_code == 200, response.text
+    body = response.json()
+    return body["authorizations"] if isinstance(body, dict) else body
+
+
+def field_value(booking_data: dict, code="resivo_authorization_id"):
+    return next((f["value"] for f in booking_data["fields"] if f["code"] == code), None)
