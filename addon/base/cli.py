@@ -11,6 +11,7 @@ from pathlib import Path
 
 from .addons import AddonError
 from .auth import Role, create_token
+from .crypto import SecretKeyMismatch
 from .events import commit
 from .host import Host, load_host
 from .settings import REPO_ROOT, Settings, SettingsError
@@ -24,6 +25,14 @@ def _serve(host: Host, args: argparse.Namespace) -> int:
     from .web import create_app
 
     settings = host.settings
+
+    async def check() -> None:
+        try:
+            await host.preflight()
+        finally:
+            await host.database.dispose()
+
+    asyncio.run(check())  # a clear message now rather than a traceback from inside uvicorn
     uvicorn.run(
         create_app(host),
         host=args.host or settings.host,
@@ -153,7 +162,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser(host).parse_args(argv)
     try:
         return args.func(host, args)
-    except (SettingsError, AddonError, ValueError) as exc:
+    except (SettingsError, AddonError, SecretKeyMismatch, ValueError) as exc:
         print(f"ireserve: {exc}", file=sys.stderr)
         return 2
 

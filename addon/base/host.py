@@ -34,6 +34,8 @@ class Registry:
     loader_factories: dict[str, Callable[[Any], Any]] = field(default_factory=dict)
     # Started with the web app / worker process, stopped on shutdown.
     lifespans: list[Callable[["Host"], AbstractAsyncContextManager[None]]] = field(default_factory=list)
+    # Checked before serving or working (e.g. that stored secrets decrypt with the configured key).
+    preflight_checks: list[Callable[["Host"], Awaitable[None]]] = field(default_factory=list)
     seeders: list[Callable[["Host", "AsyncSession", dict], Awaitable[None]]] = field(default_factory=list)
     routes: list[Callable[["Host"], "BaseRoute | None"]] = field(default_factory=list)
     cli_commands: list[Callable[[Any], None]] = field(default_factory=list)
@@ -65,9 +67,15 @@ class Host:
     def addon_names(self) -> list[str]:
         return [m.name for m in self.addons]
 
+    async def preflight(self) -> None:
+        """Run the addons' start-up checks; each raises with a message an operator can act on."""
+        for check in self.registry.preflight_checks:
+            await check(self)
+
     @asynccontextmanager
     async def running(self) -> AsyncIterator[None]:
-        """Enter every addon lifespan in load order; leave them in reverse order."""
+        """Check, then enter every addon lifespan in load order; leave them in reverse order."""
+        await self.preflight()
         async with AsyncExitStack() as stack:
             for lifespan in self.registry.lifespans:
                 await stack.enter_async_context(lifespan(self))

@@ -41,7 +41,7 @@ async def pending_model_changes(host: Host) -> list:
     """Differences between the models and the migrated database (empty when in sync)."""
 
     def compare(connection):
-        context = MigrationContext.configure(connection, opts={"compare_type": False})
+        context = MigrationContext.configure(connection, opts={"compare_type": True})
         return compare_metadata(context, SQLModel.metadata)
 
     async with host.database.engine.connect() as connection:

@@ -8,6 +8,7 @@ def register(host) -> None:
     from .api import access_types  # noqa: F401  (adds Booking.access before the Booking type is built)
     from .cli import add_commands
     from .connection import connector_lifespan
+    from .demo import check_secrets, seed_resivo
     from .intent import register_handlers
     from .loaders import LOADERS
     from .sandbox_route import sandbox_route
@@ -30,4 +31,6 @@ def register(host) -> None:
     # Lifespans leave in reverse order: the worker stops before the connection pool closes.
     host.registry.lifespans.append(connector_lifespan)
     host.registry.lifespans.append(worker_lifespan)
+    host.registry.seeders.append(seed_resivo)
+    host.registry.preflight_checks.append(check_secrets)
     register_handlers(host)

@@ -5,16 +5,15 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from babel.dates import format_datetime
+from babel.dates import format_date, format_time
 
 from addon.base.i18n import translate
 
-DATE_FORMAT = "EEEE d MMMM y HH:mm"
-
-
 def local_text(moment: datetime, time_zone: str, language: str) -> str:
-    """A moment as the guest reads it: local wall time of the object, words of their language."""
-    return format_datetime(moment.astimezone(ZoneInfo(time_zone)), DATE_FORMAT, locale=language)
+    """A moment as the guest reads it: the object's wall time, in the words and order of the
+    guest's language (nl: "vrijdag 12 juni 2026 14:30")."""
+    local = moment.astimezone(ZoneInfo(time_zone))
+    return f"{format_date(local, format='full', locale=language)} {format_time(local, format='short', locale=language)}"
 
 
 def guest_message(language: str, object_name: str, valid_from: datetime, valid_to: datetime, time_zone: str) -> str:
