@@ -42,6 +42,16 @@ async def test_graphiql_is_served_to_browsers(http):
     assert "graphiql" in response.text.lower()
 
 
+async def test_no_cors_headers_by_default(http, tokens):
+    origin = "https://app.example"
+    response = await http.options("/graphql", headers={"Origin": origin, "Access-Control-Request-Method": "POST"})
+    assert "access-control-allow-origin" not in response.headers
+    response = await http.post("/graphql", json={"query": "{ viewer { role } }"},
+                               headers={"Origin": origin, "Authorization": f"Bearer {tokens['frontend']}"})
+    assert response.status_code == 200
+    assert "access-control-allow-origin" not in response.headers
+
+
 async def test_queries_over_get(http, tokens):
     response = await http.get("/graphql", params={"query": "{ viewer { role } }"},
                               headers={"Authorization": f"Bearer {tokens['frontend']}", "Accept": "application/json"})

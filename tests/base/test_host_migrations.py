@@ -1,0 +1,61 @@
+"""Migrations: they build exactly the tables the models describe, on SQLite and PostgreSQL."""
+
+import pytest
+from alembic.script import ScriptDirectory
+from sqlalchemy import select, text
+
+from addon.base.migrate import alembic_config, pending_model_changes, upgrade
+from addon.booking.models import DEFAULT_STATUSES, BookingStatus
+
+pytestmark = pytest.mark.anyio
+
+
+async def applied_revisions(host) -> set[str]:
+    async with host.database.engine.connect() as connection:
+        return set((await connection.execute(text("SELECT version_num FROM alembic_version"))).scalars())
+
+
+async def test_models_match_the_migrations(host):
+    changes = await pending_model_changes(host)
+    assert changes == [], (
+        "the models differ from the migrated database; add a migration to the addon's migrations/versions:\n"
+        + "\n".join(map(str, changes))
+    )
+
+
+async def test_every_addon_head_is_applied(host):
+    scripts = ScriptDirectory.from_config(alembic_config(host))
+    heads = set(scripts.get_heads())
+    assert {"base_0001", "booking_0001"} <= {script.revision for script in scripts.walk_revisions()}
+    assert await applied_revisions(host) == heads
+
+
+async def test_upgrade_twice_is_harmless(host):
+    before = await applied_revisions(host)
+    await upgrade(host)
+    await upgrade(host)
+    assert await applied_revisions(host) == before
+    assert await pending_model_changes(host) == []
+    async with host.database.session() as session:
+        assert len((await session.execute(select(BookingStatus))).scalars().all()) == 6
+
+
+async def test_a_fresh_database_has_the_default_statuses(host):
+    async with host.database.session() as session:
+        rows = (await session.execute(select(BookingStatus).order_by(BookingStatus.sequence))).scalars().all()
+    assert [(row.code, row.name) for row in rows] == DEFAULT_STATUSES
+    assert [row.sequence for row in rows] == [10, 20, 30, 40, 50, 60]
+
+
+async def test_migrating_from_nothing(tmp_path):
+    """Not from the shared template: an empty file, as `ireserve db upgrade` sees it first."""
+    from addon.base.host import load_host
+    from tests.conftest import base_settings
+
+    host = load_host(base_settings(tmp_path, database_url=f"sqlite+aiosqlite:///{tmp_path / 'new' / 'db.sqlite3'}"))
+    try:
+        await upgrade(host)
+        assert await pending_model_changes(host) == []
+        assert (tmp_path / "new" / "db.sqlite3").is_file(), "the folder of the database file is created"
+    finally:
+        await host.database.dispose()
