@@ -1,0 +1,178 @@
+"""Every documented operation in graphql/operations/ runs, without errors, on the demo data.
+
+A file holds one named operation and says in its leading comment lines how to run it::
+
+    # What the operation is for (free text).
+    # role: staff                       (optional; frontend, staff or admin; default admin)
+    # variables: {"input": {"bookingId": "$BOOKING_ID_OF:DEMO-1001",
+    #             "status": "confirmed"}}  (optional; JSON, may continue on further # lines)
+    mutation SetBookingStatus($input: SetBookingStatusInput!) { ... }
+
+Ids differ per database, so a variable's string value may name a demo row instead:
+
+* ``$OBJECT_ID_OF:<object code>``, ``$BOOKING_ID_OF:<booking reference>``,
+  ``$FIELD_ID_OF:<booking field code>``;
+* ``$ID_OF:<table>.<column>=<value>`` for any other addon's table.
+
+Each file runs on a freshly migrated database loaded with fixtures/demo.json (through every
+addon's seeder), with a token of its role; it must answer without GraphQL errors and with an
+empty ``errors`` list in every mutation payload. There is no list to keep up to date: every
+``*.graphql`` file in the folder is a test case.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from graphql import OperationDefinitionNode, parse
+from graphql.language import NonNullTypeNode
+from sqlalchemy import text
+
+from addon.base.cli import DEMO_FILE, seed
+from addon.base.settings import REPO_ROOT
+
+pytestmark = pytest.mark.anyio
+
+GRAPHQL_DIR = REPO_ROOT / "graphql"
+OPERATIONS_DIR = GRAPHQL_DIR / "operations"
+OPERATION_FILES = sorted(OPERATIONS_DIR.glob("*.graphql"))
+ROLES = ("frontend", "staff", "admin")
+ALIASES = {
+    "OBJECT": ("booking_object", "code"),
+    "BOOKING": ("booking_booking", "reference"),
+    "FIELD": ("booking_field", "code"),
+}
+PLACEHOLDER = re.compile(r"^\$(?:(?P<alias>[A-Z]+)_ID_OF:(?P<key>.+)|ID_OF:(?P<table>\w+)\.(?P<column>\w+)=(?P<value>.*))$")
+
+
+@dataclass
+class Operation:
+    path: Path
+    name: str
+    kind: str
+    role: str
+    variables: dict
+    declared: dict[str, bool]  # variable name -> required (non-null without default)
+
+    @classmethod
+    def read(cls, path: Path) -> "Operation":
+        source = path.read_text(encoding="utf-8")
+        header = []
+        for line in source.splitlines():
+            if not line.startswith("#"):
+                break
+            header.append(line[1:].strip())
+        role, variables_text = "admin", None
+        for line in header:
+            if variables_text is not None:
+                variables_text += " " + line
+            elif line.startswith("role:"):
+                role = line.removeprefix("role:").strip()
+            elif line.startswith("variables:"):
+                variables_text = line.removeprefix("variables:")
+        assert role in ROLES, f"{path.name}: role must be one of {', '.join(ROLES)}, not {role!r}"
+        try:
+            variables = json.loads(variables_text) if variables_text is not None else {}
+        except json.JSONDecodeError as exc:
+            raise AssertionError(f"{path.name}: the '# variables:' header is not valid JSON ({exc})") from None
+        assert isinstance(variables, dict), f"{path.name}: '# variables:' must be a JSON object"
+
+        document = parse(source)
+        operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+        assert len(operations) == 1, f"{path.name}: one operation per file, found {len(operations)}"
+        [operation] = operations
+        assert operation.name, f"{path.name}: the operation needs a name"
+        declared = {
+            v.variable.name.value: isinstance(v.type, NonNullTypeNode) and v.default_value is None
+            for v in operation.variable_definitions or ()
+        }
+        return cls(path, operation.name.value, operation.operation.value, role, variables, declared)
+
+
+def test_there_are_documented_operations():
+    assert OPERATIONS_DIR.is_dir()
+    names = {path.name for path in OPERATION_FILES}
+    for expected in ("objects", "object", "bookings", "booking", "booking_statuses", "booking_fields",
+                     "object_create", "object_update", "booking_field_create", "booking_create",
+                     "booking_update", "booking_set_status", "booking_set_field"):
+        assert f"{expected}.graphql" in names
+
+
+def test_the_graphql_folder_holds_only_graphql():
+    """A .py file (above all __init__.py) in graphql/ would shadow graphql-core on import."""
+    strays = [p.relative_to(REPO_ROOT) for p in GRAPHQL_DIR.rglob("*")
+              if p.is_file() and p.suffix != ".graphql"]
+    assert strays == [], f"only .graphql files belong in graphql/: {strays}"
+
+
+def test_operation_files_are_well_formed():
+    operations = [Operation.read(path) for path in OPERATION_FILES]
+    names = [op.name for op in operations]
+    assert len(names) == len(set(names)), f"operation names must be unique across files: {sorted(names)}"
+    for op in operations:
+        unknown = set(op.variables) - set(op.declared)
+        assert not unknown, f"{op.path.name}: '# variables:' sets undeclared variables {sorted(unknown)}"
+        missing = {name for name, required in op.declared.items() if required} - set(op.variables)
+        assert not missing, f"{op.path.name}: required variables without a value in '# variables:': {sorted(missing)}"
+
+
+async def resolve(value, session):
+    """Replace the ``$..._ID_OF:...`` placeholders by the ids of the demo rows they name."""
+    if isinstance(value, dict):
+        return {key: await resolve(item, session) for key, item in value.items()}
+    if isinstance(value, list):
+        return [await resolve(item, session) for item in value]
+    if not isinstance(value, str) or not value.startswith("$"):
+        return value
+    match = PLACEHOLDER.match(value)
+    assert match, f"unknown placeholder {value!r}: use $OBJECT_ID_OF:, $BOOKING_ID_OF:, $FIELD_ID_OF: or $ID_OF:"
+    if match["alias"]:
+        assert match["alias"] in ALIASES, f"unknown placeholder {value!r}; known: {sorted(ALIASES)} or $ID_OF:"
+        (table, column), key = ALIASES[match["alias"]], match["key"]
+    else:
+        table, column, key = match["table"], match["column"], match["value"]
+    ids = (await session.execute(text(f'SELECT id FROM "{table}" WHERE "{column}" = :key'), {"key": key})).scalars().all()
+    assert len(ids) == 1, f"{value!r} names {len(ids)} rows in the demo data, not one"
+    return str(ids[0])
+
+
+def payload_errors(data) -> list:
+    """Every non-empty ``errors`` list anywhere in the answer (mutation payloads)."""
+    found = []
+    if isinstance(data, dict):
+        for key, item in data.items():
+            if key == "errors" and isinstance(item, list) and item:
+                found.extend(item)
+            else:
+                found.extend(payload_errors(item))
+    elif isinstance(data, list):
+        for item in data:
+            found.extend(payload_errors(item))
+    return found
+
+
+@pytest.fixture
+async def demo(host):
+    await seed(host, json.loads(DEMO_FILE.read_text(encoding="utf-8")))
+    return host
+
+
+@pytest.mark.parametrize("path", OPERATION_FILES, ids=lambda path: path.stem)
+async def test_operation_runs_on_the_demo_data(path, demo, http, tokens):
+    operation = Operation.read(path)
+    async with demo.database.session() as session:
+        variables = await resolve(operation.variables, session)
+    response = await http.post(
+        "/graphql",
+        json={"query": path.read_text(encoding="utf-8"), "variables": variables, "operationName": operation.name},
+        headers={"Authorization": f"Bearer {tokens[operation.role]}"},
+    )
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert not body.get("errors"), f"{path.name}: {body['errors']}"
+    assert body["data"] and all(value is not None for value in body["data"].values()), body
+    assert payload_errors(body["data"]) == [], f"{path.name} was refused: {payload_errors(body['data'])}"
