@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -10,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from addon.base.crypto import secret_box
-from addon.base.db import utcnow
+from addon.base.db import id_in_range, utcnow
 from addon.base.errors import Problem, ValidationFailed
 from addon.base.host import Host
 from addon.base.i18n import is_language_code
@@ -53,7 +54,8 @@ async def get_integration(session: AsyncSession, value, field: str = "integratio
         ident = int(str(value))
     except ValueError:
         raise ValidationFailed.one("INVALID", f"Integration id {value!r} is not a valid id.", field) from None
-    row = await session.get(ResivoIntegration, ident, with_for_update=lock or None)
+    # An id beyond the column's range cannot exist (and would overflow the driver).
+    row = await session.get(ResivoIntegration, ident, with_for_update=lock or None) if id_in_range(ident) else None
     if row is None:
         raise ValidationFailed.one("NOT_FOUND", f"Resivo integration {value} does not exist.", field)
     return row
@@ -70,10 +72,26 @@ def _clean_text(value, field: str, label: str, max_length: int, problems: list[P
     return value
 
 
+_API_VERSION_SEGMENT = re.compile(r"^v\d+$")
+
+
 def _check_base_url(value: str, problems: list[Problem]) -> str:
-    parts = urlsplit(value)
-    if parts.scheme not in {"http", "https"} or not parts.netloc or parts.query or parts.fragment:
-        problems.append(Problem("INVALID", f"{value!r} is not an http(s) base URL like {PRODUCTION_BASE_URL}.", "baseUrl"))
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018  (raises on a port that is not a number)
+    except ValueError:
+        parts = None
+    if (parts is None or parts.scheme not in {"http", "https"} or not parts.hostname or parts.query
+            or parts.fragment or any(c.isspace() for c in value)):
+        shown = "The base URL" if "@" in value else repr(value)  # never echo what may be a password
+        problems.append(Problem("INVALID", f"{shown} is not an http(s) base URL like {PRODUCTION_BASE_URL}.",
+                                "baseUrl"))
+    elif parts.username is not None or parts.password is not None:
+        # The base URL is shown and logged; credentials belong in Client ID and Client secret.
+        problems.append(Problem("INVALID", "The base URL must not contain a user name or password.", "baseUrl"))
+    elif _API_VERSION_SEGMENT.match(parts.path.rstrip("/").rsplit("/", 1)[-1]):
+        problems.append(Problem("INVALID", f"Leave the API version out of the base URL (like {PRODUCTION_BASE_URL}); "
+                                           "the version is a server setting.", "baseUrl"))
     return value.rstrip("/")
 
 
@@ -99,9 +117,9 @@ async def apply_changes(host: Host, session: AsyncSession, integration: ResivoIn
     """Validate every given field, then write them all; on any problem nothing is written."""
     given = changes.given()
     problems: list[Problem] = []
-    if creating:
+    if creating:  # a given but blank value is reported once, by its own check below
         for key, field_name in REQUIRED_ON_CREATE.items():
-            if not (isinstance(given.get(key), str) and given[key].strip()):
+            if key not in given:
                 problems.append(Problem("REQUIRED", f"{field_name} is required.", field_name))
     values: dict[str, Any] = {}
     if "name" in given:

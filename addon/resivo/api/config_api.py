@@ -19,7 +19,7 @@ from addon.booking.services import get_booking
 from addon.base.errors import ValidationFailed
 
 from .. import config
-from addon.base.db import release
+from addon.base.db import id_in_range, release
 
 from ..connection_test import test_connection
 from ..models import ResivoIntegration
@@ -138,9 +138,10 @@ class ResivoConfigQuery:
     @strawberry.field(permission_classes=[IsAdmin])
     async def resivo_integration(self, info: Info, id: strawberry.ID) -> Optional[ResivoIntegrationType]:
         try:
-            row = await info.context.session.get(ResivoIntegration, int(id))
+            ident = int(str(id))
         except ValueError:
             raise CodedError(f"Invalid integration id {id!r}.", "BAD_USER_INPUT") from None
+        row = await info.context.session.get(ResivoIntegration, ident) if id_in_range(ident) else None
         return ResivoIntegrationType.from_model(row) if row else None
 
     @strawberry.field(permission_classes=[IsAdmin], description="Fetch a token, the sites and the doors; changes nothing.")
