@@ -52,6 +52,19 @@ async def test_no_cors_headers_by_default(http, tokens):
     assert "access-control-allow-origin" not in response.headers
 
 
+async def test_graphiql_can_introspect_without_a_token(http):
+    """GraphiQL loads the schema before anyone pastes a token; its deep introspection query
+    must not be cut by the depth limit."""
+    from graphql import get_introspection_query
+
+    response = await http.post("/graphql", json={"query": get_introspection_query(descriptions=True)})
+    assert response.status_code == 200
+    body = response.json()
+    assert "errors" not in body
+    types = {t["name"] for t in body["data"]["__schema"]["types"]}
+    assert {"Booking", "BookableObject", "UserError"} <= types
+
+
 async def test_queries_over_get(http, tokens):
     response = await http.get("/graphql", params={"query": "{ viewer { role } }"},
                               headers={"Authorization": f"Bearer {tokens['frontend']}", "Accept": "application/json"})
