@@ -1,28 +1,43 @@
-"""Errors the API shows to its callers: user errors in payloads, coded GraphQL errors."""
+"""Errors the API shows to its callers: user errors in payloads, coded GraphQL errors.
+
+Messages are English templates with values; they are shown in the caller's language
+(Accept-Language), while ``code`` stays stable and untranslated.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 
 import strawberry
 from graphql import GraphQLError
+
+from .i18n import Message, request_language, translate
 
 
 @strawberry.type(description="A problem with the input of a mutation; nothing was changed.")
 class UserError:
     field: str | None = strawberry.field(description="The input field at fault, if one is.")
     code: str = strawberry.field(description="Stable machine-readable code, e.g. NOT_FOUND, INVALID.")
-    message: str = strawberry.field(description="Human-readable explanation.")
+    message: str = strawberry.field(description="Human-readable explanation, in the caller's language.")
 
 
 @dataclass
 class Problem:
     code: str
-    message: str
+    template: str
     field: str | None = None
+    params: dict = dataclass_field(default_factory=dict)
+
+    @property
+    def message(self) -> str:
+        return str(Message(self.template, self.params))
+
+    def text(self, language: str | None = None) -> str:
+        return Message(self.template, self.params).text(language)
 
     def as_user_error(self) -> UserError:
-        return UserError(field=self.field, code=self.code, message=self.message)
+        return UserError(field=self.field, code=self.code, message=self.text())
 
 
 class ValidationFailed(Exception):
@@ -33,15 +48,16 @@ class ValidationFailed(Exception):
         self.problems = list(problems)
 
     @classmethod
-    def one(cls, code: str, message: str, field: str | None = None) -> "ValidationFailed":
-        return cls(Problem(code=code, message=message, field=field))
+    def one(cls, error_code: str, template: str, field: str | None = None, /, **params) -> "ValidationFailed":
+        return cls(Problem(code=error_code, template=template, field=field, params=params))
 
     def user_errors(self) -> list[UserError]:
         return [p.as_user_error() for p in self.problems]
 
 
 class CodedError(GraphQLError):
-    """A GraphQL error whose ``extensions.code`` clients can branch on."""
+    """A GraphQL error whose ``extensions.code`` clients can branch on; the message is
+    translated into the caller's language when raised."""
 
-    def __init__(self, message: str, code: str) -> None:
-        super().__init__(message, extensions={"code": code})
+    def __init__(self, template: str, error_code: str, /, **params) -> None:
+        super().__init__(translate(request_language(), template, **params), extensions={"code": error_code})

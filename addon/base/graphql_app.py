@@ -17,6 +17,7 @@ except ImportError:  # pragma: no cover - older strawberry
 
 from .auth import authenticate
 from .context import Context
+from .i18n import language_from_header, set_request_language
 from .host import Host
 
 SESSION_SCOPE_KEY = "ireserve.session"
@@ -79,4 +80,6 @@ class GraphQLApp(GraphQL):
         session = request.scope[SESSION_SCOPE_KEY]
         principal = await authenticate(session, request.headers.get("authorization"))
         await session.rollback()  # end the read transaction; resolvers start their own
+        # Messages of our own making are answered in the caller's language (codes stay English).
+        set_request_language(language_from_header(request.headers.get("accept-language")))
         return Context(host=self.host, session=session, principal=principal, request=request, response=response)

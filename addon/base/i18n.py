@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from contextvars import ContextVar
+from dataclasses import dataclass, field
 from functools import lru_cache
 
 from babel import Locale, UnknownLocaleError, negotiate_locale
@@ -86,3 +87,73 @@ def translate(language: str | None, message: str, **params) -> str:
 def N_(message: str) -> str:
     """Marks a message for extraction where it is translated later (keyword ``N_``)."""
     return message
+
+
+@dataclass(frozen=True)
+class Message:
+    """A message of our own making, kept as template + values so that it can be shown in the
+    reader's language later (stored with a grant, answered to a staff member).
+
+    Templates are English ``str.format`` texts marked for extraction with ``Message(...)``.
+    """
+
+    template: str
+    params: dict = field(default_factory=dict)
+
+    def __str__(self) -> str:
+        return self.template.format(**self.params) if self.params else self.template
+
+    def text(self, language: str | None = None) -> str:
+        language = language if language is not None else request_language()
+        # Values may be messages themselves (a field label): shown in the same language.
+        params = {k: v.text(language) if isinstance(v, Message) else v for k, v in self.params.items()}
+        return translate(language, self.template, **params)
+
+    def as_json(self) -> dict:
+        return {"template": self.template, "params": {k: v if isinstance(v, int | float) else str(v)
+                                                      for k, v in self.params.items()}}
+
+    @classmethod
+    def from_json(cls, data: dict) -> "Message":
+        return cls(data["template"], dict(data.get("params") or {}))
+
+
+# The language of the person making the current request (set from Accept-Language).
+_request_language: ContextVar[str] = ContextVar("request_language", default=FALLBACK_LANGUAGE)
+
+
+def request_language() -> str:
+    return _request_language.get()
+
+
+def set_request_language(language: str) -> None:
+    _request_language.set(language)
+
+
+def parse_accept_language(header: str | None) -> list[str]:
+    """Language tags of an Accept-Language header, most preferred first (RFC 9110 q-values)."""
+    weighted = []
+    for position, part in enumerate((header or "").split(",")):
+        tag, _, params = part.strip().partition(";")
+        if not tag or tag == "*":
+            continue
+        quality = 1.0
+        for param in params.split(";"):
+            name, _, value = param.strip().partition("=")
+            if name == "q":
+                try:
+                    quality = float(value)
+                except ValueError:
+                    quality = 0.0
+        if quality > 0:
+            weighted.append((-quality, position, tag))
+    return [tag for _, _, tag in sorted(weighted)]
+
+
+def language_from_header(header: str | None, available: tuple[str, ...] | None = None) -> str:
+    """The best available language for an Accept-Language header; English when none fits."""
+    for tag in parse_accept_language(header):
+        matched = match_language(tag, available)
+        if matched:
+            return matched
+    return FALLBACK_LANGUAGE

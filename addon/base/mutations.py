@@ -10,7 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import SQLModel
 
-from .errors import UserError, ValidationFailed
+from .errors import Problem, UserError, ValidationFailed
 from .events import commit, rollback
 
 log = logging.getLogger(__name__)
@@ -31,7 +31,7 @@ async def run_in_transaction(
         # Two callers raced for the same unique value; the loser gets a clear answer.
         await rollback(session)
         log.info("mutation refused by a database constraint", exc_info=True)
-        return None, [UserError(field=None, code="CONFLICT", message="A concurrent change conflicts with this one; try again.")]
+        return None, [Problem("CONFLICT", "A concurrent change conflicts with this one; try again.").as_user_error()]
     if isinstance(result, SQLModel):
         await session.refresh(result)  # after-commit work may have changed it
     # Later resolvers must see what after-commit work (e.g. an access grant) wrote in other

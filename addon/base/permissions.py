@@ -13,8 +13,6 @@ from .errors import CodedError
 
 def _requiring(role: Role) -> type[BasePermission]:
     class _Requires(BasePermission):
-        message = f"This needs the {role.name.lower()} role."
-
         def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
             principal = info.context.principal
             if principal is None:
@@ -22,7 +20,7 @@ def _requiring(role: Role) -> type[BasePermission]:
                     "Authentication required: send the header 'Authorization: Bearer <token>'.", "UNAUTHENTICATED"
                 )
             if not principal.may(role):
-                raise CodedError(self.message, "FORBIDDEN")
+                raise CodedError("This needs the {role} role.", "FORBIDDEN", role=role.name.lower())
             return True
 
     _Requires.__name__ = f"Requires{role.name.title()}"

@@ -15,7 +15,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from addon.base.db import id_in_range, utcnow
-from addon.base.errors import Problem, ValidationFailed
+from addon.base.errors import ValidationFailed
+from addon.base.i18n import Message, N_
 from addon.base.host import Host
 
 from .models import (
@@ -34,54 +35,56 @@ MAX_CODE = 64
 MAX_NAME = 200
 
 
-def _parse_id(value, field: str, what: str) -> int:
+def _parse_id(value, field: str) -> int:
     try:
         return int(str(value))
     except (TypeError, ValueError):
-        raise ValidationFailed.one("INVALID", f"{what} id {value!r} is not a valid id.", field) from None
+        raise ValidationFailed.one("INVALID", "{value!r} is not a valid id.", field, value=value) from None
 
 
-async def _get(session: AsyncSession, model, value, field: str, what: str, lock: bool = False):
+async def _get(session: AsyncSession, model, value, field: str, not_found: str, lock: bool = False):
     # Locking the row serializes concurrent changes of one booking on PostgreSQL (SQLite
     # serializes every writer already).
-    ident = _parse_id(value, field, what)
+    ident = _parse_id(value, field)
     row = await session.get(model, ident, with_for_update=lock or None) if id_in_range(ident) else None
     if row is None:
-        raise ValidationFailed.one("NOT_FOUND", f"{what} {value} does not exist.", field)
+        raise ValidationFailed.one("NOT_FOUND", not_found, field, id=value)
     return row
 
 
 async def get_object(session, value, field="objectId") -> BookableObject:
-    return await _get(session, BookableObject, value, field, "Object")
+    return await _get(session, BookableObject, value, field, N_("Object {id} does not exist."))
 
 
 async def get_booking(session, value, field="bookingId", lock: bool = False) -> Booking:
-    return await _get(session, Booking, value, field, "Booking", lock)
+    return await _get(session, Booking, value, field, N_("Booking {id} does not exist."), lock)
 
 
 async def get_status(session: AsyncSession, code: str, field: str = "status") -> BookingStatus:
     row = (await session.execute(select(BookingStatus).where(BookingStatus.code == code))).scalar_one_or_none()
     if row is None:
         known = (await session.execute(select(BookingStatus.code).order_by(BookingStatus.sequence))).scalars().all()
-        raise ValidationFailed.one("NOT_FOUND", f"Unknown status {code!r}; known: {', '.join(known)}.", field)
+        raise ValidationFailed.one("NOT_FOUND", "Unknown status {code!r}; known: {known}.", field, code=code,
+                                   known=", ".join(known))
     return row
 
 
 async def get_field(session: AsyncSession, code: str, field: str = "field") -> BookingField:
     row = (await session.execute(select(BookingField).where(BookingField.code == code))).scalar_one_or_none()
     if row is None:
-        raise ValidationFailed.one("NOT_FOUND", f"Unknown booking field {code!r}.", field)
+        raise ValidationFailed.one("NOT_FOUND", "Unknown booking field {code!r}.", field, code=code)
     return row
 
 
-def _text(value: str | None, field: str, label: str, max_length: int, required: bool = True) -> str | None:
+def _text(value: str | None, field: str, label: Message, max_length: int, required: bool = True) -> str | None:
     value = value.strip() if isinstance(value, str) else value
     if not value:
         if required:
-            raise ValidationFailed.one("REQUIRED", f"{label} is required.", field)
+            raise ValidationFailed.one("REQUIRED", "{label} is required.", field, label=label)
         return None
     if len(value) > max_length:
-        raise ValidationFailed.one("TOO_LONG", f"{label} is longer than {max_length} characters.", field)
+        raise ValidationFailed.one("TOO_LONG", "{label} is longer than {max_length} characters.", field, label=label,
+                                   max_length=max_length)
     return value
 
 
@@ -89,7 +92,8 @@ def validate_time_zone(name: str, field: str = "timeZone") -> str:
     try:
         ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
-        raise ValidationFailed.one("INVALID", f"{name!r} is not an IANA time zone (e.g. Europe/Amsterdam).", field) from None
+        raise ValidationFailed.one("INVALID", "{name!r} is not an IANA time zone (e.g. Europe/Amsterdam).", field,
+                                   name=name) from None
     return name
 
 
@@ -111,15 +115,15 @@ async def _code_is_free(session, model, code: str, field: str, exclude_id: int |
     if exclude_id is not None:
         query = query.where(model.id != exclude_id)
     if (await session.execute(query)).first() is not None:
-        raise ValidationFailed.one("DUPLICATE", f"The code {code!r} is already in use.", field)
+        raise ValidationFailed.one("DUPLICATE", "The code {code!r} is already in use.", field, code=code)
 
 
 # -- objects ---------------------------------------------------------------------------------
 
 async def create_object(host: Host, session: AsyncSession, *, code: str, name: str,
                         time_zone: str | None = None, parent_id=None) -> BookableObject:
-    code = _text(code, "code", "Code", MAX_CODE)
-    name = _text(name, "name", "Name", MAX_NAME)
+    code = _text(code, "code", Message("Code"), MAX_CODE)
+    name = _text(name, "name", Message("Name"), MAX_NAME)
     await _code_is_free(session, BookableObject, code, "code")
     parent = await get_object(session, parent_id, "parentId") if parent_id is not None else None
     # A sub-object lives where its parent is unless told otherwise.
@@ -134,10 +138,10 @@ async def update_object(host: Host, session: AsyncSession, object_id, *, code=No
                         time_zone=None, parent_id=None, clear_parent: bool = False) -> BookableObject:
     obj = await get_object(session, object_id, "id")
     if code is not None:
-        code = _text(code, "code", "Code", MAX_CODE)
+        code = _text(code, "code", Message("Code"), MAX_CODE)
         await _code_is_free(session, BookableObject, code, "code", exclude_id=obj.id)
     if name is not None:
-        name = _text(name, "name", "Name", MAX_NAME)
+        name = _text(name, "name", Message("Name"), MAX_NAME)
     if time_zone is not None:
         validate_time_zone(time_zone)
     parent = None
@@ -166,8 +170,8 @@ async def _refuse_cycle(session: AsyncSession, obj: BookableObject, parent: Book
 # -- booking fields --------------------------------------------------------------------------
 
 async def create_booking_field(host: Host, session: AsyncSession, *, code: str, label: str) -> BookingField:
-    code = _text(code, "code", "Code", MAX_CODE)
-    label = _text(label, "label", "Label", MAX_NAME)
+    code = _text(code, "code", Message("Code"), MAX_CODE)
+    label = _text(label, "label", Message("Label"), MAX_NAME)
     await _code_is_free(session, BookingField, code, "code")
     row = BookingField(code=code, label=label)
     session.add(row)
@@ -217,20 +221,21 @@ class CustomerData:
 
 
 def _customer_fields(data: CustomerData, prefix: str = "customer") -> dict:
-    email = _text(data.email, f"{prefix}.email", "E-mail", 254, required=False)
+    email = _text(data.email, f"{prefix}.email", Message("E-mail"), 254, required=False)
     if email and ("@" not in email or " " in email):
-        raise ValidationFailed.one("INVALID", f"{email!r} is not an e-mail address.", f"{prefix}.email")
+        raise ValidationFailed.one("INVALID", "{email!r} is not an e-mail address.", f"{prefix}.email", email=email)
     return {
-        "name": _text(data.name, f"{prefix}.name", "Customer name", MAX_NAME),
+        "name": _text(data.name, f"{prefix}.name", Message("Customer name"), MAX_NAME),
         "email": email,
-        "phone": _text(data.phone, f"{prefix}.phone", "Phone", 40, required=False),
-        "language": _text(data.language, f"{prefix}.language", "Language", 35, required=False),
+        "phone": _text(data.phone, f"{prefix}.phone", Message("Phone"), 40, required=False),
+        "language": _text(data.language, f"{prefix}.language", Message("Language"), 35, required=False),
     }
 
 
 async def _reference_is_free(session: AsyncSession, reference: str) -> None:
     if (await session.execute(select(Booking.id).where(Booking.reference == reference))).first() is not None:
-        raise ValidationFailed.one("DUPLICATE", f"The reference {reference!r} is already in use.", "reference")
+        raise ValidationFailed.one("DUPLICATE", "The reference {reference!r} is already in use.", "reference",
+                                   reference=reference)
 
 
 async def create_booking(host: Host, session: AsyncSession, *, object_id, customer: CustomerData, start: datetime,
@@ -239,7 +244,7 @@ async def create_booking(host: Host, session: AsyncSession, *, object_id, custom
     _check_period(start, end)
     obj = await get_object(session, object_id)
     status_row = await get_status(session, status)
-    reference = _text(reference, "reference", "Reference", MAX_CODE, required=False)
+    reference = _text(reference, "reference", Message("Reference"), MAX_CODE, required=False)
     if reference:
         await _reference_is_free(session, reference)
     else:

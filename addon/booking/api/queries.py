@@ -42,19 +42,19 @@ def decode_cursor(cursor: str) -> tuple[datetime, int]:
             raise ValueError("not a cursor this API made")
         return moment, number
     except (binascii.Error, UnicodeDecodeError, ValueError):
-        raise CodedError(f"Invalid cursor {cursor!r}; use an endCursor from an earlier page.", "BAD_USER_INPUT") from None
+        raise CodedError("Invalid cursor {cursor!r}; use an endCursor from an earlier page.", "BAD_USER_INPUT", cursor=cursor) from None
 
 
 def _object_id(value: strawberry.ID) -> int:
     try:
         return int(value)
     except ValueError:
-        raise CodedError(f"Invalid object id {value!r}.", "BAD_USER_INPUT") from None
+        raise CodedError("Invalid object id {value!r}.", "BAD_USER_INPUT", value=value) from None
 
 
 def _aware(value: Optional[datetime], name: str) -> Optional[datetime]:
     if value is not None and value.tzinfo is None:
-        raise CodedError(f"{name} needs a time-zone offset.", "BAD_USER_INPUT")
+        raise CodedError("{name} needs a time-zone offset.", "BAD_USER_INPUT", name=name)
     return value
 
 
@@ -80,7 +80,7 @@ class BookingQuery:
         try:
             ident = int(id)
         except ValueError:
-            raise CodedError(f"Invalid booking id {id!r}.", "BAD_USER_INPUT") from None
+            raise CodedError("Invalid booking id {id!r}.", "BAD_USER_INPUT", id=id) from None
         row = await info.context.session.get(Booking, ident) if id_in_range(ident) else None
         return BookingType.from_model(row) if row else None
 
@@ -100,7 +100,7 @@ class BookingQuery:
     ) -> BookingConnection:
         limit = info.context.host.settings.max_page_size
         if not 1 <= first <= limit:
-            raise CodedError(f"first must be between 1 and {limit}.", "BAD_USER_INPUT")
+            raise CodedError("first must be between 1 and {limit}.", "BAD_USER_INPUT", limit=limit)
         query = select(Booking)
         if status is not None:
             query = query.join(BookingStatus, BookingStatus.id == Booking.status_id).where(BookingStatus.code == status)
