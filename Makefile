@@ -27,8 +27,7 @@ install: $(STAMP) $(COMPILED)
 
 # Extract messages from the code, merge them into every catalog, compile.
 i18n: $(STAMP)
-	$(BIN)/pybabel extract --no-location -k translate:2 -k N_ --no-default-keywords \
-	  --project=ireserve-addons --version=0.1.0 -o i18n/messages.pot addon
+	$(BIN)/python -m addon.base.i18n_catalogs i18n/messages.pot
 	$(BIN)/pybabel update --no-fuzzy-matching -i i18n/messages.pot -d i18n
 	$(BIN)/pybabel compile -d i18n --statistics
 
