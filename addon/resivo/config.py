@@ -131,7 +131,7 @@ async def apply_changes(host: Host, session: AsyncSession, integration: ResivoIn
     if "client_secret" in given:
         secret = given["client_secret"]
         if not isinstance(secret, str) or not secret.strip():
-            problems.append(Problem("REQUIRED", "clientSecret cannot be empty.", "clientSecret"))
+            problems.append(Problem("REQUIRED", "Client secret is required.", "clientSecret"))
         else:
             values["client_secret_encrypted"] = secret_box(host).encrypt(secret.strip())
     if "site_id" in given:

@@ -39,11 +39,14 @@ from .types import (
 )
 
 
-@strawberry.input
+@strawberry.input(description=(
+    "siteOwnerId, clientId and clientSecret are required; they are nullable in the schema on purpose, so "
+    "that a missing one comes back in errors (field + code) and a schema error never echoes the input, "
+    "secret included."))
 class CreateResivoIntegrationInput:
-    site_owner_id: str = strawberry.field(description="The Customer ID from the Resivo portal.")
-    client_id: str
-    client_secret: str = strawberry.field(description="Write-only; stored encrypted.")
+    site_owner_id: Optional[str] = strawberry.field(default=None, description="Required: the Customer ID from the Resivo portal.")
+    client_id: Optional[str] = strawberry.field(default=None, description="Required: the OAuth client id of the credential.")
+    client_secret: Optional[str] = strawberry.field(default=None, description="Required and write-only; stored encrypted.")
     name: Optional[str] = "Resivo"
     site_id: Optional[str] = None
     target_mobile_app_id: Optional[int] = strawberry.field(default=None, description="Numeric Legic app id.")
