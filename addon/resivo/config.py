@@ -251,7 +251,11 @@ async def set_door_mapping(session: AsyncSession, integration: ResivoIntegration
                            live_names: list[str] | None, unreachable_reason: str | None) -> MappingResult:
     """Store object → door names. ``live_names`` is None when Resivo could not be asked."""
     obj = await get_object(session, object_id)
-    cleaned = list(dict.fromkeys(n.strip() for n in names if n and n.strip()))
+    if any(not n or not n.strip() for n in names):
+        # A blank entry is a mistake, not a wish to remove the mapping (that is an empty list).
+        raise ValidationFailed.one("INVALID", "A door name cannot be blank; send an empty list to remove the "
+                                              "mapping.", "componentNames")
+    cleaned = list(dict.fromkeys(n.strip() for n in names))
     existing = (
         await session.execute(
             select(ResivoDoorMapping).where(ResivoDoorMapping.integration_id == integration.id,

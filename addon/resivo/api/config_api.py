@@ -24,7 +24,7 @@ from addon.base.db import id_in_range, release
 from ..connection_test import test_connection
 from ..models import ResivoIntegration
 from ..plan import AccessPlan, plan_access, resolve_doors
-from .resolvers import live_doors_cached, resolved_doors
+from .resolvers import live_doors_cached, mapping_warnings, resolved_doors
 from .types import (
     AccessPreviewType,
     AccessRecipientType,
@@ -233,7 +233,9 @@ class ResivoConfigMutation:
             integration = await config.get_integration(ctx.session, input.integration_id)
         except ValidationFailed as exc:
             return SetDoorMappingPayload(mapping=None, warnings=[], errors=exc.user_errors())
-        live, unreachable = await live_doors_cached(info, integration)
+        live, unreachable = [], None
+        if input.component_names:  # removing a mapping needs no door list
+            live, unreachable = await live_doors_cached(info, integration)
         live_names = [d.name for d in live] if live is not None else None
 
         async def work(session):
@@ -248,6 +250,9 @@ class ResivoConfigMutation:
         if result.mapping is not None:
             obj = await ctx.session.get(BookableObject, result.mapping.object_id)
             names = list(result.mapping.component_names)
+            # Stored, but worth a look: an offline or ambiguous door, doors on several sites, or
+            # Resivo unreachable (then the names were stored unchecked).
+            warnings = list(result.warnings) if live is None else mapping_warnings(integration, names, live, None)
             mapping = DoorMappingType(object=BookableObjectType.from_model(obj), component_names=names,
-                                      doors=resolved_doors(names, live), warnings=list(result.warnings))
-        return SetDoorMappingPayload(mapping=mapping, warnings=result.warnings, errors=[])
+                                      doors=resolved_doors(names, live), warnings=warnings)
+        return SetDoorMappingPayload(mapping=mapping, warnings=mapping.warnings if mapping else [], errors=[])

@@ -54,11 +54,17 @@ async def door_mappings(info: strawberry.Info, integration_id: int) -> list[Door
     result = []
     for mapping, obj in rows:
         names = list(mapping.component_names)
-        if doors is None:
-            warnings = [f"Doors could not be checked: {unreachable}"]
-        else:
-            resolution = resolve_names(names, doors, site_label(integration, doors))
-            warnings = resolution.problems + resolution.warnings
         result.append(DoorMappingType(object=BookableObjectType.from_model(obj), component_names=names,
-                                      doors=resolved_doors(names, doors), warnings=warnings))
+                                      doors=resolved_doors(names, doors),
+                                      warnings=mapping_warnings(integration, names, doors, unreachable)))
     return result
+
+
+def mapping_warnings(integration: ResivoIntegration, names: list[str], doors: list[Door] | None,
+                     unreachable: str | None) -> list[str]:
+    """What is wrong with a mapping right now: names that no longer exist or are ambiguous,
+    offline doors, doors on different sites — or that the doors could not be checked."""
+    if doors is None:
+        return [f"Doors could not be checked: {unreachable}"]
+    resolution = resolve_names(names, doors, site_label(integration, doors))
+    return resolution.problems + resolution.warnings
