@@ -27,7 +27,7 @@ from addon.booking.services import write_field_value
 
 from .client import Authorization, RemoteAccessRequest, ResivoClient
 from .connection import client_for, explain
-from .errors import ResivoError, ResivoTransientError
+from .errors import ResivoError, ResivoPermanentError, ResivoTransientError
 from .models import DESIRED_ACTIVE, GrantState, ResivoAccessGrant, ResivoIntegration
 from .plan import AccessPlan, external_reference, plan_access, resolve_doors
 
@@ -216,13 +216,30 @@ async def _make_active(host: Host, snap: Snapshot, client: ResivoClient) -> Outc
         return Outcome(GrantState.FAILED, " ".join(plan.problems))
 
     wanted = _fields_of(plan)
-    if grant.state == GrantState.ACTIVE and grant.authorization_id:
-        if _same_access(grant, wanted):
-            if grant.superseded_authorization_id:
-                await client.revoke(grant.site_id, grant.superseded_authorization_id)
-            return Outcome(GrantState.ACTIVE, clear_superseded=True)
-        return await _replace(snap, client, wanted)
+    if grant.authorization_id:
+        # Whatever the grant's state (ACTIVE, or FAILED/PENDING/REVOKING with a set still out
+        # there), compare with what Resivo actually has: a set revoked or lost behind our back is
+        # replaced, a live one is kept or replaced, never joined by a second one.
+        if await _still_active(client, grant.site_id or wanted["site_id"], grant.authorization_id):
+            if _same_access(grant, wanted):
+                if grant.superseded_authorization_id:
+                    await client.revoke(grant.site_id, grant.superseded_authorization_id)
+                return Outcome(GrantState.ACTIVE, clear_superseded=True)
+            return await _replace(snap, client, wanted)
+        return await _renew(snap, client, wanted)
     return await _create(snap, client, wanted, grant.generation)
+
+
+async def _still_active(client: ResivoClient, site_id: str | None, authorization_id: str) -> bool:
+    """Whether Resivo still has the set active (revoked, expired or unknown: it does not)."""
+    if not site_id:
+        return False
+    try:
+        return (await client.get_authorization(site_id, authorization_id)).is_active
+    except ResivoPermanentError as exc:
+        if exc.status == 404:
+            return False
+        raise
 
 
 def _fields_of(plan: AccessPlan) -> dict:
@@ -277,6 +294,22 @@ async def _replace(snap: Snapshot, client: ResivoClient, wanted: dict) -> Outcom
         # The new access stands; the old set is revoked on the next attempt.
         outcome.error = f"Replaced; the old authorisation is still to be revoked: {exc}"
         outcome.retry_in = 0.0
+    return outcome
+
+
+async def _renew(snap: Snapshot, client: ResivoClient, wanted: dict) -> Outcome:
+    """The set is gone at Resivo (drift): a new one, with its own external reference."""
+    grant = snap.grant
+    outcome = await _create(snap, client, wanted, grant.generation + 1)
+    outcome.fields = dict(outcome.fields, generation=grant.generation + 1)
+    outcome.clear_superseded = True
+    if grant.superseded_authorization_id:
+        try:
+            await client.revoke(grant.site_id, grant.superseded_authorization_id)
+        except ResivoTransientError as exc:
+            outcome.clear_superseded = False
+            outcome.error = f"Renewed; an older authorisation is still to be revoked: {exc}"
+            outcome.retry_in = 0.0
     return outcome
 
 

@@ -70,12 +70,15 @@ class ResivoAccessMutation:
                     await want_active(session, booking, integration)
                 elif action == REVOKE:
                     await want_revoked(session, booking, integration)
-            return booking
+            return booking, await _grant_ids(session, booking.id)
 
-        booking, errors = await run_in_transaction(ctx.session, work)
+        done, errors = await run_in_transaction(ctx.session, work)
         if errors:
             return BookingAccessPayload(booking=None, errors=errors)
-        await reconcile_now(ctx.host, await _grant_ids(ctx.session, booking.id))
+        booking, grant_ids = done
+        # The ids were read inside the transaction: reading them now would open a new one on the
+        # request's session, which on SQLite holds the write lock the reconcile needs.
+        await reconcile_now(ctx.host, grant_ids)
         ctx.session.expunge_all()
         return BookingAccessPayload(booking=BookingType.from_model(booking), errors=[])
 
@@ -90,12 +93,13 @@ class ResivoAccessMutation:
             touched = [g for i in integrations if (g := await want_revoked(session, booking, i, actor=ctx.actor))]
             if not touched:
                 raise ValidationFailed.one("NOT_FOUND", "This booking has no door access to revoke.", "bookingId")
-            return booking
+            return booking, [g.id for g in touched]
 
-        booking, errors = await run_in_transaction(ctx.session, work)
+        done, errors = await run_in_transaction(ctx.session, work)
         if errors:
             return BookingAccessPayload(booking=None, errors=errors)
-        await reconcile_now(ctx.host, await _grant_ids(ctx.session, booking.id))
+        booking, grant_ids = done
+        await reconcile_now(ctx.host, grant_ids)
         ctx.session.expunge_all()
         return BookingAccessPayload(booking=BookingType.from_model(booking), errors=[])
 
