@@ -156,9 +156,28 @@ def payload_errors(data) -> list:
 
 
 @pytest.fixture
-async def demo(host):
+def settings_overrides():
+    # The demo Resivo integration talks to the sandbox mounted in the app (as with `make run`).
+    return {"sandbox": True}
+
+
+@pytest.fixture
+async def demo(host, app):
+    connector = None
+    if "resivo" in host.addon_names:
+        # Its base URL is the app's own /resivo-sandbox; send those calls to the app in-process.
+        import httpx
+
+        from addon.resivo.client import ResivoConnector
+        from addon.resivo.connection import CONNECTOR_KEY, CallLogger
+
+        connector = ResivoConnector(transport=httpx.ASGITransport(app=app), on_call=CallLogger(host))
+        host.services[CONNECTOR_KEY] = connector
     await seed(host, json.loads(DEMO_FILE.read_text(encoding="utf-8")))
-    return host
+    yield host
+    if connector is not None:
+        await connector.aclose()
+        await connector.on_call.flush()
 
 
 @pytest.mark.parametrize("path", OPERATION_FILES, ids=lambda path: path.stem)
