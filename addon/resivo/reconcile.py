@@ -197,8 +197,10 @@ async def _make_revoked(snap: Snapshot, client: ResivoClient) -> Outcome:
 async def _make_active(host: Host, snap: Snapshot, client: ResivoClient) -> Outcome:
     grant, integration, plan = snap.grant, snap.integration, snap.plan
     if not integration.active:
-        # Deactivation is a rollback switch: stop here, leave the grant for an admin's retry.
-        return Outcome(_waiting_state(grant), "The integration is not active.")
+        # Deactivation is a rollback switch: nothing new goes to Resivo. The grant keeps its state
+        # and stays due (with backoff), so it finishes by itself once the integration is active again.
+        return Outcome(_waiting_state(grant), "The integration is not active.",
+                       retry_in=backoff_seconds(host, grant.attempts))
     doors = None
     unreachable = None
     if plan.mapped_object is not None:
@@ -218,28 +220,33 @@ async def _make_active(host: Host, snap: Snapshot, client: ResivoClient) -> Outc
     wanted = _fields_of(plan)
     if grant.authorization_id:
         # Whatever the grant's state (ACTIVE, or FAILED/PENDING/REVOKING with a set still out
-        # there), compare with what Resivo actually has: a set revoked or lost behind our back is
-        # replaced, a live one is kept or replaced, never joined by a second one.
-        if await _still_active(client, grant.site_id or wanted["site_id"], grant.authorization_id):
-            if _same_access(grant, wanted):
+        # there), compare with what Resivo actually has: a live set that gives the wanted access
+        # is kept, a live one that does not is replaced, one revoked or lost behind our back is
+        # renewed; never a second live set beside the first.
+        site_id = grant.site_id or wanted["site_id"]
+        current = await _live_set(client, site_id, grant.authorization_id)
+        if current is not None:
+            if _set_matches(current, wanted) if _has_window(current) else _same_access(grant, wanted):
                 if grant.superseded_authorization_id:
-                    await client.revoke(grant.site_id, grant.superseded_authorization_id)
-                return Outcome(GrantState.ACTIVE, clear_superseded=True)
-            return await _replace(snap, client, wanted)
-        return await _renew(snap, client, wanted)
+                    await client.revoke(site_id, grant.superseded_authorization_id)
+                return Outcome(GrantState.ACTIVE, clear_superseded=True,
+                               fields=None if grant.state == GrantState.ACTIVE else dict(wanted, site_id=site_id))
+            return await _replace(snap, client, wanted, site_id)
+        return await _renew(snap, client, wanted, site_id)
     return await _create(snap, client, wanted, grant.generation)
 
 
-async def _still_active(client: ResivoClient, site_id: str | None, authorization_id: str) -> bool:
-    """Whether Resivo still has the set active (revoked, expired or unknown: it does not)."""
+async def _live_set(client: ResivoClient, site_id: str | None, authorization_id: str) -> Authorization | None:
+    """The set as Resivo has it while it is active; revoked, expired or unknown: ``None``."""
     if not site_id:
-        return False
+        return None
     try:
-        return (await client.get_authorization(site_id, authorization_id)).is_active
+        found = await client.get_authorization(site_id, authorization_id)
     except ResivoPermanentError as exc:
         if exc.status == 404:
-            return False
+            return None
         raise
+    return found if found.is_active else None
 
 
 def _fields_of(plan: AccessPlan) -> dict:
@@ -258,15 +265,41 @@ def _same_access(grant: ResivoAccessGrant, wanted: dict) -> bool:
             and grant.valid_from == wanted["valid_from"] and grant.valid_to == wanted["valid_to"])
 
 
+def _has_window(found: Authorization) -> bool:
+    return found.valid_from is not None and found.valid_to is not None
+
+
+def _whole_seconds(moment: datetime) -> datetime:
+    return moment.replace(microsecond=0)  # what goes over the wire (format_utc)
+
+
+def _set_matches(found: Authorization, wanted: dict) -> bool:
+    """Whether a set at Resivo gives exactly the wanted doors and window."""
+    return (sorted(found.component_ids) == sorted(d["id"] for d in wanted["doors"])
+            and _has_window(found)
+            and _whole_seconds(found.valid_from) == _whole_seconds(wanted["valid_from"])
+            and _whole_seconds(found.valid_to) == _whole_seconds(wanted["valid_to"]))
+
+
 async def _create(snap: Snapshot, client: ResivoClient, wanted: dict, generation: int) -> Outcome:
+    """A set for ``wanted`` under the external reference of ``generation``; the outcome's
+    fields carry the generation of the set it made or adopted."""
     grant, plan = snap.grant, snap.plan
     reference = external_reference(grant.integration_id, grant.booking_id, generation)
     site_id = wanted["site_id"]
     if grant.attempts > 1:
-        # An earlier attempt may have created the set and lost the answer: adopt it.
-        for found in await client.find_by_reference(site_id, reference):
-            if found.is_active:
-                return Outcome(GrantState.ACTIVE, authorization=found, fields=wanted)
+        # An earlier attempt may have created the set and lost the answer: adopt it, if it still
+        # gives the wanted access. One made for doors or a window that have changed since is
+        # replaced by a set of the next generation, then revoked.
+        found = [a for a in await client.find_by_reference(site_id, reference) if a.is_active]
+        for candidate in found:
+            if _set_matches(candidate, wanted):
+                return Outcome(GrantState.ACTIVE, authorization=candidate, fields=dict(wanted, generation=generation))
+        if found:
+            outcome = await _create(snap, client, wanted, generation + 1)
+            for stale in found:
+                await client.revoke(site_id, stale.id)  # a transient error: the next attempt adopts and revokes
+            return outcome
     created = await client.create_remote_access(site_id, RemoteAccessRequest(
         display_name=plan.display_name,
         component_ids=[d["id"] for d in wanted["doors"]],
@@ -278,17 +311,16 @@ async def _create(snap: Snapshot, client: ResivoClient, wanted: dict, generation
         legic_app_id=snap.integration.target_mobile_app_id,
         external_reference=reference,
     ))
-    return Outcome(GrantState.ACTIVE, authorization=created, fields=wanted)
+    return Outcome(GrantState.ACTIVE, authorization=created, fields=dict(wanted, generation=generation))
 
 
-async def _replace(snap: Snapshot, client: ResivoClient, wanted: dict) -> Outcome:
+async def _replace(snap: Snapshot, client: ResivoClient, wanted: dict, site_id: str) -> Outcome:
     """New set with the new doors/window first, then the old one revoked: no gap in access."""
     grant = snap.grant
     outcome = await _create(snap, client, wanted, grant.generation + 1)
-    outcome.fields = dict(outcome.fields, generation=grant.generation + 1,
-                          superseded_authorization_id=grant.authorization_id)
+    outcome.fields = dict(outcome.fields, superseded_authorization_id=grant.authorization_id)
     try:
-        await client.revoke(grant.site_id, grant.authorization_id)
+        await client.revoke(site_id, grant.authorization_id)
         outcome.clear_superseded = True
     except ResivoTransientError as exc:
         # The new access stands; the old set is revoked on the next attempt.
@@ -297,15 +329,14 @@ async def _replace(snap: Snapshot, client: ResivoClient, wanted: dict) -> Outcom
     return outcome
 
 
-async def _renew(snap: Snapshot, client: ResivoClient, wanted: dict) -> Outcome:
+async def _renew(snap: Snapshot, client: ResivoClient, wanted: dict, site_id: str | None) -> Outcome:
     """The set is gone at Resivo (drift): a new one, with its own external reference."""
     grant = snap.grant
     outcome = await _create(snap, client, wanted, grant.generation + 1)
-    outcome.fields = dict(outcome.fields, generation=grant.generation + 1)
     outcome.clear_superseded = True
-    if grant.superseded_authorization_id:
+    if grant.superseded_authorization_id and site_id:
         try:
-            await client.revoke(grant.site_id, grant.superseded_authorization_id)
+            await client.revoke(site_id, grant.superseded_authorization_id)
         except ResivoTransientError as exc:
             outcome.clear_superseded = False
             outcome.error = f"Renewed; an older authorisation is still to be revoked: {exc}"

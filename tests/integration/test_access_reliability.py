@@ -445,3 +445,57 @@ def test_ireserve_worker_help(tmp_path):
     result = subprocess.run(command + ["worker", "--help"], capture_output=True, text=True, env=env, timeout=60)
     assert result.returncode == 0, result.stderr
     assert "usage:" in result.stdout and "worker" in result.stdout
+
+
+# -- adoption meets a change ---------------------------------------------------------------------
+
+async def test_lost_create_answer_then_date_change_gives_the_new_window(host, gql, connector, sandbox):
+    """The set made by an attempt whose answer was lost has the old window; after a date change
+    it must not be adopted as if it had the new one."""
+    _, objects = await configured(gql)
+    made = await create_booking(gql, objects["Studio 1"], future(10), future(12))
+    await sandbox.post("/_sandbox/faults", json={"mode": "drop_answer", "count": 1, "operation": "create_remote_access"})
+    assert (await set_status(gql, made["id"], "confirmed"))["access"][0]["state"] == "PENDING"
+    [lost] = await sandbox_sets(sandbox)
+
+    new_end = future(13, 10)
+    data = await gql("mutation($i: UpdateBookingInput!) { updateBooking(input: $i) { errors { message } booking {"
+                     " fields { code value } access { state authorizationId validTo } } } }",
+                     {"i": {"id": made["id"], "end": new_end}})
+    await Worker(host).run_until_idle()
+    after = await booking(gql, made["id"])
+    access = after["access"][0]
+    assert data["updateBooking"]["errors"] == [] and access["state"] == "ACTIVE"
+    expected_end = datetime.fromisoformat(new_end).astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    sets = {s["id"]: s for s in await sandbox_sets(sandbox)}
+    live = [s for s in sets.values() if s["status"] == "active"]
+    assert [s["id"] for s in live] == [access["authorizationId"]] == [field_value(after)]
+    assert live[0]["restrictions"]["validTo"] == expected_end
+    assert sets[lost["id"]]["status"] == "revoked"
+    assert access["authorizationId"] != lost["id"]
+
+
+# -- deactivation parks, reactivation finishes ---------------------------------------------------
+
+async def test_pending_grant_finishes_after_the_integration_is_active_again(host, gql, connector, sandbox):
+    integration_id, objects = await configured(gql)
+    made = await create_booking(gql, objects["Studio 1"], future(), future(11))
+    await sandbox.post("/_sandbox/faults", json={"mode": "status", "status": 503, "count": 1000})
+    assert (await set_status(gql, made["id"], "confirmed"))["access"][0]["state"] == "PENDING"
+    await sandbox.delete("/_sandbox/faults")
+    await gql("mutation($i: SetResivoIntegrationActiveInput!) { setResivoIntegrationActive(input: $i) { errors { message } } }",
+              {"i": {"integrationId": integration_id, "active": False}})
+    before = await stats(sandbox)
+    await make_due(host)
+    assert await Worker(host).run_until_idle() == 1
+    [grant] = await grants(host)
+    assert grant.state == GrantState.PENDING and "not active" in grant.last_error
+    assert grant.next_attempt_at is not None  # parked, not forgotten
+    assert (await stats(sandbox))["calls"] == before["calls"]  # nothing sent while inactive
+
+    await gql("mutation($i: SetResivoIntegrationActiveInput!) { setResivoIntegrationActive(input: $i) { errors { message } } }",
+              {"i": {"integrationId": integration_id, "active": True}})
+    await make_due(host)
+    await Worker(host).run_until_idle()
+    assert (await booking(gql, made["id"]))["access"][0]["state"] == "ACTIVE"
+    assert len(await sandbox_sets(sandbox)) == 1
