@@ -4,6 +4,7 @@ DataLoader behind Booking.access. Against the sandbox."""
 
 from __future__ import annotations
 
+import base64
 import json
 from datetime import datetime, timedelta, timezone
 
@@ -277,9 +278,19 @@ async def test_integration_log_lists_calls_newest_first(gql, connector, sandbox)
 
 async def test_integration_log_rejects_bad_paging(gql, connector):
     integration_id, _ = await configured(gql)
-    for variables in ({"first": 0}, {"first": 100_000}, {"first": 10, "after": "not-a-cursor!"}):
+    huge_cursor = base64.urlsafe_b64encode(b"log:99999999999").decode()
+    for variables in ({"first": 0}, {"first": 100_000}, {"first": 10, "after": "not-a-cursor!"},
+                      {"first": 10, "after": huge_cursor}):
         body = await gql.raw(LOG, {"integrationId": integration_id, **variables})
         assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT", body
+    assert (await gql.raw(LOG, {"integrationId": "abc", "first": 5}))["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+
+
+async def test_integration_log_of_ids_no_row_can_have_is_empty(gql, connector):
+    integration_id, _ = await configured(gql)
+    for integration, booking_id in (("99999999999", None), (integration_id, "99999999999"), ("-1", None)):
+        page = await log_page(gql, integration, first=5, booking_id=booking_id)
+        assert page == {"edges": [], "pageInfo": {"hasNextPage": False, "endCursor": None}}
 
 
 class LeakyTransport(httpx.AsyncBaseTransport):

@@ -10,7 +10,7 @@ import strawberry
 from sqlalchemy import select, update
 from strawberry.types import Info
 
-from addon.base.db import utcnow
+from addon.base.db import id_in_range, utcnow
 from addon.base.errors import CodedError, UserError, ValidationFailed
 from addon.base.mutations import run_in_transaction
 from addon.base.permissions import IsAdmin, IsStaff
@@ -128,9 +128,12 @@ class ResivoAccessMutation:
 
 def _decode(cursor: str) -> int:
     try:
-        return int(base64.urlsafe_b64decode(cursor.encode()).decode().removeprefix("log:"))
+        ident = int(base64.urlsafe_b64decode(cursor.encode()).decode().removeprefix("log:"))
     except (binascii.Error, UnicodeDecodeError, ValueError):
-        raise CodedError(f"Invalid cursor {cursor!r}.", "BAD_USER_INPUT") from None
+        ident = 0
+    if not id_in_range(ident):  # also keeps numbers PostgreSQL cannot compare out of the query
+        raise CodedError(f"Invalid cursor {cursor!r}.", "BAD_USER_INPUT")
+    return ident
 
 
 def _encode(ident: int) -> str:
@@ -146,11 +149,15 @@ class ResivoAccessQuery:
         if not 1 <= first <= limit:
             raise CodedError(f"first must be between 1 and {limit}.", "BAD_USER_INPUT")
         try:
-            query = select(ResivoCallLog).where(ResivoCallLog.integration_id == int(integration_id))
-            if booking_id is not None:
-                query = query.where(ResivoCallLog.booking_id == int(booking_id))
+            ids = [int(integration_id)] + ([int(booking_id)] if booking_id is not None else [])
         except ValueError:
             raise CodedError("Invalid id.", "BAD_USER_INPUT") from None
+        if not all(id_in_range(i) for i in ids):
+            # No row has such an id (and PostgreSQL refuses to compare it): an empty page.
+            return IntegrationLogConnection(edges=[], page_info=IntegrationLogPageInfo(has_next_page=False, end_cursor=None))
+        query = select(ResivoCallLog).where(ResivoCallLog.integration_id == ids[0])
+        if booking_id is not None:
+            query = query.where(ResivoCallLog.booking_id == ids[1])
         if after:
             query = query.where(ResivoCallLog.id < _decode(after))
         rows = (await info.context.session.execute(query.order_by(ResivoCallLog.id.desc()).limit(first + 1))).scalars().all()
