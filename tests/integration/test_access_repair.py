@@ -206,6 +206,22 @@ async def test_retry_failed_access_requeues_that_integration_only(host, gql, con
     assert (await gql(RETRY, {"i": {"integrationId": first_id}}))["retryFailedAccess"]["requeued"] == 0
 
 
+async def test_retry_of_a_failed_revoke_revokes(host, gql, connector, sandbox):
+    integration_id, objects = await configured(gql)
+    made = await create_booking(gql, objects["Studio 1"], future(), future(11), status="confirmed")
+    await sandbox.post("/_sandbox/faults", json={"mode": "status", "status": 403, "count": 1, "operation": "revoke"})
+    access = (await set_status(gql, made["id"], "cancelled"))["access"][0]
+    assert access["state"] == "FAILED" and "refused access" in access["lastError"]
+    assert [s["status"] for s in await sandbox_sets(sandbox)] == ["active"]
+
+    assert (await gql(RETRY, {"i": {"integrationId": integration_id}}))["retryFailedAccess"]["requeued"] == 1
+    queued = (await booking(gql, made["id"]))["access"][0]
+    assert (queued["state"], queued["desired"], queued["attempts"]) == ("REVOKING", "revoked", 0)
+    assert await Worker(host).run_until_idle() == 1
+    assert (await booking(gql, made["id"]))["access"][0]["state"] == "REVOKED"
+    assert [s["status"] for s in await sandbox_sets(sandbox)] == ["revoked"]
+
+
 async def test_retry_failed_access_of_unknown_integration(gql, connector):
     result = (await gql(RETRY, {"i": {"integrationId": "999999"}}))["retryFailedAccess"]
     assert result["requeued"] == 0 and [e["code"] for e in result["errors"]] == ["NOT_FOUND"]

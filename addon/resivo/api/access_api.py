@@ -7,7 +7,7 @@ import binascii
 from typing import Optional
 
 import strawberry
-from sqlalchemy import select, update
+from sqlalchemy import case, select, update
 from strawberry.types import Info
 
 from addon.base.db import id_in_range, utcnow
@@ -20,7 +20,7 @@ from addon.booking.services import get_booking
 
 from .. import config
 from ..intent import active_integrations, want_active, want_revoked
-from ..models import GrantState, ResivoAccessGrant, ResivoCallLog
+from ..models import DESIRED_ACTIVE, GrantState, ResivoAccessGrant, ResivoCallLog
 from ..plan import GRANT, REVOKE, desired_action
 from ..reconcile import reconcile_now
 from .access_types import IntegrationLogConnection, IntegrationLogEdge, IntegrationLogEntryType, IntegrationLogPageInfo
@@ -114,7 +114,9 @@ class ResivoAccessMutation:
             result = await session.execute(
                 update(ResivoAccessGrant)
                 .where(ResivoAccessGrant.integration_id == integration.id, ResivoAccessGrant.state == GrantState.FAILED)
-                .values(state=GrantState.PENDING, attempts=0, next_attempt_at=now, updated_at=now,
+                .values(state=case((ResivoAccessGrant.desired == DESIRED_ACTIVE, GrantState.PENDING),
+                                   else_=GrantState.REVOKING),
+                        attempts=0, next_attempt_at=now, updated_at=now,
                         intent_version=ResivoAccessGrant.intent_version + 1)
             )
             return result.rowcount
