@@ -115,11 +115,21 @@ class Snapshot:
     field_id: int | None
 
 
-async def _read(host: Host, grant_id: int) -> Snapshot | None:
+async def _read(host: Host, grant_id: int, worker_id: str) -> Snapshot | None:
+    """Read what the run needs, if this worker still holds the lease; renew the lease, so it
+    counts from the start of the work and not from the claim (the claim may have waited for a
+    free slot towards Resivo for longer than a lease lasts, and another worker taken it over)."""
     async with host.database.session() as session:
-        grant = await session.get(ResivoAccessGrant, grant_id)
-        if grant is None:
+        grant = (await session.execute(
+            select(ResivoAccessGrant).where(ResivoAccessGrant.id == grant_id).with_for_update()
+        )).scalar_one_or_none()
+        if grant is None or grant.claimed_by != worker_id:
+            if grant is not None:
+                log.info("access grant %s: lease lost to %s before %s started; left to it", grant_id,
+                         grant.claimed_by, worker_id)
+            await session.rollback()
             return None
+        grant.claimed_until = utcnow() + timedelta(seconds=lease_seconds(host))
         grant.attempts += 1  # counted before acting: a crash mid-call still counts as tried
         integration = await session.get(ResivoIntegration, grant.integration_id)
         booking = await session.get(Booking, grant.booking_id)
@@ -146,23 +156,28 @@ class Outcome:
 
 
 async def reconcile_grant(host: Host, grant_id: int, worker_id: str) -> str | None:
-    """Reconcile a grant this worker has claimed; returns the resulting state."""
-    snapshot = await _read(host, grant_id)
-    if snapshot is None:
-        return None
-    try:
-        async with semaphore(host):
+    """Reconcile a grant this worker has claimed; returns the resulting state (``None``: the
+    grant is gone or its lease was lost to another worker, which finishes it)."""
+    async with semaphore(host):  # RESIVO_CONCURRENCY runs at a time; the lease starts inside
+        snapshot = await _read(host, grant_id, worker_id)
+        if snapshot is None:
+            return None
+        try:
             outcome = await _act(host, snapshot)
-    except ResivoTransientError as exc:
-        outcome = Outcome(_waiting_state(snapshot.grant), str(exc),
-                          retry_in=backoff_seconds(host, snapshot.grant.attempts, exc.retry_after))
-    except ResivoError as exc:
-        outcome = Outcome(GrantState.FAILED, explain(exc, snapshot.integration))
-    except Exception as exc:  # a bug must not leave the grant leased forever
-        log.exception("reconcile of access grant %s failed", grant_id)
-        outcome = Outcome(_waiting_state(snapshot.grant), f"Internal error: {type(exc).__name__}",
-                          retry_in=backoff_seconds(host, snapshot.grant.attempts))
+        except ResivoError as exc:
+            outcome = _failure(host, snapshot, exc)
+        except Exception as exc:  # a bug must not leave the grant leased forever
+            log.exception("reconcile of access grant %s failed", grant_id)
+            outcome = Outcome(_waiting_state(snapshot.grant), f"Internal error: {type(exc).__name__}",
+                              retry_in=backoff_seconds(host, snapshot.grant.attempts))
     return await _write(host, snapshot, outcome, worker_id)
+
+
+def _failure(host: Host, snapshot: Snapshot, exc: ResivoError) -> Outcome:
+    if isinstance(exc, ResivoTransientError):
+        return Outcome(_waiting_state(snapshot.grant), str(exc),
+                       retry_in=backoff_seconds(host, snapshot.grant.attempts, exc.retry_after))
+    return Outcome(GrantState.FAILED, explain(exc, snapshot.integration))
 
 
 def _waiting_state(grant: ResivoAccessGrant) -> str:

@@ -499,3 +499,55 @@ async def test_pending_grant_finishes_after_the_integration_is_active_again(host
     await Worker(host).run_until_idle()
     assert (await booking(gql, made["id"]))["access"][0]["state"] == "ACTIVE"
     assert len(await sandbox_sets(sandbox)) == 1
+
+
+# -- a lease runs from the start of the work -----------------------------------------------------
+
+async def test_a_claim_that_waited_past_its_lease_is_left_to_the_worker_that_took_it_over(
+        host, gql, connector, sandbox, sandbox_app, monkeypatch):
+    """With Resivo slow, claimed grants wait for a free slot; if their lease runs out meanwhile
+    another worker may take them over, and the first must then not act on them as well."""
+    from addon.resivo import reconcile
+
+    configure(host, resivo_concurrency=1, worker_batch_size=3)
+    _, objects = await configured(gql)
+    start = datetime.now(timezone.utc).replace(microsecond=0) + timedelta(days=10)
+    async with host.database.session() as session:
+        for n in range(3):
+            await create_booking_row(host, session, object_id=objects["Studio 1"], start=start,
+                                     end=start + timedelta(days=2), status="confirmed", reference=f"LEASE-{n}",
+                                     customer=CustomerData(name=f"Guest {n}", email=f"guest{n}@example.com"))
+        await session.commit()  # a plain commit: no after-commit reconcile, the grants were never tried
+
+    other = load_host(host.settings)
+    other_connector = sandbox_connector(other, sandbox_app)
+    original_act = reconcile._act
+    taken_over = []
+
+    async def act(acting_host, snapshot):
+        if acting_host is host and not taken_over:
+            # While the slow worker is busy with its first grant, the leases of the two still
+            # waiting run out...
+            async with host.database.session() as session:
+                await session.execute(
+                    update(ResivoAccessGrant)
+                    .where(ResivoAccessGrant.claimed_by == "slow", ResivoAccessGrant.id != snapshot.grant.id)
+                    .values(claimed_until=utcnow() - timedelta(seconds=1)))
+                await session.commit()
+            # ...and another worker takes them over and finishes them.
+            taken_over.append(await Worker(other, "quick").run_until_idle())
+        return await original_act(acting_host, snapshot)
+
+    monkeypatch.setattr(reconcile, "_act", act)
+    try:
+        assert await Worker(host, "slow").run_until_idle() == 3
+        await other_connector.on_call.flush()
+    finally:
+        await other_connector.aclose()
+        await other.database.dispose()
+    assert taken_over == [2]
+    made = await sandbox_sets(sandbox)
+    assert len(made) == 3 and {s["status"] for s in made} == {"active"}
+    rows = await grants(host)
+    assert {g.state for g in rows} == {GrantState.ACTIVE}
+    assert {g.authorization_id for g in rows} == {s["id"] for s in made}
