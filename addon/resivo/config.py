@@ -249,7 +249,8 @@ class MappingResult:
 
 async def set_door_mapping(session: AsyncSession, integration: ResivoIntegration, object_id, names: list[str],
                            live_names: list[str] | None, unreachable_reason: str | None) -> MappingResult:
-    """Store object → door names. ``live_names`` is None when Resivo could not be asked."""
+    """Store object → door names. ``live_names`` is None when Resivo could not be asked (down,
+    or refusing the credentials): the names are then stored unchecked, with a warning."""
     obj = await get_object(session, object_id)
     if any(not n or not n.strip() for n in names):
         # A blank entry is a mistake, not a wish to remove the mapping (that is an empty list).
@@ -272,7 +273,8 @@ async def set_door_mapping(session: AsyncSession, integration: ResivoIntegration
         return MappingResult(None)
     warnings: list[str] = []
     if live_names is None:
-        warnings.append(f"Resivo could not be reached ({unreachable_reason}); the names were stored unchecked.")
+        warnings.append(f"The door list could not be fetched ({unreachable_reason}); the names were stored "
+                        "unchecked.")
     else:
         unknown = [n for n in cleaned if n not in live_names]
         if unknown:

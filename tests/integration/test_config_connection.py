@@ -212,9 +212,17 @@ async def test_components_unreachable_is_a_resivo_unavailable_error(gql, connect
     assert error["message"].startswith("The door list could not be fetched: Resivo ")
 
 
-async def test_components_with_rejected_credentials_is_a_resivo_unavailable_error(gql, connector):
-    ident = await integration_id(gql, clientSecret="not-the-secret-93b2")
+@pytest.mark.parametrize("overrides, says", [
+    ({"clientSecret": "not-the-secret-93b2"}, "Client id or secret rejected"),
+    ({"siteId": "alpen-site"}, "does not cover site owner demo-owner / site alpen-site"),
+    ({"clientId": "demo-site-client", "clientSecret": "demo-site-secret", "siteId": "strandhuis-site"},
+     "site strandhuis-site"),
+])
+async def test_components_refused_by_resivo_is_a_resivo_refused_error(gql, connector, overrides, says):
+    # Not "unavailable": trying again will not help, the configuration needs fixing.
+    ident = await integration_id(gql, **overrides)
     body = await gql.raw(COMPONENTS, {"id": ident})
-    assert body["errors"][0]["extensions"]["code"] == "RESIVO_UNAVAILABLE"
-    assert "Client id or secret rejected" in body["errors"][0]["message"]
+    assert body["data"] is None
+    assert body["errors"][0]["extensions"]["code"] == "RESIVO_REFUSED"
+    assert says in body["errors"][0]["message"], body["errors"][0]["message"]
     assert "not-the-secret-93b2" not in str(body)

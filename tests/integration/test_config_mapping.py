@@ -146,13 +146,22 @@ async def test_resivo_unreachable_stores_unchecked_with_a_warning(gql, connector
     result = await mapping(gql, ident, objects["Studio 1"], ["Studio building main door", "Not checked door"])
     assert result["errors"] == []
     [warning] = result["warnings"]
-    assert warning.startswith("Resivo could not be reached (") and "stored unchecked" in warning
+    assert warning.startswith("The door list could not be fetched (Resivo ") and "stored unchecked" in warning
     assert result["mapping"]["componentNames"] == ["Studio building main door", "Not checked door"]
     assert [d["id"] for d in result["mapping"]["doors"]] == [None, None]
     await sandbox.delete("/_sandbox/faults")
     [stored] = await door_mappings(gql, ident)
     assert stored["object"]["name"] == "Studio 1"
     assert stored["warnings"] == ["Door 'Not checked door' does not exist on site 'Duinpark' (demo-site)."]
+
+
+async def test_rejected_credentials_store_unchecked_with_a_warning_that_says_so(gql, connector):
+    ident, objects = await set_up(gql, clientSecret="not-the-secret-93b2")
+    result = await mapping(gql, ident, objects["Meeting room"], ["Meeting room door"])
+    assert result["errors"] == []
+    assert result["warnings"] == [
+        "The door list could not be fetched (Client id or secret rejected by Resivo: check the Client ID and "
+        "Client secret on the Authentication tab.); the names were stored unchecked."]
 
 
 @pytest.mark.parametrize("ident, object_key, field, code", [

@@ -155,7 +155,7 @@ async def test_secret_never_leaves_the_server(rgql, host, connector, sandbox, sa
     failed = await connection_test(gql, ident)
     assert not failed["ok"] and "rejected" in failed["message"]
     body = await gql.raw(COMPONENTS, {"id": ident})
-    assert body["errors"][0]["extensions"]["code"] == "RESIVO_UNAVAILABLE"
+    assert body["errors"][0]["extensions"]["code"] == "RESIVO_REFUSED"
     stored = await mapping(gql, ident, objects["Meeting room"], ["Meeting room door"])
     assert stored["warnings"], stored
     await door_mappings(gql, ident)

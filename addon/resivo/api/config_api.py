@@ -159,13 +159,17 @@ class ResivoConfigQuery:
             components=[ResivoComponentType.from_door(d) for d in report.doors],
         )
 
-    @strawberry.field(permission_classes=[IsAdmin], description="The live door list for the mapping dropdown.")
+    @strawberry.field(permission_classes=[IsAdmin], description=(
+        "The live door list for the mapping dropdown. Errors: RESIVO_UNAVAILABLE (timeout, 429, 5xx: try "
+        "again) or RESIVO_REFUSED (credentials, scope or site: fix the Authentication tab)."))
     async def resivo_components(self, info: Info, integration_id: strawberry.ID) -> list[ResivoComponentType]:
         integration = await _integration_or_error(info, integration_id)
-        doors, unreachable = await live_doors_cached(info, integration)
-        if doors is None:
-            raise CodedError(f"The door list could not be fetched: {unreachable}", "RESIVO_UNAVAILABLE")
-        return [ResivoComponentType.from_door(d) for d in doors]
+        live = await live_doors_cached(info, integration)
+        if live.doors is None:
+            # UNAVAILABLE may pass by itself (try again); REFUSED needs the configuration fixed.
+            raise CodedError(f"The door list could not be fetched: {live.reason}",
+                             "RESIVO_UNAVAILABLE" if live.transient else "RESIVO_REFUSED")
+        return [ResivoComponentType.from_door(d) for d in live.doors]
 
     @strawberry.field(permission_classes=[IsAdmin], description="Main objects each followed by its sub-objects.")
     async def mappable_objects(self, info: Info) -> list[BookableObjectType]:
@@ -198,7 +202,7 @@ class ResivoConfigQuery:
         for plan in plans:
             doors, unreachable = (None, None)
             if plan.mapped_object is not None:  # only then is the door list needed
-                doors, unreachable = await live_doors_cached(info, plan.integration)
+                doors, unreachable, _ = await live_doors_cached(info, plan.integration)
             previews.append(_preview(resolve_doors(plan, doors, unreachable), doors))
         return previews
 
@@ -235,7 +239,7 @@ class ResivoConfigMutation:
             return SetDoorMappingPayload(mapping=None, warnings=[], errors=exc.user_errors())
         live, unreachable = [], None
         if input.component_names:  # removing a mapping needs no door list
-            live, unreachable = await live_doors_cached(info, integration)
+            live, unreachable, _ = await live_doors_cached(info, integration)
         live_names = [d.name for d in live] if live is not None else None
 
         async def work(session):

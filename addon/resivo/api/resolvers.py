@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import strawberry
 from sqlalchemy import select
 
@@ -10,18 +12,32 @@ from addon.booking.models import BookableObject
 
 from addon.base.db import release
 
-from ..connection import fetch_doors
-from ..directory import Door, resolve_names, site_label
+from ..connection import client_for, explain
+from ..directory import Door, live_doors, resolve_names, site_label
+from ..errors import ResivoError, ResivoTransientError
 from ..models import ResivoDoorMapping, ResivoIntegration
 from .types import DoorMappingType, ResolvedDoorType
 
 
-async def live_doors_cached(info: strawberry.Info, integration: ResivoIntegration) -> tuple[list[Door] | None, str | None]:
-    """The live door list, fetched at most once per request; ``(None, why)`` when unreachable."""
+class LiveDoors(NamedTuple):
+    """The live door list, or why there is none and whether that may pass by itself
+    (timeout, 429, 5xx) or needs the configuration fixed (credentials, scope, site)."""
+
+    doors: list[Door] | None
+    reason: str | None = None
+    transient: bool = True
+
+
+async def live_doors_cached(info: strawberry.Info, integration: ResivoIntegration) -> LiveDoors:
+    """The live door list, fetched at most once per request."""
     cache = info.context.cache.setdefault("resivo.doors", {})
     if integration.id not in cache:
         await release(info.context.session)  # hold no database lock while Resivo answers
-        cache[integration.id] = await fetch_doors(info.context.host, integration)
+        try:
+            client = client_for(info.context.host, integration)
+            cache[integration.id] = LiveDoors(await live_doors(client, integration))
+        except ResivoError as exc:
+            cache[integration.id] = LiveDoors(None, explain(exc, integration), isinstance(exc, ResivoTransientError))
     return cache[integration.id]
 
 
@@ -50,7 +66,7 @@ async def door_mappings(info: strawberry.Info, integration_id: int) -> list[Door
     ).all()
     if not rows:
         return []
-    doors, unreachable = await live_doors_cached(info, integration)
+    doors, unreachable, _ = await live_doors_cached(info, integration)
     result = []
     for mapping, obj in rows:
         names = list(mapping.component_names)
