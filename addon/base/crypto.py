@@ -8,6 +8,7 @@ so the embedded demo works without any set-up.
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 from cryptography.fernet import Fernet, InvalidToken
@@ -20,12 +21,12 @@ class SecretKeyMismatch(RuntimeError):
 
 
 class SecretBox:
-    def __init__(self, key: bytes) -> None:
+    def __init__(self, key: bytes, source: str = "IRESERVE_SECRET_KEY") -> None:
         try:
             self._fernet = Fernet(key)
         except (ValueError, TypeError):
             raise SettingsError(
-                "IRESERVE_SECRET_KEY is not a valid key: generate one with "
+                f"{source} is not a valid key: generate one with "
                 "python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())'"
             ) from None
 
@@ -34,9 +35,11 @@ class SecretBox:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "SecretBox":
-        if settings.secret_key:
-            return cls(settings.secret_key.encode())
-        return cls(_key_from_file(settings.secret_key_file or settings.var_dir / "secret.key"))
+        if settings.secret_key and settings.secret_key.strip():
+            # Stripped: a key pasted or read from a file often comes with a trailing newline.
+            return cls(settings.secret_key.strip().encode())
+        path = settings.secret_key_file or settings.var_dir / "secret.key"
+        return cls(_key_from_file(path), source=f"The key file {path} (IRESERVE_SECRET_KEY_FILE)")
 
     def encrypt(self, plain: str) -> str:
         return self._fernet.encrypt(plain.encode("utf-8")).decode("ascii")
@@ -56,10 +59,22 @@ def _key_from_file(path: Path) -> bytes:
         return path.read_bytes().strip()
     path.parent.mkdir(parents=True, exist_ok=True)
     key = Fernet.generate_key()
-    # Created with 0600 from the start: the key is never readable by others, not even briefly.
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(key + b"\n")
+    # Written to a private temporary file (mode 0600 from the start: never readable by others,
+    # not even briefly), then linked into place: a second process starting at the same moment
+    # either wins the link or reads the complete key of the one that did — never a half-written
+    # file, never a second key.
+    fd, temporary = tempfile.mkstemp(prefix=".secret-key-", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(key + b"\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+        try:
+            os.link(temporary, path)
+        except FileExistsError:
+            return path.read_bytes().strip()
+    finally:
+        os.unlink(temporary)
     return key
 
 

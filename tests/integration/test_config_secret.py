@@ -315,3 +315,48 @@ async def test_start_up_without_integrations_passes_with_any_key(host):
         await fresh.preflight()
     finally:
         await fresh.database.dispose()
+
+
+async def test_a_corrupt_key_file_is_a_settings_error_naming_the_file(gql, host, tmp_path):
+    await create(gql, **MINIMAL)
+    (tmp_path / "secret.key").write_text("not a key\n")
+    again = await other_host(host)
+    try:
+        with pytest.raises(SettingsError) as caught:
+            await again.preflight()
+    finally:
+        await again.database.dispose()
+    assert str(tmp_path / "secret.key") in str(caught.value) and "not a valid key" in str(caught.value)
+
+
+async def test_an_environment_key_with_a_trailing_newline_works(host):
+    key = Fernet.generate_key().decode()
+    box = SecretBox.from_settings(dataclasses.replace(host.settings, secret_key=key + "\n"))
+    assert SecretBox(key.encode()).decrypt(box.encrypt("s")) == "s"
+
+
+def test_processes_starting_together_share_one_generated_key(tmp_path):
+    import threading
+
+    from addon.base.crypto import _key_from_file
+
+    for trial in range(30):
+        path = tmp_path / f"var{trial}" / "secret.key"
+        start, keys, errors = threading.Barrier(8), [], []
+
+        def read_or_make():
+            start.wait()
+            try:
+                keys.append(_key_from_file(path))
+            except Exception as exc:  # noqa: BLE001  (collected for the assertion)
+                errors.append(exc)
+
+        threads = [threading.Thread(target=read_or_make) for _ in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert errors == [] and len(set(keys)) == 1, (errors, len(set(keys)))
+        assert path.read_bytes().strip() == keys[0]
+        assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+        assert [p.name for p in path.parent.iterdir()] == ["secret.key"]  # no temporary file left behind
