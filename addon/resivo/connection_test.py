@@ -10,7 +10,7 @@ from addon.base.host import Host
 from .client import Site
 from .connection import client_for, explain
 from .directory import Door, live_doors
-from .errors import ResivoError
+from .errors import ResivoAuthenticationError, ResivoError, ResivoProtocolError
 from .models import ResivoIntegration
 
 
@@ -38,6 +38,18 @@ async def test_connection(host: Host, integration: ResivoIntegration) -> Connect
                                     elapsed(), sites=sites)
         doors = await live_doors(client, integration)
     except ResivoError as exc:
-        return ConnectionReport(False, explain(exc, integration), elapsed())
+        return ConnectionReport(False, _advice(exc, integration), elapsed())
     where = f"site {integration.site_id}" if integration.site_id else f"{len(sites)} site(s)"
     return ConnectionReport(True, f"Connected: {len(doors)} door(s) on {where}.", elapsed(), sites=sites, doors=doors)
+
+
+def _advice(exc: ResivoError, integration: ResivoIntegration) -> str:
+    """``explain`` plus the likely fix when the base URL does not point at a Resivo API."""
+    message = explain(exc, integration)
+    wrong_place = (
+        isinstance(exc, ResivoProtocolError)  # answered, but not like Resivo (an HTML page, ...)
+        or (exc.operation == "token" and exc.status in (404, 405) and not isinstance(exc, ResivoAuthenticationError))
+    )
+    if wrong_place:
+        message += f" Check the Base URL ({integration.base_url}): it should be the Resivo API, like https://api.resivo.io."
+    return message

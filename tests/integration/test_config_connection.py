@@ -226,3 +226,16 @@ async def test_components_refused_by_resivo_is_a_resivo_refused_error(gql, conne
     assert body["errors"][0]["extensions"]["code"] == "RESIVO_REFUSED"
     assert says in body["errors"][0]["message"], body["errors"][0]["message"]
     assert "not-the-secret-93b2" not in str(body)
+
+
+async def test_a_base_url_that_is_not_resivo_says_to_check_it(gql, connector):
+    # Over ASGI every host reaches the sandbox; a path prefix it does not know answers 404.
+    ident = await integration_id(gql, baseUrl="http://resivo.sandbox/not-resivo")
+    report = await connection_test(gql, ident)
+    assert report["ok"] is False
+    assert "404" in report["message"] and "Check the Base URL (http://resivo.sandbox/not-resivo)" in report["message"]
+
+
+async def test_rejected_credentials_do_not_blame_the_base_url(gql, connector):
+    ident = await integration_id(gql, clientSecret="wrong")
+    assert "Base URL" not in (await connection_test(gql, ident))["message"]
