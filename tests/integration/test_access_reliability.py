@@ -438,6 +438,33 @@ async def test_worker_does_not_start_when_disabled(host, gql, connector, sandbox
     assert grant.state == GrantState.PENDING
 
 
+def test_ireserve_worker_runs_until_sigterm(tmp_path, sqlite_template):
+    import shutil
+    import signal
+
+    database = tmp_path / "worker.sqlite3"
+    shutil.copyfile(sqlite_template, database)
+    env = dict(os.environ, IRESERVE_VAR_DIR=str(tmp_path), DATABASE_URL=f"sqlite:///{database}",
+               IRESERVE_WORKER_INTERVAL="0.1", IRESERVE_LOG_LEVEL="INFO")
+    ireserve = Path(sys.executable).with_name("ireserve")
+    process = subprocess.Popen([str(ireserve), "worker"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                               text=True)
+    output = ""
+    try:
+        deadline = time.monotonic() + 30
+        while "started" not in output and time.monotonic() < deadline and process.poll() is None:
+            output += process.stdout.readline()
+        assert "access worker" in output and "started" in output, output
+        process.send_signal(signal.SIGTERM)
+        rest, _ = process.communicate(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert process.returncode == 0, output + rest
+    assert "stopped" in rest
+
+
 def test_ireserve_worker_help(tmp_path):
     env = dict(os.environ, IRESERVE_VAR_DIR=str(tmp_path))
     ireserve = Path(sys.executable).with_name("ireserve")
