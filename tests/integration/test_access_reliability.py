@@ -304,14 +304,14 @@ async def test_slow_resivo_answers_pending_then_finishes_in_background(host, gql
     configure(host, reconcile_wait_seconds=0.2)
     _, objects = await configured(gql)
     made = await create_booking(gql, objects["Studio 1"], future(), future(11))
-    await sandbox.post("/_sandbox/latency", json={"ms": 300})  # a reconcile makes four calls: > 1 s
+    await sandbox.post("/_sandbox/latency", json={"ms": 500})  # a reconcile makes four calls: 2 s
 
     started = time.monotonic()
     answer = await set_status(gql, made["id"], "confirmed")
     elapsed = time.monotonic() - started
     assert answer["status"]["code"] == "confirmed"
     assert answer["access"][0]["state"] == "PENDING"
-    assert elapsed < 1.0, elapsed  # the answer did not wait for Resivo
+    assert elapsed < 1.5, elapsed  # the answer did not wait for Resivo
     assert await sandbox_sets(sandbox) == []  # the create has not happened yet
 
     await drain_background(host)
