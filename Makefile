@@ -40,6 +40,9 @@ run: install
 test: install
 	IRESERVE_SANDBOX=false $(BIN)/python -m pytest $(PYTEST_ARGS)
 
+bench: install
+	$(BIN)/python -m bench.run $(BENCH_ARGS)
+
 schema: install
 	$(BIN)/ireserve schema > graphql/schema.graphql
 

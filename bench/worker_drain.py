@@ -1,0 +1,186 @@
+"""Scenario 4 — worker drain under faults: N due grants and a flaky Resivo.
+
+Set-up (not timed): N bookings created in status ``confirmed`` through the booking service, so
+the access intent makes each one's grant (PENDING, due now) exactly as in production; their
+after-commit reconciles are dropped, as if Resivo had been down when they were confirmed. The
+sandbox fails calls at random — 20 % with 503, 5 % with 429 (Retry-After 0.2 s) — and answers
+the others after the drain latency (default 20 ms).
+
+Timed: ``addon.resivo.worker.Worker.run_forever`` (the loop the server runs) from start until
+every grant is ACTIVE (polled on a separate engine every 0.1 s). Backoff is shortened so the run
+finishes: IRESERVE_RETRY_BASE 0.1 s, IRESERVE_RETRY_MAX 2 s, IRESERVE_WORKER_INTERVAL 0.1 s (the
+loop only sleeps when nothing is due); batch size and concurrency are the defaults.
+
+Figures: time to drain; attempts per grant (one attempt = one reconcile run; every run starts
+with get_site, so the integration log's get_site rows per booking count them); Resivo calls by
+operation and by answer; and the check that every booking ends with exactly one active
+authorisation set, named by its grant and its booking field, with no orphan set in the sandbox.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import statistics
+import time
+from collections import Counter
+
+from sqlalchemy import func, select
+
+from addon.base.db import Database
+from addon.resivo.models import GrantState, ResivoCallLog
+from addon.resivo.worker import Worker
+
+from .harness import (
+    LOG_COUNTER,
+    Sandbox,
+    StatementCounter,
+    access_check,
+    cpu_seconds,
+    create_bookings,
+    field_values,
+    fresh_host,
+    grant_counts,
+    grants,
+    machine_busy,
+    machine_cpu,
+    seed_world,
+    settings_record,
+    summary,
+    time_to_fraction,
+    wait_until_active,
+)
+
+NAME = "worker_drain"
+TITLE = "4. Worker drain under faults"
+DEFAULT_SIZE = 1000
+DEFAULT_LATENCY_MS = 20.0
+FAULT_RATES = {"503": 0.20, "429": 0.05}
+RETRY_AFTER_S = 0.2
+OVERRIDES = {"retry_base_seconds": 0.1, "retry_max_seconds": 2.0, "worker_interval_seconds": 0.1}
+_seeds = itertools.count(1)
+
+
+def default_size(options) -> int:
+    return DEFAULT_SIZE
+
+
+def warmup_size(size: int) -> int:
+    return max(1, min(size, 50))
+
+
+async def attempts_per_booking(host) -> dict[int, int]:
+    async with host.database.session() as session:
+        rows = (await session.execute(
+            select(ResivoCallLog.booking_id, func.count())
+            .where(ResivoCallLog.operation == "get_site", ResivoCallLog.booking_id.is_not(None))
+            .group_by(ResivoCallLog.booking_id)
+        )).all()
+    return dict(rows)
+
+
+async def answers_by_status(host) -> dict[str, int]:
+    async with host.database.session() as session:
+        rows = (await session.execute(
+            select(ResivoCallLog.http_status, func.count()).group_by(ResivoCallLog.http_status)
+        )).all()
+    return {str(status): n for status, n in sorted(rows, key=lambda r: r[0] or 0)}
+
+
+async def run_once(env, size: int) -> dict:
+    latency = env.options.drain_latency_ms
+    seed = next(_seeds)
+    async with fresh_host(env.backend, env.workdir, **OVERRIDES) as host:
+        world = await seed_world(host)
+        booking_ids = await create_bookings(host, world, size, status="confirmed")
+        due_at_start = (await grant_counts(host.database)).get(GrantState.PENDING, 0)
+        sandbox = Sandbox()
+        await sandbox.latency(latency)
+        await sandbox.add_fault({"mode": "random", "rates": FAULT_RATES, "retryAfter": RETRY_AFTER_S, "seed": seed})
+        connector = sandbox.connect(host)
+        counter = StatementCounter(host.database)
+        monitor = Database(host.settings.database_url)
+        LOG_COUNTER.take()
+        try:
+            stop = asyncio.Event()
+            cpu_before, machine_before = cpu_seconds(), machine_cpu()
+            started = time.monotonic()
+            worker = asyncio.get_running_loop().create_task(Worker(host).run_forever(stop))
+            done_at, counts, progress = await wait_until_active(monitor, size, timeout=max(180.0, size * 0.5),
+                                                                since=started)
+            cpu = cpu_seconds() - cpu_before
+            machine = machine_busy(machine_before, machine_cpu())
+            stop.set()
+            await worker
+            stats = await sandbox.stats()
+            faults = await sandbox.faults()
+            sets = await sandbox.authorizations()
+            await connector.on_call.flush()
+            statements, connections = counter.n, counter.connections_opened
+        finally:
+            counter.close()
+            await connector.aclose()
+            await monitor.dispose()
+            await sandbox.aclose()
+        attempts = await attempts_per_booking(host)
+        statuses = await answers_by_status(host)
+        check = access_check(sets, await grants(host), await field_values(host), booking_ids)
+        settings = host.settings
+
+    per_grant = [attempts.get(b, 0) for b in booking_ids]
+    calls = stats["calls"]
+    total_calls = sum(calls.values())
+    lower_bound = total_calls * latency / 1000 / settings.resivo_concurrency
+    drain = (done_at - started) if done_at else None
+    fired = next((f.get("fired") for f in faults if f.get("mode") == "random"), None)
+    return {
+        "grants": size,
+        "due_at_start": due_at_start,
+        "completed": done_at is not None,
+        "drain_s": drain,
+        "grants_per_s": (size / drain) if drain else None,
+        "time_to_50pct_active_s": time_to_fraction(progress, size, 0.5),
+        "time_to_90pct_active_s": time_to_fraction(progress, size, 0.9),
+        "time_to_99pct_active_s": time_to_fraction(progress, size, 0.99),
+        "server_cpu_s": cpu,
+        "server_cpu_share_of_drain": (cpu / drain) if drain else None,
+        "machine_cpu_busy_share": machine,
+        "attempts_per_grant_mean": statistics.fmean(per_grant) if per_grant else None,
+        "attempts_per_grant_max": max(per_grant) if per_grant else None,
+        "attempts_per_grant": summary([float(a) for a in per_grant]),
+        "attempts_histogram": {str(k): v for k, v in sorted(Counter(per_grant).items())},
+        "reconcile_runs": sum(per_grant),
+        "resivo_calls_total": total_calls,
+        "resivo_calls": dict(sorted(calls.items())),
+        "token_requests": stats["tokenRequests"],
+        "faults_fired": fired,
+        "answers_by_http_status": statuses,
+        "lower_bound_s": lower_bound,
+        "ratio_to_lower_bound": (drain / lower_bound) if drain and lower_bound else None,
+        "sql_statements_per_reconcile": statements / max(1, sum(per_grant)),
+        "db_connections_opened": connections,
+        "grant_states_at_end": counts,
+        "access_check": check,
+        "log_warnings": LOG_COUNTER.take(),
+        "raw": {"attempts_per_grant": per_grant, "progress_s_active": progress},
+        "_settings": {**settings_record(settings), "sandbox_latency_ms": latency,
+                      "fault_rates": FAULT_RATES, "retry_after_s": RETRY_AFTER_S, "fault_seed": seed},
+    }
+
+
+def table_rows(m: dict) -> list[tuple[str, str]]:
+    statuses = m.get("answers_by_http_status", {})
+    return [
+        ("time to drain", f"{m['drain_s']:.2f} s" if m.get("drain_s") is not None else "incomplete"),
+        ("attempts per grant mean / max", f"{m['attempts_per_grant_mean']:.2f} / {m['attempts_per_grant_max']:.0f}"),
+        ("Resivo calls (by operation)", f"{m['resivo_calls_total']:.0f} ("
+         + ", ".join(f"{k} {v:.0f}" for k, v in m["resivo_calls"].items()) + ")"),
+        ("answers by HTTP status", ", ".join(f"{k}: {v:.0f}" for k, v in statuses.items())),
+        ("time to 50% / 90% / 99% ACTIVE", " / ".join(
+            f"{m[k]:.1f}" if m.get(k) is not None else "-"
+            for k in ("time_to_50pct_active_s", "time_to_90pct_active_s", "time_to_99pct_active_s")) + " s"),
+        ("lower bound calls×latency/concurrency", f"{m['lower_bound_s']:.2f} s"),
+        ("ratio measured / lower bound", f"{m['ratio_to_lower_bound']:.2f}" if m.get("ratio_to_lower_bound") else "-"),
+        ("server CPU / DB connections opened", f"{m['server_cpu_s']:.1f} s / {m['db_connections_opened']:.0f}"),
+        ("1 active set per booking, no orphans", "ok" if m["access_check"]["ok"] else "FAILED"),
+    ]
