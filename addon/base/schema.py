@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import logging
+import re
+
 import strawberry
 from graphql import GraphQLError
 from strawberry.extensions import MaskErrors, QueryDepthLimiter
@@ -17,6 +20,31 @@ def _is_unexpected(error: GraphQLError) -> bool:
     return original is not None and not isinstance(original, GraphQLError)
 
 
+log = logging.getLogger("addon.base.graphql")
+
+# graphql-core quotes the offending input back ("... found: {'clientSecret': ...}", "String cannot
+# represent a non string value: ..."). Inputs may carry secrets, so the quote is cut off.
+_FOUND = re.compile(r"[,.]?\s*[Ff]ound: .*$", re.S)
+_REPRESENTED = re.compile(r"(cannot represent [^:]*value): .*$", re.S)
+
+
+def scrub_echoed_input(message: str) -> str:
+    return _REPRESENTED.sub(r"\1.", _FOUND.sub(".", message))
+
+
+class Schema(strawberry.Schema):
+    """The application schema: errors are logged and answered without echoing input values."""
+
+    def process_errors(self, errors: list[GraphQLError], execution_context=None) -> None:
+        for error in errors:
+            error.message = scrub_echoed_input(error.message)
+            if _is_unexpected(error):
+                log.error("internal error at %s", error.path, exc_info=error.original_error)
+            else:
+                # Only the message: the full error text would quote the request's source.
+                log.info("GraphQL error at %s: %s", error.path, error.message)
+
+
 def build_schema(host: Host) -> strawberry.Schema:
     parts = [build() for build in host.registry.graphql_parts]
     queries = tuple(p.query for p in parts if p.query)
@@ -24,7 +52,7 @@ def build_schema(host: Host) -> strawberry.Schema:
     query = merge_types("Query", queries)
     mutation = merge_types("Mutation", mutations) if mutations else None
     depth = host.settings.max_query_depth
-    return strawberry.Schema(
+    return Schema(
         query=query,
         mutation=mutation,
         types=[t for p in parts for t in p.types],
