@@ -12,7 +12,7 @@ from dataclasses import field as dataclass_field
 import strawberry
 from graphql import GraphQLError
 
-from .i18n import Message, request_language, translate
+from .i18n import Message
 
 
 @strawberry.type(description="A problem with the input of a mutation; nothing was changed.")
@@ -60,4 +60,8 @@ class CodedError(GraphQLError):
     translated into the caller's language when raised."""
 
     def __init__(self, template: str, error_code: str, /, **params) -> None:
-        super().__init__(translate(request_language(), template, **params), extensions={"code": error_code})
+        super().__init__(Message(template, params).text(), extensions={"code": error_code})
+
+    @classmethod
+    def from_problem(cls, problem: Problem) -> "CodedError":
+        return cls(problem.template, problem.code, **problem.params)

@@ -52,7 +52,7 @@ def match_language(code: str | None, available: tuple[str, ...] | None = None) -
 class LanguageChoice:
     language: str
     source: str  # "customer", "default" or "fallback"
-    reason: str
+    reason: "Message"
 
 
 def choose_language(customer_language: str | None, default_language: str | None,
@@ -61,13 +61,17 @@ def choose_language(customer_language: str | None, default_language: str | None,
     available = available or available_languages()
     matched = match_language(customer_language, available)
     if matched:
-        return LanguageChoice(matched, "customer", f"the customer's language {customer_language!r}")
-    why = (f"the customer's language {customer_language!r} is not supported"
-           if customer_language and customer_language.strip() else "the customer has no language set")
+        return LanguageChoice(matched, "customer", Message("the customer's language {language!r}",
+                                                           {"language": customer_language}))
+    if customer_language and customer_language.strip():
+        why = Message("the customer's language {language!r} is not supported", {"language": customer_language})
+    else:
+        why = Message("the customer has no language set")
     default = match_language(default_language, available)
     if default:
-        return LanguageChoice(default, "default", f"{why}; the integration's default language")
-    return LanguageChoice(FALLBACK_LANGUAGE, "fallback", f"{why}; no usable default language, so {FALLBACK_LANGUAGE}")
+        return LanguageChoice(default, "default", Message("{why}; the integration's default language", {"why": why}))
+    return LanguageChoice(FALLBACK_LANGUAGE, "fallback", Message("{why}; no usable default language, so {language}",
+                                                                 {"why": why, "language": FALLBACK_LANGUAGE}))
 
 
 @lru_cache(maxsize=None)
@@ -78,7 +82,7 @@ def _translations(language: str):
     return Translations.load(str(I18N_DIR), [language], DOMAIN)
 
 
-def translate(language: str | None, message: str, **params) -> str:
+def translate(language: str | None, message: str, /, **params) -> str:
     """``message`` in ``language`` (extracted by ``make i18n`` as keyword ``translate:2``)."""
     text = _translations(language or FALLBACK_LANGUAGE).gettext(message)
     return text.format(**params) if params else text
@@ -110,12 +114,37 @@ class Message:
         return translate(language, self.template, **params)
 
     def as_json(self) -> dict:
-        return {"template": self.template, "params": {k: v if isinstance(v, int | float) else str(v)
-                                                      for k, v in self.params.items()}}
+        """For storage (e.g. a grant's last error), to be shown later in the reader's language."""
+        return {"template": self.template, "params": {k: _param_to_json(v) for k, v in self.params.items()}}
 
     @classmethod
     def from_json(cls, data: dict) -> "Message":
-        return cls(data["template"], dict(data.get("params") or {}))
+        return cls(data["template"], {k: _param_from_json(v) for k, v in (data.get("params") or {}).items()})
+
+    @classmethod
+    def join(cls, messages: list["Message"]) -> "Message":
+        """Several messages shown as one text, each in the reader's language."""
+        if len(messages) == 1:
+            return messages[0]
+        return cls(" ".join("{m%d}" % i for i in range(len(messages))), {f"m{i}": m for i, m in enumerate(messages)})
+
+    @classmethod
+    def verbatim(cls, text: str) -> "Message":
+        """Text that is not ours to translate (e.g. Resivo's own error message)."""
+        return cls(_VERBATIM, {"text": text})
+
+
+_VERBATIM = "{text}"
+
+
+def _param_to_json(value):
+    if isinstance(value, Message):
+        return value.as_json()
+    return value if isinstance(value, int | float) else str(value)
+
+
+def _param_from_json(value):
+    return Message.from_json(value) if isinstance(value, dict) and "template" in value else value
 
 
 # The language of the person making the current request (set from Accept-Language).

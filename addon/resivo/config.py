@@ -7,18 +7,18 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from addon.base.crypto import secret_box
 from addon.base.db import id_in_range, utcnow
 from addon.base.errors import Problem, ValidationFailed
 from addon.base.host import Host
-from addon.base.i18n import is_language_code
+from addon.base.i18n import Message, is_language_code
 from addon.booking.models import BookableObject, BookingField, BookingStatus
 from addon.booking.services import get_object
 
-from .models import PRODUCTION_BASE_URL, ResivoDoorMapping, ResivoIntegration
+from .models import PRODUCTION_BASE_URL, ResivoAccessGrant, ResivoDoorMapping, ResivoIntegration
 
 MAX_TIME_BEFORE_MINUTES = 7 * 24 * 60
 UNSET: Any = object()  # "not given" in an update, as opposed to None ("clear it")
@@ -53,22 +53,24 @@ async def get_integration(session: AsyncSession, value, field: str = "integratio
     try:
         ident = int(str(value))
     except ValueError:
-        raise ValidationFailed.one("INVALID", f"Integration id {value!r} is not a valid id.", field) from None
+        raise ValidationFailed.one("INVALID", "Integration id {value!r} is not a valid id.", field, value=value) from None
     # An id beyond the column's range cannot exist (and would overflow the driver).
     row = await session.get(ResivoIntegration, ident, with_for_update=lock or None) if id_in_range(ident) else None
     if row is None:
-        raise ValidationFailed.one("NOT_FOUND", f"Resivo integration {value} does not exist.", field)
+        raise ValidationFailed.one("NOT_FOUND", "Resivo integration {id} does not exist.", field, id=value)
     return row
 
 
-def _clean_text(value, field: str, label: str, max_length: int, problems: list[Problem], required: bool) -> str | None:
+def _clean_text(value, field: str, label: Message, max_length: int, problems: list[Problem],
+                required: bool) -> str | None:
     value = value.strip() if isinstance(value, str) else None
     if not value:
         if required:
-            problems.append(Problem("REQUIRED", f"{label} is required.", field))
+            problems.append(Problem("REQUIRED", "{label} is required.", field, {"label": label}))
         return None
     if len(value) > max_length:
-        problems.append(Problem("TOO_LONG", f"{label} is longer than {max_length} characters.", field))
+        problems.append(Problem("TOO_LONG", "{label} is longer than {max_length} characters.", field,
+                                {"label": label, "max_length": max_length}))
     return value
 
 
@@ -83,29 +85,29 @@ def _check_base_url(value: str, problems: list[Problem]) -> str:
         parts = None
     if (parts is None or parts.scheme not in {"http", "https"} or not parts.hostname or parts.query
             or parts.fragment or any(c.isspace() for c in value)):
-        shown = "The base URL" if "@" in value else repr(value)  # never echo what may be a password
-        problems.append(Problem("INVALID", f"{shown} is not an http(s) base URL like {PRODUCTION_BASE_URL}.",
-                                "baseUrl"))
+        shown = Message("The base URL") if "@" in value else repr(value)  # never echo what may be a password
+        problems.append(Problem("INVALID", "{shown} is not an http(s) base URL like {example}.", "baseUrl",
+                                {"shown": shown, "example": PRODUCTION_BASE_URL}))
     elif parts.username is not None or parts.password is not None:
         # The base URL is shown and logged; credentials belong in Client ID and Client secret.
         problems.append(Problem("INVALID", "The base URL must not contain a user name or password.", "baseUrl"))
     elif _API_VERSION_SEGMENT.match(parts.path.rstrip("/").rsplit("/", 1)[-1]):
-        problems.append(Problem("INVALID", f"Leave the API version out of the base URL (like {PRODUCTION_BASE_URL}); "
-                                           "the version is a server setting.", "baseUrl"))
+        problems.append(Problem("INVALID", "Leave the API version out of the base URL (like {example}); the version "
+                                           "is a server setting.", "baseUrl", {"example": PRODUCTION_BASE_URL}))
     return value.rstrip("/")
 
 
 async def _check_statuses(session: AsyncSession, trigger: list[str], revoke: list[str], problems: list[Problem]) -> None:
     known = set((await session.execute(select(BookingStatus.code))).scalars().all())
-    for codes, field in ((trigger, "triggerStatuses"), (revoke, "revokeStatuses")):
+    for codes, field_name in ((trigger, "triggerStatuses"), (revoke, "revokeStatuses")):
         unknown = [c for c in codes if c not in known]
         if unknown:
-            problems.append(Problem("NOT_FOUND", f"Unknown status {', '.join(map(repr, unknown))}; known: "
-                                                 f"{', '.join(sorted(known))}.", field))
+            problems.append(Problem("NOT_FOUND", "Unknown status {unknown}; known: {known}.", field_name,
+                                    {"unknown": ", ".join(map(repr, unknown)), "known": ", ".join(sorted(known))}))
     overlap = sorted(set(trigger) & set(revoke))
     if overlap:
-        problems.append(Problem("OVERLAP", f"A status cannot both grant and revoke access: {', '.join(overlap)}.",
-                                "revokeStatuses"))
+        problems.append(Problem("OVERLAP", "A status cannot both grant and revoke access: {statuses}.",
+                                "revokeStatuses", {"statuses": ", ".join(overlap)}))
 
 
 async def _field_exists(session: AsyncSession, code: str) -> bool:
@@ -120,12 +122,12 @@ async def apply_changes(host: Host, session: AsyncSession, integration: ResivoIn
     if creating:  # a given but blank value is reported once, by its own check below
         for key, field_name in REQUIRED_ON_CREATE.items():
             if key not in given:
-                problems.append(Problem("REQUIRED", f"{field_name} is required.", field_name))
+                problems.append(Problem("REQUIRED", "{label} is required.", field_name, {"label": field_name}))
     values: dict[str, Any] = {}
     if "name" in given:
-        values["name"] = _clean_text(given["name"], "name", "Name", 100, problems, required=True)
-    for key, field_name, label, length in (("site_owner_id", "siteOwnerId", "Site Owner ID", 100),
-                                           ("client_id", "clientId", "Client ID", 200)):
+        values["name"] = _clean_text(given["name"], "name", Message("Name"), 100, problems, required=True)
+    for key, field_name, label, length in (("site_owner_id", "siteOwnerId", Message("Site Owner ID"), 100),
+                                           ("client_id", "clientId", Message("Client ID"), 200)):
         if key in given:
             values[key] = _clean_text(given[key], field_name, label, length, problems, required=True)
     if "client_secret" in given:
@@ -135,14 +137,14 @@ async def apply_changes(host: Host, session: AsyncSession, integration: ResivoIn
         else:
             values["client_secret_encrypted"] = secret_box(host).encrypt(secret.strip())
     if "site_id" in given:
-        values["site_id"] = _clean_text(given["site_id"], "siteId", "Site ID", 100, problems, required=False)
+        values["site_id"] = _clean_text(given["site_id"], "siteId", Message("Site ID"), 100, problems, required=False)
     if "target_mobile_app_id" in given:
         app_id = given["target_mobile_app_id"]
         if app_id is not None and (not isinstance(app_id, int) or app_id <= 0):
             problems.append(Problem("INVALID", "targetMobileAppId must be a positive whole number.", "targetMobileAppId"))
         values["target_mobile_app_id"] = app_id
     if "base_url" in given:
-        url = _clean_text(given["base_url"], "baseUrl", "Base URL", 300, problems, required=False)
+        url = _clean_text(given["base_url"], "baseUrl", Message("Base URL"), 300, problems, required=False)
         values["base_url"] = _check_base_url(url, problems) if url else PRODUCTION_BASE_URL
     if "trigger_statuses" in given:
         values["trigger_statuses"] = list(dict.fromkeys(given["trigger_statuses"] or []))
@@ -156,21 +158,21 @@ async def apply_changes(host: Host, session: AsyncSession, integration: ResivoIn
         if minutes is None:
             minutes = 0
         if not isinstance(minutes, int) or not 0 <= minutes <= MAX_TIME_BEFORE_MINUTES:
-            problems.append(Problem("INVALID", f"timeBeforeMinutes must be between 0 and {MAX_TIME_BEFORE_MINUTES} "
-                                               "(7 days).", "timeBeforeMinutes"))
+            problems.append(Problem("INVALID", "timeBeforeMinutes must be between 0 and {maximum} (7 days).",
+                                    "timeBeforeMinutes", {"maximum": MAX_TIME_BEFORE_MINUTES}))
         values["time_before_minutes"] = minutes
     if "authorization_id_field" in given:
-        code = _clean_text(given["authorization_id_field"], "authorizationIdField", "Booking field", 64, problems,
-                           required=False)
+        code = _clean_text(given["authorization_id_field"], "authorizationIdField", Message("Booking field"), 64,
+                           problems, required=False)
         if code and not await _field_exists(session, code):
-            problems.append(Problem("NOT_FOUND", f"Booking field {code!r} does not exist; create it first.",
-                                    "authorizationIdField"))
+            problems.append(Problem("NOT_FOUND", "Booking field {code!r} does not exist; create it first.",
+                                    "authorizationIdField", {"code": code}))
         values["authorization_id_field"] = code
     if "default_language" in given:
         language = (given["default_language"] or "").strip().lower()
         if not is_language_code(language):
-            problems.append(Problem("INVALID", f"{given['default_language']!r} is not a two-letter language code "
-                                               "(e.g. nl, en, de).", "defaultLanguage"))
+            problems.append(Problem("INVALID", "{language!r} is not a two-letter language code (e.g. nl, en, de).",
+                                    "defaultLanguage", {"language": given["default_language"]}))
         values["default_language"] = language
     if problems:
         raise ValidationFailed(*problems)
@@ -208,16 +210,17 @@ async def activation_problems(session: AsyncSession, integration: ResivoIntegrat
     for value, field_name in ((integration.site_owner_id, "siteOwnerId"), (integration.client_id, "clientId"),
                               (integration.client_secret_encrypted, "clientSecret")):
         if not value:
-            problems.append(Problem("REQUIRED", f"{field_name} is required before activation.", field_name))
+            problems.append(Problem("REQUIRED", "{label} is required before activation.", field_name,
+                                    {"label": field_name}))
     if not integration.trigger_statuses:
         problems.append(Problem("REQUIRED", "Choose at least one trigger status.", "triggerStatuses"))
     await _check_statuses(session, integration.trigger_statuses or [], integration.revoke_statuses or [], problems)
     if not integration.authorization_id_field:
-        problems.append(Problem("REQUIRED", "Choose the booking field that keeps the authorisation id; revoking "
-                                            "needs it.", "authorizationIdField"))
-    elif not await _field_exists(session, integration.authorization_id_field):
-        problems.append(Problem("NOT_FOUND", f"Booking field {integration.authorization_id_field!r} does not exist.",
+        problems.append(Problem("REQUIRED", "Choose the booking field that keeps the authorisation id; revoking needs it.",
                                 "authorizationIdField"))
+    elif not await _field_exists(session, integration.authorization_id_field):
+        problems.append(Problem("NOT_FOUND", "Booking field {code!r} does not exist.", "authorizationIdField",
+                                {"code": integration.authorization_id_field}))
     has_mapping = (
         await session.execute(
             select(ResivoDoorMapping.id).where(ResivoDoorMapping.integration_id == integration.id).limit(1)
@@ -235,6 +238,13 @@ async def set_active(host: Host, session: AsyncSession, integration_id, active: 
         if problems:
             raise ValidationFailed(*problems)
     # Deactivation is the rollback switch: new triggers stop, existing access stays as it is.
+    if active and not integration.active:
+        # Grants that waited (with backoff) while the integration was off are due again at once.
+        await session.execute(
+            update(ResivoAccessGrant)
+            .where(ResivoAccessGrant.integration_id == integration.id, ResivoAccessGrant.next_attempt_at.is_not(None))
+            .values(next_attempt_at=utcnow())
+        )
     integration.active = active
     integration.updated_at = utcnow()
     await session.flush()
@@ -244,7 +254,7 @@ async def set_active(host: Host, session: AsyncSession, integration_id, active: 
 @dataclass
 class MappingResult:
     mapping: ResivoDoorMapping | None
-    warnings: list[str] = field(default_factory=list)
+    warnings: list[Message] = field(default_factory=list)
 
 
 async def set_door_mapping(session: AsyncSession, integration: ResivoIntegration, object_id, names: list[str],
@@ -254,8 +264,8 @@ async def set_door_mapping(session: AsyncSession, integration: ResivoIntegration
     obj = await get_object(session, object_id)
     if any(not n or not n.strip() for n in names):
         # A blank entry is a mistake, not a wish to remove the mapping (that is an empty list).
-        raise ValidationFailed.one("INVALID", "A door name cannot be blank; send an empty list to remove the "
-                                              "mapping.", "componentNames")
+        raise ValidationFailed.one("INVALID", "A door name cannot be blank; send an empty list to remove the mapping.",
+                                   "componentNames")
     cleaned = list(dict.fromkeys(n.strip() for n in names))
     existing = (
         await session.execute(
@@ -268,21 +278,19 @@ async def set_door_mapping(session: AsyncSession, integration: ResivoIntegration
             await session.delete(existing)
             await session.flush()
         if integration.active and not await _has_other_mapping(session, integration):
-            raise ValidationFailed.one("REQUIRED", "An active integration needs at least one mapping; deactivate "
-                                                   "it first.", "componentNames")
+            raise ValidationFailed.one("REQUIRED", "An active integration needs at least one mapping; deactivate it first.",
+                                       "componentNames")
         return MappingResult(None)
-    warnings: list[str] = []
+    warnings: list[Message] = []
     if live_names is None:
-        warnings.append(f"The door list could not be fetched ({unreachable_reason}); the names were stored "
-                        "unchecked.")
+        warnings.append(Message("The door list could not be fetched ({reason}); the names were stored unchecked.",
+                                {"reason": unreachable_reason}))
     else:
         unknown = [n for n in cleaned if n not in live_names]
         if unknown:
-            raise ValidationFailed.one(
-                "UNKNOWN_DOOR",
-                f"Unknown door {', '.join(map(repr, unknown))}. Known doors: {', '.join(sorted(live_names)) or 'none'}.",
-                "componentNames",
-            )
+            raise ValidationFailed.one("UNKNOWN_DOOR", "Unknown door {unknown}. Known doors: {known}.", "componentNames",
+                                       unknown=", ".join(map(repr, unknown)),
+                                       known=", ".join(sorted(live_names)) or "-")
     if existing is None:
         existing = ResivoDoorMapping(integration_id=integration.id, object_id=obj.id, component_names=cleaned)
         session.add(existing)

@@ -9,9 +9,9 @@ from contextlib import asynccontextmanager
 
 from addon.base.crypto import secret_box
 from addon.base.host import Host
+from addon.base.i18n import Message
 
 from .client import CallRecord, ResivoClient, ResivoConnector, ResivoCredentials
-from .directory import live_doors
 from .errors import ResivoAuthenticationError, ResivoError, ResivoPermanentError
 from .models import ResivoCallLog, ResivoIntegration
 
@@ -60,22 +60,16 @@ def client_for(host: Host, integration: ResivoIntegration, booking_id: int | Non
     return get_connector(host).client(credentials_of(host, integration), context=context)
 
 
-def explain(exc: ResivoError, integration: ResivoIntegration) -> str:
+def explain(exc: ResivoError, integration: ResivoIntegration) -> Message:
     """An error an admin can act on; the client already keeps secrets out of ``str(exc)``."""
     if isinstance(exc, ResivoAuthenticationError):
-        return "Client id or secret rejected by Resivo: check the Client ID and Client secret on the Authentication tab."
+        return Message("Client id or secret rejected by Resivo: check the Client ID and Client secret on the "
+                       "Authentication tab.")
     if isinstance(exc, ResivoPermanentError) and exc.status == 403:
-        return (f"Resivo refused access ({exc.message}): the credential's scope does not cover site owner "
-                f"{integration.site_owner_id}" + (f" / site {integration.site_id}" if integration.site_id else "") + ".")
-    return str(exc)
-
-
-async def fetch_doors(host: Host, integration: ResivoIntegration, booking_id: int | None = None):
-    """The live door list, or ``(None, reason)`` when Resivo cannot be asked right now."""
-    try:
-        return await live_doors(client_for(host, integration, booking_id), integration), None
-    except ResivoError as exc:
-        return None, explain(exc, integration)
+        scope = integration.site_owner_id + (f" / site {integration.site_id}" if integration.site_id else "")
+        return Message("Resivo refused access ({reason}): the credential's scope does not cover site owner {scope}.",
+                       {"reason": exc.message, "scope": scope})
+    return Message.verbatim(str(exc))  # the client's own sentence (timeouts, Resivo's message)
 
 
 class CallLogger:

@@ -6,6 +6,7 @@ import time
 from dataclasses import dataclass, field
 
 from addon.base.host import Host
+from addon.base.i18n import Message
 
 from .client import Site
 from .connection import client_for, explain
@@ -17,7 +18,7 @@ from .models import ResivoIntegration
 @dataclass
 class ConnectionReport:
     ok: bool
-    message: str
+    message: Message
     duration_ms: int
     sites: list[Site] = field(default_factory=list)
     doors: list[Door] = field(default_factory=list)
@@ -33,17 +34,21 @@ async def test_connection(host: Host, integration: ResivoIntegration) -> Connect
     try:
         sites = await client.list_sites()
         if integration.site_id and integration.site_id not in {s.id for s in sites}:
-            return ConnectionReport(False, f"Site {integration.site_id} does not belong to site owner "
-                                           f"{integration.site_owner_id} (or the credential cannot see it).",
+            return ConnectionReport(False, Message("Site {site} does not belong to site owner {owner} (or the "
+                                                   "credential cannot see it).",
+                                                   {"site": integration.site_id, "owner": integration.site_owner_id}),
                                     elapsed(), sites=sites)
         doors = await live_doors(client, integration)
     except ResivoError as exc:
         return ConnectionReport(False, _advice(exc, integration), elapsed())
-    where = f"site {integration.site_id}" if integration.site_id else f"{len(sites)} site(s)"
-    return ConnectionReport(True, f"Connected: {len(doors)} door(s) on {where}.", elapsed(), sites=sites, doors=doors)
+    if integration.site_id:
+        message = Message("Connected: {doors} door(s) on site {site}.", {"doors": len(doors), "site": integration.site_id})
+    else:
+        message = Message("Connected: {doors} door(s) on {sites} site(s).", {"doors": len(doors), "sites": len(sites)})
+    return ConnectionReport(True, message, elapsed(), sites=sites, doors=doors)
 
 
-def _advice(exc: ResivoError, integration: ResivoIntegration) -> str:
+def _advice(exc: ResivoError, integration: ResivoIntegration) -> Message:
     """``explain`` plus the likely fix when the base URL does not point at a Resivo API."""
     message = explain(exc, integration)
     wrong_place = (
@@ -51,5 +56,6 @@ def _advice(exc: ResivoError, integration: ResivoIntegration) -> str:
         or (exc.operation == "token" and exc.status in (404, 405) and not isinstance(exc, ResivoAuthenticationError))
     )
     if wrong_place:
-        message += f" Check the Base URL ({integration.base_url}): it should be the Resivo API, like https://api.resivo.io."
+        return Message("{error} Check the Base URL ({url}): it should be the Resivo API, like https://api.resivo.io.",
+                       {"error": message, "url": integration.base_url})
     return message

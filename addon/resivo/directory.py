@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
+from addon.base.i18n import Message
+
 from .client import ResivoClient
 from .models import ResivoIntegration
 
@@ -22,8 +24,8 @@ class Door:
 @dataclass
 class Resolution:
     doors: list[Door] = field(default_factory=list)
-    problems: list[str] = field(default_factory=list)  # stop a grant
-    warnings: list[str] = field(default_factory=list)  # worth an admin's look, do not stop it
+    problems: list[Message] = field(default_factory=list)  # stop a grant
+    warnings: list[Message] = field(default_factory=list)  # worth an admin's look, do not stop it
 
     @property
     def site_id(self) -> str | None:
@@ -61,14 +63,16 @@ def _sites_per_name(doors: list[Door]) -> dict[str, set[str]]:
     return result
 
 
-def site_label(integration: ResivoIntegration, doors: list[Door]) -> str:
+def site_label(integration: ResivoIntegration, doors: list[Door]) -> Message:
     if integration.site_id:
         names = {d.site_name for d in doors if d.site_id == integration.site_id}
-        return f"site {next(iter(names))!r} ({integration.site_id})" if names else f"site {integration.site_id}"
-    return f"the sites of site owner {integration.site_owner_id}"
+        if names:
+            return Message("site {name!r} ({id})", {"name": next(iter(names)), "id": integration.site_id})
+        return Message("site {id}", {"id": integration.site_id})
+    return Message("the sites of site owner {owner}", {"owner": integration.site_owner_id})
 
 
-def resolve_names(names: list[str], doors: list[Door], where: str) -> Resolution:
+def resolve_names(names: list[str], doors: list[Door], where: Message) -> Resolution:
     """Resolve each mapped name to exactly one live door; never a silent partial result."""
     by_name: dict[str, list[Door]] = {}
     for door in doors:
@@ -78,18 +82,21 @@ def resolve_names(names: list[str], doors: list[Door], where: str) -> Resolution
     for name in dict.fromkeys(names):
         matches = by_name.get(name, [])
         if not matches:
-            resolution.problems.append(f"Door {name!r} does not exist on {where}.")
+            resolution.problems.append(Message("Door {name!r} does not exist on {where}.",
+                                               {"name": name, "where": where}))
         elif len(matches) > 1:
-            resolution.problems.append(f"Door name {name!r} is used by {len(matches)} components on {where}; "
-                                       "make the display names unique in Resivo.")
+            resolution.problems.append(Message("Door name {name!r} is used by {count} components on {where}; make the "
+                                               "display names unique in Resivo.",
+                                               {"name": name, "count": len(matches), "where": where}))
         else:
             door = matches[0]
             resolution.doors.append(door)
             if not door.online:
-                resolution.warnings.append(f"Door {name!r} on {where} is offline; Resivo cannot open it remotely.")
+                resolution.warnings.append(Message("Door {name!r} on {where} is offline; Resivo cannot open it "
+                                                   "remotely.", {"name": name, "where": where}))
         if counts[name] > 1:
-            resolution.warnings.append(f"Door {name!r} is mapped more than once.")
+            resolution.warnings.append(Message("Door {name!r} is mapped more than once.", {"name": name}))
     if resolution.doors and resolution.site_id is None:
-        resolution.problems.append("The mapped doors are on different sites; one access can only cover one site. "
-                                   "Set a Site ID or map doors of one site.")
+        resolution.problems.append(Message("The mapped doors are on different sites; one access can only cover one "
+                                           "site. Set a Site ID or map doors of one site."))
     return resolution

@@ -53,6 +53,7 @@ async def want_active(session: AsyncSession, booking: Booking, integration: Resi
         grant.state = GrantState.PENDING
         grant.attempts = 0
         grant.last_error = None
+        grant.last_error_i18n = None
     mark_due(grant)
     await session.flush()
     return grant

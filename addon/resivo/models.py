@@ -126,6 +126,7 @@ class ResivoAccessGrant(SQLModel, table=True):
     locale: str | None = Field(default=None, sa_column=Column(String(16), nullable=True))
     attempts: int = Field(default=0, sa_column=Column(Integer, nullable=False, default=0))
     last_error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    last_error_i18n: dict | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     next_attempt_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))
     claimed_until: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))
     claimed_by: str | None = Field(default=None, sa_column=Column(String(64), nullable=True))

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta, timezone
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from addon.base.host import Host
-from addon.base.i18n import LanguageChoice, choose_language
+from addon.base.i18n import LanguageChoice, Message, choose_language
 from addon.booking.models import BookableObject, Booking, BookingStatus, Customer
 
 from .client import Recipient
@@ -26,7 +26,7 @@ class AccessPlan:
     integration: ResivoIntegration
     booking: Booking
     action: str
-    reason: str
+    reason: Message
     booked_object: BookableObject | None = None
     mapped_object: BookableObject | None = None  # whose mapping applies (the object itself or a parent)
     component_names: list[str] = field(default_factory=list)
@@ -39,8 +39,8 @@ class AccessPlan:
     recipients: list[Recipient] = field(default_factory=list)
     display_name: str | None = None
     message: str | None = None
-    problems: list[str] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
+    problems: list[Message] = field(default_factory=list)
+    warnings: list[Message] = field(default_factory=list)
     transient: bool = False  # a problem that may go away by itself (Resivo unreachable)
 
     @property
@@ -48,14 +48,14 @@ class AccessPlan:
         return self.action == GRANT and not self.problems
 
 
-def desired_action(integration: ResivoIntegration, status_code: str) -> tuple[str, str]:
+def desired_action(integration: ResivoIntegration, status_code: str) -> tuple[str, Message]:
     if not integration.active:
-        return NONE, f"Integration {integration.name!r} is not active."
+        return NONE, Message("Integration {name!r} is not active.", {"name": integration.name})
     if status_code in (integration.trigger_statuses or []):
-        return GRANT, f"Status {status_code!r} is a trigger status."
+        return GRANT, Message("Status {status!r} is a trigger status.", {"status": status_code})
     if status_code in (integration.revoke_statuses or []):
-        return REVOKE, f"Status {status_code!r} is a revoke status."
-    return NONE, f"Status {status_code!r} is neither a trigger nor a revoke status."
+        return REVOKE, Message("Status {status!r} is a revoke status.", {"status": status_code})
+    return NONE, Message("Status {status!r} is neither a trigger nor a revoke status.", {"status": status_code})
 
 
 def access_window(booking: Booking, integration: ResivoIntegration) -> tuple[datetime, datetime]:
@@ -73,7 +73,7 @@ async def plan_access(host: Host, session: AsyncSession, integration: ResivoInte
     """Work out a grant from the database alone; :func:`resolve_doors` then adds the live doors
     (fetched by the caller outside any transaction)."""
     status = await session.get(BookingStatus, booking.status_id)
-    action, reason = (GRANT, "Requested by an admin.") if ignore_status else desired_action(integration, status.code)
+    action, reason = (GRANT, Message("Requested by an admin.")) if ignore_status else desired_action(integration, status.code)
     plan = AccessPlan(integration=integration, booking=booking, action=action, reason=reason)
     obj = await session.get(BookableObject, booking.object_id)
     customer = await session.get(Customer, booking.customer_id)
@@ -86,26 +86,28 @@ async def plan_access(host: Host, session: AsyncSession, integration: ResivoInte
     if customer.email or customer.phone:
         plan.recipients = [Recipient(email=customer.email or None, phone_number=customer.phone or None)]
     else:
-        plan.problems.append(f"Customer {customer.name!r} has neither an e-mail address nor a phone number to "
-                             "send the door link to.")
+        plan.problems.append(Message("Customer {name!r} has neither an e-mail address nor a phone number to send the "
+                                     "door link to.", {"name": customer.name}))
     if plan.valid_to <= datetime.now(timezone.utc):
-        plan.problems.append("The booking has already ended; Resivo only accepts a validity end in the future.")
+        plan.problems.append(Message("The booking has already ended; Resivo only accepts a validity end in the "
+                                     "future."))
 
     mapping, mapped_object = await mapping_for_object(session, integration.id, obj)
     if mapping is None:
-        plan.problems.append(f"Object {obj.name!r} (and its parent objects) has no door mapping.")
+        plan.problems.append(Message("Object {name!r} (and its parent objects) has no door mapping.",
+                                     {"name": obj.name}))
         return plan
     plan.mapped_object = mapped_object
     plan.component_names = list(mapping.component_names)
     return plan
 
 
-def resolve_doors(plan: AccessPlan, doors: list[Door] | None, unreachable: str | None = None) -> AccessPlan:
+def resolve_doors(plan: AccessPlan, doors: list[Door] | None, unreachable: Message | None = None) -> AccessPlan:
     """Resolve the mapped names against the live door list (``None``: Resivo unreachable)."""
     if plan.mapped_object is None:
         return plan
     if doors is None:
-        plan.problems.append(f"The doors could not be looked up at Resivo: {unreachable}")
+        plan.problems.append(Message("The doors could not be looked up at Resivo: {error}", {"error": unreachable}))
         plan.transient = True
         return plan
     resolution = resolve_names(plan.component_names, doors, site_label(plan.integration, doors))

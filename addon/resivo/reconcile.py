@@ -18,10 +18,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import or_, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from addon.base.db import utcnow
 from addon.base.host import Host
+from addon.base.i18n import Message
 from addon.booking.models import Booking, BookingField
 from addon.booking.services import write_field_value
 
@@ -148,7 +148,7 @@ async def _read(host: Host, grant_id: int, worker_id: str) -> Snapshot | None:
 @dataclass
 class Outcome:
     state: str
-    error: str | None = None
+    error: Message | None = None
     retry_in: float | None = None  # seconds; None = not due any more
     authorization: Authorization | None = None
     fields: dict | None = None  # grant columns to set
@@ -168,14 +168,14 @@ async def reconcile_grant(host: Host, grant_id: int, worker_id: str) -> str | No
             outcome = _failure(host, snapshot, exc)
         except Exception as exc:  # a bug must not leave the grant leased forever
             log.exception("reconcile of access grant %s failed", grant_id)
-            outcome = Outcome(_waiting_state(snapshot.grant), f"Internal error: {type(exc).__name__}",
+            outcome = Outcome(_waiting_state(snapshot.grant), Message("Internal error: {kind}", {"kind": type(exc).__name__}),
                               retry_in=backoff_seconds(host, snapshot.grant.attempts))
     return await _write(host, snapshot, outcome, worker_id)
 
 
 def _failure(host: Host, snapshot: Snapshot, exc: ResivoError) -> Outcome:
     if isinstance(exc, ResivoTransientError):
-        return Outcome(_waiting_state(snapshot.grant), str(exc),
+        return Outcome(_waiting_state(snapshot.grant), Message.verbatim(str(exc)),
                        retry_in=backoff_seconds(host, snapshot.grant.attempts, exc.retry_after))
     return Outcome(GrantState.FAILED, explain(exc, snapshot.integration))
 
@@ -203,7 +203,8 @@ async def _make_revoked(snap: Snapshot, client: ResivoClient) -> Outcome:
         ids = [a.id for a in await client.find_by_reference(site_id, external_reference(
             grant.integration_id, grant.booking_id, grant.generation)) if a.is_active]
     if ids and not site_id:
-        return Outcome(GrantState.FAILED, "Cannot revoke: the site of the authorisation is unknown; set a Site ID.")
+        return Outcome(GrantState.FAILED, Message("Cannot revoke: the site of the authorisation is unknown; set a "
+                                                  "Site ID."))
     for authorization_id in ids:
         await client.revoke(site_id, authorization_id)  # already revoked/expired/unknown counts as done
     return Outcome(GrantState.REVOKED, clear_superseded=True)
@@ -214,7 +215,7 @@ async def _make_active(host: Host, snap: Snapshot, client: ResivoClient) -> Outc
     if not integration.active:
         # Deactivation is a rollback switch: nothing new goes to Resivo. The grant keeps its state
         # and stays due (with backoff), so it finishes by itself once the integration is active again.
-        return Outcome(_waiting_state(grant), "The integration is not active.",
+        return Outcome(_waiting_state(grant), Message("The integration is not active."),
                        retry_in=backoff_seconds(host, grant.attempts))
     doors = None
     unreachable = None
@@ -230,7 +231,7 @@ async def _make_active(host: Host, snap: Snapshot, client: ResivoClient) -> Outc
             return Outcome(GrantState.FAILED, unreachable)
     resolve_doors(plan, doors, unreachable)
     if plan.problems:
-        return Outcome(GrantState.FAILED, " ".join(plan.problems))
+        return Outcome(GrantState.FAILED, Message.join(plan.problems))
 
     wanted = _fields_of(plan)
     if grant.authorization_id:
@@ -339,7 +340,7 @@ async def _replace(snap: Snapshot, client: ResivoClient, wanted: dict, site_id: 
         outcome.clear_superseded = True
     except ResivoTransientError as exc:
         # The new access stands; the old set is revoked on the next attempt.
-        outcome.error = f"Replaced; the old authorisation is still to be revoked: {exc}"
+        outcome.error = Message("Replaced; the old authorisation is still to be revoked: {error}", {"error": str(exc)})
         outcome.retry_in = 0.0
     return outcome
 
@@ -354,7 +355,8 @@ async def _renew(snap: Snapshot, client: ResivoClient, wanted: dict, site_id: st
             await client.revoke(site_id, grant.superseded_authorization_id)
         except ResivoTransientError as exc:
             outcome.clear_superseded = False
-            outcome.error = f"Renewed; an older authorisation is still to be revoked: {exc}"
+            outcome.error = Message("Renewed; an older authorisation is still to be revoked: {error}",
+                                    {"error": str(exc)})
             outcome.retry_in = 0.0
     return outcome
 
@@ -383,7 +385,9 @@ async def _write(host: Host, snap: Snapshot, outcome: Outcome, worker_id: str) -
         if outcome.state in (GrantState.ACTIVE, GrantState.REVOKED) and outcome.retry_in is None:
             grant.attempts = 0
         grant.state = outcome.state
-        grant.last_error = outcome.error
+        # English for whoever reads the table; the template for readers in other languages.
+        grant.last_error = str(outcome.error) if outcome.error else None
+        grant.last_error_i18n = outcome.error.as_json() if outcome.error else None
         grant.next_attempt_at = now + timedelta(seconds=outcome.retry_in) if outcome.retry_in is not None else None
         if grant.intent_version != snap.grant.intent_version:
             grant.next_attempt_at = now  # the booking changed meanwhile: look again at once

@@ -134,7 +134,7 @@ def _decode(cursor: str) -> int:
     except (binascii.Error, UnicodeDecodeError, ValueError):
         ident = 0
     if not id_in_range(ident):  # also keeps numbers PostgreSQL cannot compare out of the query
-        raise CodedError(f"Invalid cursor {cursor!r}.", "BAD_USER_INPUT")
+        raise CodedError("Invalid cursor {cursor!r}.", "BAD_USER_INPUT", cursor=cursor)
     return ident
 
 
@@ -149,7 +149,7 @@ class ResivoAccessQuery:
                               first: int = 50, after: Optional[str] = None) -> IntegrationLogConnection:
         limit = info.context.host.settings.max_page_size
         if not 1 <= first <= limit:
-            raise CodedError(f"first must be between 1 and {limit}.", "BAD_USER_INPUT")
+            raise CodedError("first must be between 1 and {limit}.", "BAD_USER_INPUT", limit=limit)
         try:
             ids = [int(integration_id)] + ([int(booking_id)] if booking_id is not None else [])
         except ValueError:

@@ -10,6 +10,7 @@ import strawberry
 from strawberry.types import Info
 
 from addon.base.extend import extend_type
+from addon.base.i18n import Message
 
 from ..models import ResivoAccessGrant, ResivoCallLog
 
@@ -53,7 +54,7 @@ class AccessGrantType:
             authorization_id=row.authorization_id,
             doors=[AccessDoorType(id=d["id"], name=d["name"]) for d in row.doors or []],
             valid_from=row.valid_from, valid_to=row.valid_to, locale=row.locale, attempts=row.attempts,
-            last_error=row.last_error, next_attempt_at=row.next_attempt_at,
+            last_error=_last_error(row), next_attempt_at=row.next_attempt_at,
             revoke_requested_by=row.revoke_requested_by, revoke_requested_at=row.revoke_requested_at,
             updated_at=row.updated_at,
         )
@@ -62,6 +63,13 @@ class AccessGrantType:
     async def integration(self, info: Info) -> "AccessIntegrationType":
         row = await info.context.loader("resivo.integration").load(self.integration_id)
         return AccessIntegrationType(id=strawberry.ID(str(row.id)), name=row.name, active=row.active)
+
+
+def _last_error(row: ResivoAccessGrant) -> Optional[str]:
+    """Our own explanations in the reader's language; Resivo's words as Resivo sent them."""
+    if row.last_error_i18n:
+        return Message.from_json(row.last_error_i18n).text()
+    return row.last_error
 
 
 @strawberry.type(name="AccessIntegration", description="The integration behind an access grant (public part).")

@@ -101,7 +101,7 @@ async def _integration_or_error(info: Info, integration_id) -> ResivoIntegration
     try:
         return await config.get_integration(info.context.session, integration_id)
     except ValidationFailed as exc:
-        raise CodedError(exc.problems[0].message, exc.problems[0].code) from None
+        raise CodedError.from_problem(exc.problems[0]) from None
 
 
 def _preview(plan: AccessPlan, doors_known) -> AccessPreviewType:
@@ -113,7 +113,7 @@ def _preview(plan: AccessPlan, doors_known) -> AccessPreviewType:
     return AccessPreviewType(
         integration=ResivoIntegrationType.from_model(plan.integration),
         action=plan.action,
-        reason=plan.reason,
+        reason=plan.reason.text(),
         booked_object=BookableObjectType.from_model(plan.booked_object),
         mapped_object=BookableObjectType.from_model(plan.mapped_object) if plan.mapped_object else None,
         component_names=plan.component_names,
@@ -122,12 +122,12 @@ def _preview(plan: AccessPlan, doors_known) -> AccessPreviewType:
         valid_from=local(plan.valid_from),
         valid_to=local(plan.valid_to),
         locale=plan.language.language,
-        locale_reason=plan.language.reason,
+        locale_reason=plan.language.reason.text(),
         recipients=[AccessRecipientType(email=r.email, phone_number=r.phone_number) for r in plan.recipients],
         display_name=plan.display_name,
         message=plan.message,
-        problems=plan.problems,
-        warnings=plan.warnings,
+        problems=[p.text() for p in plan.problems],
+        warnings=[w.text() for w in plan.warnings],
     )
 
 
@@ -143,7 +143,7 @@ class ResivoConfigQuery:
         try:
             ident = int(str(id))
         except ValueError:
-            raise CodedError(f"Invalid integration id {id!r}.", "BAD_USER_INPUT") from None
+            raise CodedError("Invalid integration id {id!r}.", "BAD_USER_INPUT", id=id) from None
         row = await info.context.session.get(ResivoIntegration, ident) if id_in_range(ident) else None
         return ResivoIntegrationType.from_model(row) if row else None
 
@@ -153,7 +153,7 @@ class ResivoConfigQuery:
         await release(info.context.session)
         report = await test_connection(info.context.host, integration)
         return ConnectionTestPayload(
-            ok=report.ok, message=report.message, duration_ms=report.duration_ms,
+            ok=report.ok, message=report.message.text(), duration_ms=report.duration_ms,
             sites=[ResivoSiteType(id=s.id, name=s.display_name, default_locale=s.default_locale, time_zone=s.time_zone)
                    for s in report.sites],
             components=[ResivoComponentType.from_door(d) for d in report.doors],
@@ -167,8 +167,8 @@ class ResivoConfigQuery:
         live = await live_doors_cached(info, integration)
         if live.doors is None:
             # UNAVAILABLE may pass by itself (try again); REFUSED needs the configuration fixed.
-            raise CodedError(f"The door list could not be fetched: {live.reason}",
-                             "RESIVO_UNAVAILABLE" if live.transient else "RESIVO_REFUSED")
+            raise CodedError("The door list could not be fetched: {error}",
+                             "RESIVO_UNAVAILABLE" if live.transient else "RESIVO_REFUSED", error=live.reason)
         return [ResivoComponentType.from_door(d) for d in live.doors]
 
     @strawberry.field(permission_classes=[IsAdmin], description="Main objects each followed by its sub-objects.")
@@ -193,7 +193,7 @@ class ResivoConfigQuery:
         try:
             booking = await get_booking(session, booking_id)
         except ValidationFailed as exc:
-            raise CodedError(exc.problems[0].message, exc.problems[0].code) from None
+            raise CodedError.from_problem(exc.problems[0]) from None
         integrations = (
             await session.execute(select(ResivoIntegration).where(ResivoIntegration.active.is_(True)).order_by(ResivoIntegration.id))
         ).scalars().all()
@@ -256,7 +256,7 @@ class ResivoConfigMutation:
             names = list(result.mapping.component_names)
             # Stored, but worth a look: an offline or ambiguous door, doors on several sites, or
             # Resivo unreachable (then the names were stored unchecked).
-            warnings = list(result.warnings) if live is None else mapping_warnings(integration, names, live, None)
+            warnings = [w.text() for w in result.warnings] if live is None else mapping_warnings(integration, names, live, None)
             mapping = DoorMappingType(object=BookableObjectType.from_model(obj), component_names=names,
                                       doors=resolved_doors(names, live), warnings=warnings)
         return SetDoorMappingPayload(mapping=mapping, warnings=mapping.warnings if mapping else [], errors=[])

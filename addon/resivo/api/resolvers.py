@@ -11,6 +11,7 @@ from addon.booking.api.types import BookableObjectType
 from addon.booking.models import BookableObject
 
 from addon.base.db import release
+from addon.base.i18n import Message
 
 from ..connection import client_for, explain
 from ..directory import Door, live_doors, resolve_names, site_label
@@ -24,7 +25,7 @@ class LiveDoors(NamedTuple):
     (timeout, 429, 5xx) or needs the configuration fixed (credentials, scope, site)."""
 
     doors: list[Door] | None
-    reason: str | None = None
+    reason: Message | None = None
     transient: bool = True
 
 
@@ -77,10 +78,10 @@ async def door_mappings(info: strawberry.Info, integration_id: int) -> list[Door
 
 
 def mapping_warnings(integration: ResivoIntegration, names: list[str], doors: list[Door] | None,
-                     unreachable: str | None) -> list[str]:
+                     unreachable: Message | None) -> list[str]:
     """What is wrong with a mapping right now: names that no longer exist or are ambiguous,
     offline doors, doors on different sites — or that the doors could not be checked."""
     if doors is None:
-        return [f"Doors could not be checked: {unreachable}"]
+        return [Message("Doors could not be checked: {error}", {"error": unreachable}).text()]
     resolution = resolve_names(names, doors, site_label(integration, doors))
-    return resolution.problems + resolution.warnings
+    return [m.text() for m in resolution.problems + resolution.warnings]
