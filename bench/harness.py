@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import gc
 import json
 import logging
 import math
@@ -545,9 +546,11 @@ class StatementCounter:
 
 
 class TransactionTimer:
-    """How long database transactions stay open (engine begin → commit/rollback events). On
-    SQLite every transaction starts with BEGIN IMMEDIATE (addon.base.db), so this is how long
-    each one held the single write lock; the sum over the wall time is the lock's utilisation."""
+    """How long database transactions stay open: from the engine's ``begin`` event to the
+    ``commit``/``rollback`` event, or to the pool's ``reset`` when a session is closed with its
+    transaction still open (a request session ends that way). On SQLite every transaction starts
+    with BEGIN IMMEDIATE (addon.base.db), so this is how long each held the single write lock,
+    and the sum over the wall time is the lock's utilisation."""
 
     def __init__(self, database: Database) -> None:
         self.engine = database.engine.sync_engine
@@ -556,14 +559,26 @@ class TransactionTimer:
         event.listen(self.engine, "begin", self._begin)
         event.listen(self.engine, "commit", self._end)
         event.listen(self.engine, "rollback", self._end)
+        self.pool = self.engine.pool  # dispose() (at the app's shutdown) replaces the pool
+        event.listen(self.pool, "reset", self._reset)
+
+    @staticmethod
+    def _key(conn) -> int:
+        return id(conn.connection.dbapi_connection)
 
     def _begin(self, conn) -> None:
-        self.open[id(conn)] = time.perf_counter()
+        self.open[self._key(conn)] = time.perf_counter()
 
-    def _end(self, conn) -> None:
-        started = self.open.pop(id(conn), None)
+    def _finish(self, key: int) -> None:
+        started = self.open.pop(key, None)
         if started is not None:
             self.durations.append(time.perf_counter() - started)
+
+    def _end(self, conn) -> None:
+        self._finish(self._key(conn))
+
+    def _reset(self, dbapi_connection, record, *args) -> None:
+        self._finish(id(dbapi_connection))
 
     def take(self) -> list[float]:
         taken, self.durations = self.durations, []
@@ -573,6 +588,36 @@ class TransactionTimer:
         event.remove(self.engine, "begin", self._begin)
         event.remove(self.engine, "commit", self._end)
         event.remove(self.engine, "rollback", self._end)
+        event.remove(self.pool, "reset", self._reset)
+
+
+class GCWatch:
+    """Python's full (generation 2) garbage collections in this process and the time they took:
+    a full collection walks every live object, the app's start-up objects included."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.seconds = 0.0
+        self._started: float | None = None
+        gc.callbacks.append(self._callback)
+
+    def _callback(self, phase: str, info: dict) -> None:
+        if info.get("generation") != 2:
+            return
+        if phase == "start":
+            self._started = time.perf_counter()
+        elif self._started is not None:
+            self.count += 1
+            self.seconds += time.perf_counter() - self._started
+            self._started = None
+
+    def take(self) -> tuple[int, float]:
+        taken = (self.count, self.seconds)
+        self.count, self.seconds = 0, 0.0
+        return taken
+
+    def close(self) -> None:
+        gc.callbacks.remove(self._callback)
 
 
 def machine_cpu() -> tuple[float, float]:

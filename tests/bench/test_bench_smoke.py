@@ -55,7 +55,7 @@ def check_structure(results: list[dict], db: str) -> None:
         assert page["errors"] == 0
         assert page["sql_statements_per_request"] >= 1
         assert page["ratio_p50"] > 0
-    assert isinstance(listing["statements_constant_across_page_sizes"], bool)
+    assert isinstance(listing["statements_grow_with_page_size"], bool)
 
     drain = by_name["worker_drain"]["runs"][0]
     assert drain["completed"] is True
