@@ -577,7 +577,7 @@ class TransactionTimer:
     def _end(self, conn) -> None:
         self._finish(self._key(conn))
 
-    def _reset(self, dbapi_connection, record, *args) -> None:
+    def _reset(self, dbapi_connection, record, reset_state) -> None:
         self._finish(id(dbapi_connection))
 
     def take(self) -> list[float]:
