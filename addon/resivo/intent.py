@@ -93,19 +93,25 @@ async def active_integrations(session: AsyncSession) -> list[ResivoIntegration]:
     )).scalars().all())
 
 
+async def follow_status(session: AsyncSession, booking: Booking, status_code: str) -> list[ResivoAccessGrant]:
+    """Record what ``status_code`` asks of every active integration; returns the grants touched."""
+    touched = []
+    for integration in await active_integrations(session):
+        action, _reason = desired_action(integration, status_code)
+        if action == GRANT:
+            touched.append(await want_active(session, booking, integration))
+        elif action == REVOKE:
+            grant = await want_revoked(session, booking, integration)
+            if grant is not None:
+                touched.append(grant)
+    return touched
+
+
 def register_handlers(host: Host) -> None:
     from .reconcile import reconcile_soon
 
     async def on_status_changed(session: AsyncSession, booking: Booking, old_status, new_status: str, actor: str):
-        touched = []
-        for integration in await active_integrations(session):
-            action, _reason = desired_action(integration, new_status)
-            if action == GRANT:
-                touched.append(await want_active(session, booking, integration))
-            elif action == REVOKE:
-                grant = await want_revoked(session, booking, integration)
-                if grant is not None:
-                    touched.append(grant)
+        touched = await follow_status(session, booking, new_status)
         if touched:
             ids = [g.id for g in touched]
             after_commit(session, lambda: reconcile_soon(host, ids))

@@ -19,9 +19,8 @@ from addon.booking.models import BookingStatus
 from addon.booking.services import get_booking
 
 from .. import config
-from ..intent import active_integrations, want_active, want_revoked
+from ..intent import follow_status, want_revoked
 from ..models import DESIRED_ACTIVE, GrantState, ResivoAccessGrant, ResivoCallLog
-from ..plan import GRANT, REVOKE, desired_action
 from ..reconcile import reconcile_now
 from .access_types import IntegrationLogConnection, IntegrationLogEdge, IntegrationLogEntryType, IntegrationLogPageInfo
 
@@ -54,6 +53,21 @@ async def _grant_ids(session, booking_id: int) -> list[int]:
     )).scalars().all())
 
 
+async def _record_then_reconcile(ctx, work) -> BookingAccessPayload:
+    """Commit the access intent ``work`` records, then reconcile the grants it names.
+
+    ``work`` returns the booking and the grant ids read inside its transaction: reading them
+    afterwards would open a new transaction on the request's session, which on SQLite holds
+    the write lock that the reconcile needs."""
+    done, errors = await run_in_transaction(ctx.session, work)
+    if errors:
+        return BookingAccessPayload(booking=None, errors=errors)
+    booking, grant_ids = done
+    await reconcile_now(ctx.host, grant_ids)
+    ctx.session.expunge_all()
+    return BookingAccessPayload(booking=BookingType.from_model(booking), errors=[])
+
+
 @strawberry.type
 class ResivoAccessMutation:
     @strawberry.mutation(permission_classes=[IsStaff], description=(
@@ -64,23 +78,10 @@ class ResivoAccessMutation:
         async def work(session):
             booking = await get_booking(session, input.booking_id, lock=True)
             status = await session.get(BookingStatus, booking.status_id)
-            for integration in await active_integrations(session):
-                action, _ = desired_action(integration, status.code)
-                if action == GRANT:
-                    await want_active(session, booking, integration)
-                elif action == REVOKE:
-                    await want_revoked(session, booking, integration)
+            await follow_status(session, booking, status.code)
             return booking, await _grant_ids(session, booking.id)
 
-        done, errors = await run_in_transaction(ctx.session, work)
-        if errors:
-            return BookingAccessPayload(booking=None, errors=errors)
-        booking, grant_ids = done
-        # The ids were read inside the transaction: reading them now would open a new one on the
-        # request's session, which on SQLite holds the write lock the reconcile needs.
-        await reconcile_now(ctx.host, grant_ids)
-        ctx.session.expunge_all()
-        return BookingAccessPayload(booking=BookingType.from_model(booking), errors=[])
+        return await _record_then_reconcile(ctx, work)
 
     @strawberry.mutation(permission_classes=[IsStaff], description=(
         "Revoke the booking's door access whatever its status; who asked is recorded on the grant."))
@@ -95,13 +96,7 @@ class ResivoAccessMutation:
                 raise ValidationFailed.one("NOT_FOUND", "This booking has no door access to revoke.", "bookingId")
             return booking, [g.id for g in touched]
 
-        done, errors = await run_in_transaction(ctx.session, work)
-        if errors:
-            return BookingAccessPayload(booking=None, errors=errors)
-        booking, grant_ids = done
-        await reconcile_now(ctx.host, grant_ids)
-        ctx.session.expunge_all()
-        return BookingAccessPayload(booking=BookingType.from_model(booking), errors=[])
+        return await _record_then_reconcile(ctx, work)
 
     @strawberry.mutation(permission_classes=[IsAdmin], description=(
         "Queue every FAILED grant of an integration again (after fixing its configuration)."))
