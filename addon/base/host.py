@@ -46,7 +46,10 @@ class Host:
 
     def __init__(self, settings: Settings, database: Database | None = None) -> None:
         self.settings = settings
-        self.database = database or Database(settings.database_url)
+        # Requests, the worker's batch and the Resivo slots all hold connections at once; a pool
+        # that is too small keeps opening and closing overflow connections.
+        self.database = database or Database(settings.database_url, pool_size=settings.db_pool_size,
+                                             max_overflow=settings.db_pool_size // 2)
         self.events = EventBus()
         self.registry = Registry()
         self.addons: list[Manifest] = []

@@ -60,6 +60,7 @@ class Settings:
     default_timezone: str = "Europe/Amsterdam"
     max_query_depth: int = 10
     max_page_size: int = 500
+    db_pool_size: int = 20
     log_level: str = "INFO"
     secret_key: str | None = field(default=None, repr=False)
     secret_key_file: Path | None = None
@@ -96,6 +97,7 @@ class Settings:
             default_timezone=tz,
             max_query_depth=_int("IRESERVE_MAX_QUERY_DEPTH", 10, minimum=2),
             max_page_size=_int("IRESERVE_MAX_PAGE_SIZE", 500, minimum=1),
+            db_pool_size=_int("IRESERVE_DB_POOL_SIZE", 20, minimum=1),
             log_level=_env("IRESERVE_LOG_LEVEL", "INFO").upper(),
             secret_key=os.environ.get("IRESERVE_SECRET_KEY") or None,
             secret_key_file=Path(key_file) if key_file else var_dir / "secret.key",

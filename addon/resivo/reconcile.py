@@ -63,13 +63,17 @@ def _claimable(now: datetime):
     return or_(ResivoAccessGrant.claimed_until.is_(None), ResivoAccessGrant.claimed_until < now)
 
 
-async def claim_one(host: Host, grant_id: int, worker_id: str) -> bool:
-    """Take the lease on one grant if nobody holds it; due or not (an explicit request)."""
+async def claim_one(host: Host, grant_id: int, worker_id: str, only_due: bool = False) -> bool:
+    """Take the lease on one grant if nobody holds it. ``only_due``: and if it still needs work
+    (after a commit the worker may have finished it already); an explicit repair takes it anyway."""
     now = utcnow()
+    conditions = [ResivoAccessGrant.id == grant_id, _claimable(now)]
+    if only_due:
+        conditions.append(ResivoAccessGrant.next_attempt_at.is_not(None))
     async with host.database.session() as session:
         result = await session.execute(
             update(ResivoAccessGrant)
-            .where(ResivoAccessGrant.id == grant_id, _claimable(now))
+            .where(*conditions)
             .values(claimed_until=now + timedelta(seconds=lease_seconds(host)), claimed_by=worker_id)
         )
         await session.commit()
@@ -116,21 +120,13 @@ class Snapshot:
 
 
 async def _read(host: Host, grant_id: int, worker_id: str) -> Snapshot | None:
-    """Read what the run needs, if this worker still holds the lease; renew the lease, so it
-    counts from the start of the work and not from the claim (the claim may have waited for a
-    free slot towards Resivo for longer than a lease lasts, and another worker taken it over)."""
+    """Read what the run needs, if this worker holds the lease (no lock: :func:`_start` checks
+    that nothing changed before anything is sent)."""
     async with host.database.session() as session:
-        grant = (await session.execute(
-            select(ResivoAccessGrant).where(ResivoAccessGrant.id == grant_id).with_for_update()
-        )).scalar_one_or_none()
+        grant = await session.get(ResivoAccessGrant, grant_id)
         if grant is None or grant.claimed_by != worker_id:
-            if grant is not None:
-                log.info("access grant %s: lease lost to %s before %s started; left to it", grant_id,
-                         grant.claimed_by, worker_id)
             await session.rollback()
             return None
-        grant.claimed_until = utcnow() + timedelta(seconds=lease_seconds(host))
-        grant.attempts += 1  # counted before acting: a crash mid-call still counts as tried
         integration = await session.get(ResivoIntegration, grant.integration_id)
         booking = await session.get(Booking, grant.booking_id)
         plan = None
@@ -143,6 +139,27 @@ async def _read(host: Host, grant_id: int, worker_id: str) -> Snapshot | None:
             )).scalar_one_or_none()
         await session.commit()
         return Snapshot(grant, integration, booking, plan, field_id)
+
+
+async def _start(host: Host, snapshot: Snapshot, worker_id: str) -> bool:
+    """Renew the lease and count the attempt, in one statement, if this worker still holds the
+    lease and the intent is the one read. The lease then counts from the start of the work, not
+    from the claim (which may have waited for a slot longer than a lease lasts)."""
+    grant = snapshot.grant
+    async with host.database.session() as session:
+        result = await session.execute(
+            update(ResivoAccessGrant)
+            .where(ResivoAccessGrant.id == grant.id, ResivoAccessGrant.claimed_by == worker_id,
+                   ResivoAccessGrant.intent_version == grant.intent_version)
+            .values(claimed_until=utcnow() + timedelta(seconds=lease_seconds(host)),
+                    # counted before acting: a crash mid-call still counts as tried
+                    attempts=ResivoAccessGrant.attempts + 1)
+        )
+        await session.commit()
+    if result.rowcount == 1:
+        grant.attempts += 1
+        return True
+    return False
 
 
 @dataclass
@@ -158,19 +175,42 @@ class Outcome:
 async def reconcile_grant(host: Host, grant_id: int, worker_id: str) -> str | None:
     """Reconcile a grant this worker has claimed; returns the resulting state (``None``: the
     grant is gone or its lease was lost to another worker, which finishes it)."""
-    async with semaphore(host):  # RESIVO_CONCURRENCY runs at a time; the lease starts inside
+    slots = semaphore(host)
+    # Reading happens before taking a slot towards Resivo, so the slots are spent on Resivo.
+    for _ in range(3):
         snapshot = await _read(host, grant_id, worker_id)
         if snapshot is None:
+            log.info("access grant %s: gone or its lease lost before %s started; left alone", grant_id, worker_id)
             return None
-        try:
-            outcome = await _act(host, snapshot)
-        except ResivoError as exc:
-            outcome = _failure(host, snapshot, exc)
-        except Exception as exc:  # a bug must not leave the grant leased forever
-            log.exception("reconcile of access grant %s failed", grant_id)
-            outcome = Outcome(_waiting_state(snapshot.grant), Message("Internal error: {kind}", {"kind": type(exc).__name__}),
-                              retry_in=backoff_seconds(host, snapshot.grant.attempts))
+        await slots.acquire()
+        if await _start(host, snapshot, worker_id):
+            break
+        slots.release()  # the booking changed while we read (or the lease went): read again
+    else:
+        await _give_back(host, grant_id, worker_id)
+        return None
+    try:
+        outcome = await _act(host, snapshot)
+    except ResivoError as exc:
+        outcome = _failure(host, snapshot, exc)
+    except Exception as exc:  # a bug must not leave the grant leased forever
+        log.exception("reconcile of access grant %s failed", grant_id)
+        outcome = Outcome(_waiting_state(snapshot.grant), Message("Internal error: {kind}", {"kind": type(exc).__name__}),
+                          retry_in=backoff_seconds(host, snapshot.grant.attempts))
+    finally:
+        slots.release()
     return await _write(host, snapshot, outcome, worker_id)
+
+
+async def _give_back(host: Host, grant_id: int, worker_id: str) -> None:
+    """Release a lease without acting; the grant stays due for the next round."""
+    async with host.database.session() as session:
+        await session.execute(
+            update(ResivoAccessGrant)
+            .where(ResivoAccessGrant.id == grant_id, ResivoAccessGrant.claimed_by == worker_id)
+            .values(claimed_until=None, claimed_by=None, next_attempt_at=utcnow())
+        )
+        await session.commit()
 
 
 def _failure(host: Host, snapshot: Snapshot, exc: ResivoError) -> Outcome:
@@ -400,12 +440,12 @@ async def _write(host: Host, snap: Snapshot, outcome: Outcome, worker_id: str) -
 
 # -- running reconciles -----------------------------------------------------------------------
 
-async def reconcile_now(host: Host, grant_ids: list[int]) -> None:
+async def reconcile_now(host: Host, grant_ids: list[int], only_due: bool = False) -> None:
     """Claim and reconcile the given grants (those another worker holds are left to it)."""
     worker_id = f"request-{uuid.uuid4().hex[:8]}"
 
     async def one(grant_id: int) -> None:
-        if await claim_one(host, grant_id, worker_id):
+        if await claim_one(host, grant_id, worker_id, only_due):
             await reconcile_grant(host, grant_id, worker_id)
 
     await asyncio.gather(*(one(i) for i in grant_ids))
@@ -414,7 +454,7 @@ async def reconcile_now(host: Host, grant_ids: list[int]) -> None:
 async def reconcile_soon(host: Host, grant_ids: list[int]) -> None:
     """After a commit: reconcile at once, waiting at most IRESERVE_RECONCILE_WAIT seconds for the
     answer; a slower reconcile goes on in the background (and the worker is the safety net)."""
-    task = asyncio.get_running_loop().create_task(reconcile_now(host, grant_ids))
+    task = asyncio.get_running_loop().create_task(reconcile_now(host, grant_ids, only_due=True))
     tasks: set = host.services.setdefault(TASKS_KEY, set())
     tasks.add(task)
     task.add_done_callback(tasks.discard)
