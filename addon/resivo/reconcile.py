@@ -176,13 +176,21 @@ async def reconcile_grant(host: Host, grant_id: int, worker_id: str) -> str | No
     """Reconcile a grant this worker has claimed; returns the resulting state (``None``: the
     grant is gone or its lease was lost to another worker, which finishes it)."""
     slots = semaphore(host)
-    # Reading happens before taking a slot towards Resivo, so the slots are spent on Resivo.
+    # On PostgreSQL reading happens before taking a slot towards Resivo, so the slots are spent on
+    # Resivo. SQLite has one writer at a time: there, reads outside the slots only queue up on
+    # its lock, so they stay inside.
+    read_in_slot = host.database.is_sqlite
     for _ in range(3):
+        if read_in_slot:
+            await slots.acquire()
         snapshot = await _read(host, grant_id, worker_id)
         if snapshot is None:
+            if read_in_slot:
+                slots.release()
             log.info("access grant %s: gone or its lease lost before %s started; left alone", grant_id, worker_id)
             return None
-        await slots.acquire()
+        if not read_in_slot:
+            await slots.acquire()
         if await _start(host, snapshot, worker_id):
             break
         slots.release()  # the booking changed while we read (or the lease went): read again
