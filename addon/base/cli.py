@@ -12,6 +12,7 @@ from pathlib import Path
 from .addons import AddonError
 from .auth import Role, create_token
 from .crypto import SecretKeyMismatch
+from .errors import ValidationFailed
 from .events import commit
 from .host import Host, load_host
 from .settings import REPO_ROOT, Settings, SettingsError
@@ -78,7 +79,16 @@ def _seed(host: Host, args: argparse.Namespace) -> int:
         finally:
             await host.database.dispose()
 
-    asyncio.run(run())
+    try:
+        asyncio.run(run())
+    except (KeyError, TypeError, AttributeError) as exc:
+        # Nothing was stored: the seed runs in one transaction.
+        print(f"{path} is not in the shape of fixtures/demo.json ({type(exc).__name__}: {exc}); nothing loaded",
+              file=sys.stderr)
+        return 2
+    except ValidationFailed as exc:
+        print(f"{path} holds data the application refuses ({exc}); nothing loaded", file=sys.stderr)
+        return 2
     print(f"demo data loaded from {path}")
     return 0
 

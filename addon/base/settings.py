@@ -63,7 +63,6 @@ class Settings:
     secret_key: str | None = field(default=None, repr=False)
     secret_key_file: Path | None = None
     sandbox: bool = False
-    resivo_base_url: str = "https://api.resivo.io"
     resivo_api_version: str = "v8"
     resivo_connect_timeout: float = 5.0
     resivo_read_timeout: float = 10.0
@@ -100,7 +99,6 @@ class Settings:
             secret_key=os.environ.get("IRESERVE_SECRET_KEY") or None,
             secret_key_file=Path(key_file) if key_file else var_dir / "secret.key",
             sandbox=_bool("IRESERVE_SANDBOX", False),
-            resivo_base_url=_env("RESIVO_BASE_URL", "https://api.resivo.io"),
             resivo_api_version=_env("RESIVO_API_VERSION", "v8"),
             resivo_connect_timeout=_float("RESIVO_CONNECT_TIMEOUT", 5.0, minimum=0.01),
             resivo_read_timeout=_float("RESIVO_READ_TIMEOUT", 10.0, minimum=0.01),

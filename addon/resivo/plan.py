@@ -41,11 +41,6 @@ class AccessPlan:
     message: str | None = None
     problems: list[Message] = field(default_factory=list)
     warnings: list[Message] = field(default_factory=list)
-    transient: bool = False  # a problem that may go away by itself (Resivo unreachable)
-
-    @property
-    def ready(self) -> bool:
-        return self.action == GRANT and not self.problems
 
 
 def desired_action(integration: ResivoIntegration, status_code: str) -> tuple[str, Message]:
@@ -108,7 +103,6 @@ def resolve_doors(plan: AccessPlan, doors: list[Door] | None, unreachable: Messa
         return plan
     if doors is None:
         plan.problems.append(Message("The doors could not be looked up at Resivo: {error}", {"error": unreachable}))
-        plan.transient = True
         return plan
     resolution = resolve_names(plan.component_names, doors, site_label(plan.integration, doors))
     plan.doors = resolution.doors

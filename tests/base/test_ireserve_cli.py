@@ -122,6 +122,21 @@ def test_seed_with_an_unreadable_file_says_so(tmp_path):
     assert "cannot read" in result.stderr and "Traceback" not in result.stderr
 
 
+@pytest.mark.parametrize("content, says", [
+    ({"objects": [{"code": "x"}]}, "not in the shape"),
+    ({"objects": [{"code": "x", "name": "X", "timeZone": "Mars/Base"}]}, "refuses"),
+])
+def test_seed_with_bad_data_says_so_and_stores_nothing(tmp_path, content, says):
+    database = tmp_path / "cli.sqlite3"
+    ok(ireserve(tmp_path, "db", "upgrade"))
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps(content), encoding="utf-8")
+    result = ireserve(tmp_path, "seed", "--file", str(bad))
+    assert result.returncode == 2
+    assert says in result.stderr and "nothing loaded" in result.stderr and "Traceback" not in result.stderr
+    assert table_count(database, "booking_object") == 0
+
+
 def test_bad_settings_are_a_clear_error(tmp_path):
     result = ireserve(tmp_path, "schema", IRESERVE_PORT="eighty")
     assert result.returncode == 2
