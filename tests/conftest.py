@@ -1,9 +1,9 @@
-"""Shared fixtures: a migrated database per test on SQLite and on a real PostgreSQL, the host,
-an HTTP client on the ASGI app, API tokens and a GraphQL helper."""
+"""Shared fixtures: a migrated database per test (SQLite; also a real PostgreSQL for modules
+marked ``all_databases``), the host on a manual clock, an HTTP client on the ASGI app, API tokens
+and a GraphQL helper."""
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import shutil
 import uuid
@@ -18,11 +18,19 @@ from addon.base.auth import Role, create_token
 from addon.base.events import commit
 from addon.base.host import Host, load_host
 from addon.base.migrate import upgrade
-from addon.base.settings import Settings
 from addon.base.web import create_app
+from tests.support.clock import ManualClock
 from tests.support.postgres import PostgresUnavailable, running_postgres
 
 BACKENDS = ["sqlite", "postgres"]
+
+
+def pytest_generate_tests(metafunc):
+    """Every test that uses the database runs on SQLite; tests of locking, claiming, migrations,
+    concurrency and SQL dialects (modules or tests marked ``all_databases``) on PostgreSQL too."""
+    if "database_url" in metafunc.fixturenames:
+        both = metafunc.definition.get_closest_marker("all_databases") is not None
+        metafunc.parametrize("database_url", BACKENDS if both else ["sqlite"], indirect=True)
 
 
 @pytest.fixture(scope="session")
@@ -43,17 +51,19 @@ def postgres_server():
         pytest.skip(message)
 
 
-def base_settings(tmp_path: Path, **overrides) -> Settings:
-    settings = dataclasses.replace(
-        Settings.from_env(),
-        database_url=f"sqlite+aiosqlite:///{tmp_path / 'unused.sqlite3'}",
-        var_dir=tmp_path,
-        secret_key_file=tmp_path / "secret.key",
-        cors_origins=(),
-        sandbox=False,
-        worker_enabled=False,
-    )
-    return dataclasses.replace(settings, **overrides)
+def base_environ(tmp_path: Path, database_url: str | None = None, **overrides: str) -> dict[str, str]:
+    """The environment of a test host: the process's, minus our settings, plus a private var
+    directory, no worker and no sandbox; ``overrides`` by variable name."""
+    environ = {k: v for k, v in os.environ.items() if not k.startswith(("IRESERVE_", "RESIVO_")) and k != "DATABASE_URL"}
+    environ.update({
+        "DATABASE_URL": database_url or f"sqlite+aiosqlite:///{tmp_path / 'unused.sqlite3'}",
+        "IRESERVE_VAR_DIR": str(tmp_path),
+        "IRESERVE_SECRET_KEY_FILE": str(tmp_path / "secret.key"),
+        "IRESERVE_SANDBOX": "false",
+        "IRESERVE_WORKER": "false",
+    })
+    environ.update({name: str(value) for name, value in overrides.items()})
+    return environ
 
 
 def run_aside(coroutine_function, *args):
@@ -65,8 +75,8 @@ def run_aside(coroutine_function, *args):
         return pool.submit(asyncio.run, coroutine_function(*args)).result()
 
 
-async def _migrate(settings: Settings) -> None:
-    host = load_host(settings)
+async def _migrate(environ: dict[str, str]) -> None:
+    host = load_host(environ=environ)
     try:
         await upgrade(host)
     finally:
@@ -78,7 +88,7 @@ def sqlite_template(tmp_path_factory):
     """A migrated SQLite file; each test gets a copy (cheaper than migrating each time)."""
     folder = tmp_path_factory.mktemp("sqlite-template")
     path = folder / "template.sqlite3"
-    run_aside(_migrate, base_settings(folder, database_url=f"sqlite+aiosqlite:///{path}"))
+    run_aside(_migrate, base_environ(folder, database_url=f"sqlite+aiosqlite:///{path}"))
     return path
 
 
@@ -87,7 +97,7 @@ def postgres_template(postgres_server, tmp_path_factory):
     """A migrated PostgreSQL database used as TEMPLATE for each test's own database."""
     postgres_server.create_database("ireserve_template")
     folder = tmp_path_factory.mktemp("pg-template")
-    run_aside(_migrate, base_settings(folder, database_url=postgres_server.url(database="ireserve_template")))
+    run_aside(_migrate, base_environ(folder, database_url=postgres_server.url(database="ireserve_template")))
     return "ireserve_template"
 
 
@@ -101,7 +111,7 @@ async def _postgres_admin(server, statement: str) -> None:
         await connection.close()
 
 
-@pytest.fixture(params=BACKENDS)
+@pytest.fixture
 def database_url(request, tmp_path):
     if request.param == "sqlite":
         template = request.getfixturevalue("sqlite_template")
@@ -118,14 +128,19 @@ def database_url(request, tmp_path):
 
 
 @pytest.fixture
-def settings_overrides() -> dict:
-    """Override in a test module to change settings for its hosts."""
+def env_overrides() -> dict[str, str]:
+    """Override in a test module to set environment variables (settings) for its hosts."""
     return {}
 
 
 @pytest.fixture
-async def host(database_url, tmp_path, settings_overrides) -> Host:
-    host = load_host(base_settings(tmp_path, database_url=database_url, **settings_overrides))
+def clock() -> ManualClock:
+    return ManualClock()
+
+
+@pytest.fixture
+async def host(database_url, tmp_path, env_overrides, clock) -> Host:
+    host = load_host(environ=base_environ(tmp_path, database_url, **env_overrides), clock=clock)
     yield host
     await host.database.dispose()
 

@@ -126,7 +126,7 @@ def _safe_url(url: str) -> str:
 
 
 def build_parser(host: Host) -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="ireserve", description="Booking addons with Resivo door access.")
+    parser = argparse.ArgumentParser(prog="ireserve", description="Booking addons with door access.")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     serve = commands.add_parser("serve", help="run the web server (GraphQL at /graphql)")

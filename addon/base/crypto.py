@@ -80,7 +80,4 @@ def _key_from_file(path: Path) -> bytes:
 
 def secret_box(host) -> SecretBox:
     """The process's SecretBox, created once."""
-    box = host.services.get("base.secret_box")
-    if box is None:
-        box = host.services["base.secret_box"] = SecretBox.from_settings(host.settings)
-    return box
+    return host.service(SecretBox, lambda: SecretBox.from_settings(host.settings))

@@ -35,13 +35,21 @@ def after_commit(session: AsyncSession, callback: Callable[[], Awaitable[Any]]) 
     session.info.setdefault(AFTER_COMMIT_KEY, []).append(callback)
 
 
-async def commit(session: AsyncSession) -> None:
-    """Commit, then run the after-commit callbacks; on a failed commit they are dropped unrun."""
+async def commit(session: AsyncSession, follow_ups: bool = True) -> None:
+    """Commit, then (unless ``follow_ups`` is false: see :func:`run_follow_ups`) run the
+    after-commit callbacks; on a failed commit they are dropped unrun."""
     try:
         await session.commit()
     except BaseException:
         session.info.pop(AFTER_COMMIT_KEY, None)
         raise
+    if follow_ups:
+        await run_follow_ups(session)
+
+
+async def run_follow_ups(session: AsyncSession) -> None:
+    """Run the work a committed change queued with :func:`after_commit` (each piece bounds its own
+    wait, e.g. the door access a new status asks for)."""
     for callback in session.info.pop(AFTER_COMMIT_KEY, []):
         try:
             await callback()

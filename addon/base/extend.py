@@ -2,8 +2,8 @@
 
 A dependent addon registers a ``@strawberry.type`` mixin for a type name during its
 ``register``; the owning addon builds its type (lazily, at schema build time) with
-``mixins_for(name)`` as bases. So ``booking`` never imports ``resivo``, yet
-``Booking.access`` exists once ``resivo`` is loaded.
+``mixins_for(name)`` as bases. So ``booking`` never imports ``door_access``, yet
+``Booking.access`` exists once ``door_access`` is loaded.
 """
 
 from __future__ import annotations

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import importlib
-from collections.abc import AsyncIterator, Awaitable, Callable
+import os
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from .addons import AddonError, Manifest, discover, load_order
+from .clock import Clock
 from .db import Database
 from .events import EventBus
 from .settings import Settings
@@ -41,20 +43,59 @@ class Registry:
     cli_commands: list[Callable[[Any], None]] = field(default_factory=list)
 
 
+T = TypeVar("T")
+
+
 class Host:
     """Settings, database, events and the loaded addons of one process."""
 
-    def __init__(self, settings: Settings, database: Database | None = None) -> None:
+    def __init__(self, settings: Settings | None = None, database: Database | None = None,
+                 environ: Mapping[str, str] | None = None, clock: Clock | None = None) -> None:
+        # Every setting of every addon is read from this one mapping (the process environment).
+        self.environ: Mapping[str, str] = dict(os.environ if environ is None else environ)
+        settings = settings or Settings.from_env(self.environ)
         self.settings = settings
-        # Requests, the worker's batch and the Resivo slots all hold connections at once; a pool
+        self.clock = clock or Clock()
+        # Requests, the worker's batch and the vendor slots all hold connections at once; a pool
         # that is too small keeps opening and closing overflow connections.
         self.database = database or Database(settings.database_url, pool_size=settings.db_pool_size,
                                              max_overflow=settings.db_pool_size // 2)
         self.events = EventBus()
         self.registry = Registry()
         self.addons: list[Manifest] = []
-        # Per-process singletons that addons create (e.g. the Resivo connection pool).
-        self.services: dict[str, Any] = {}
+        # Per-process singletons that addons create (a connection pool, the worker), keyed by
+        # their class so that every lookup is typed: see service() and provide().
+        self._services: dict[type, Any] = {}
+
+    # -- typed per-process services
+
+    def service(self, kind: type[T], factory: Callable[[], T] | None = None) -> T | None:
+        """The process's ``kind``; created by ``factory`` on first use when one is given."""
+        found = self._services.get(kind)
+        if found is None and factory is not None:
+            found = self._services[kind] = factory()
+        return found
+
+    def provide(self, instance: T, kind: type[T] | None = None) -> T:
+        """Put ``instance`` in place as the process's ``kind`` (default: its own class)."""
+        self._services[kind or type(instance)] = instance
+        return instance
+
+    def discard(self, kind: type[T]) -> T | None:
+        return self._services.pop(kind, None)
+
+    # -- settings declared by addons
+
+    def declare_settings(self, kind: type[T]) -> T:
+        """Read an addon's settings class (``kind.from_env(environ)``) now, so a bad value stops
+        start-up with its message, and keep it for :meth:`settings_of`."""
+        return self.provide(kind.from_env(self.environ))
+
+    def settings_of(self, kind: type[T]) -> T:
+        found = self._services.get(kind)
+        if found is None:
+            raise AddonError(f"settings {kind.__name__} were not declared by any loaded addon")
+        return found
 
     def load(self, wanted: list[str] | None = None) -> "Host":
         for manifest in load_order(discover(), wanted):
@@ -85,5 +126,6 @@ class Host:
             yield
 
 
-def load_host(settings: Settings | None = None, wanted: list[str] | None = None, database: Database | None = None) -> Host:
-    return Host(settings or Settings.from_env(), database).load(wanted)
+def load_host(settings: Settings | None = None, wanted: list[str] | None = None, database: Database | None = None,
+              environ: Mapping[str, str] | None = None, clock: Clock | None = None) -> Host:
+    return Host(settings, database, environ, clock).load(wanted)

@@ -130,7 +130,7 @@ class Message:
 
     @classmethod
     def verbatim(cls, text: str) -> "Message":
-        """Text that is not ours to translate (e.g. Resivo's own error message)."""
+        """Text that is not ours to translate (e.g. a lock vendor's own error message)."""
         return cls(_VERBATIM, {"text": text})
 
 

@@ -31,7 +31,7 @@ def extract() -> Catalog:
         str(REPO_ROOT / "addon"), method_map=[("**.py", "python")], keywords=KEYWORDS, strip_comment_tags=True
     ):
         if "/sandbox/" in filename.replace("\\", "/"):
-            continue  # the sandbox speaks for Resivo, not for us
+            continue  # a sandbox speaks for the vendor it stands in for, not for us
         if isinstance(message, str) and message.strip():
             catalog.add(message, flags=("python-brace-format",) if "{" in message else ())
     return catalog

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import SQLModel
 
 from .errors import Problem, UserError, ValidationFailed
-from .events import commit, rollback
+from .events import commit, rollback, run_follow_ups
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -20,10 +20,14 @@ T = TypeVar("T")
 async def run_in_transaction(
     session: AsyncSession, work: Callable[[AsyncSession], Awaitable[T]]
 ) -> tuple[T | None, list[UserError]]:
-    """Run ``work`` and commit; on refusal roll back and return the user errors instead."""
+    """Run ``work`` and commit; on refusal roll back and return the user errors instead.
+
+    After the commit, the work the change queued (e.g. door access for a new status) runs before
+    the answer is built, with its own bounded wait: the answer shows its outcome in the common
+    case, and its state so far (PENDING) when it takes longer."""
     try:
         result = await work(session)
-        await commit(session)
+        await commit(session, follow_ups=False)
     except ValidationFailed as exc:
         await rollback(session)
         return None, exc.user_errors()
@@ -32,6 +36,7 @@ async def run_in_transaction(
         await rollback(session)
         log.info("mutation refused by a database constraint", exc_info=True)
         return None, [Problem("CONFLICT", "A concurrent change conflicts with this one; try again.").as_user_error()]
+    await run_follow_ups(session)
     if isinstance(result, SQLModel):
         await session.refresh(result)  # after-commit work may have changed it
     # Later resolvers must see what after-commit work (e.g. an access grant) wrote in other

@@ -14,7 +14,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from addon.base.db import id_in_range, utcnow
+from addon.base.api_kit import clean_text, get_row
+from addon.base.db import utcnow
 from addon.base.errors import ValidationFailed
 from addon.base.i18n import Message, N_
 from addon.base.host import Host
@@ -35,29 +36,12 @@ MAX_CODE = 64
 MAX_NAME = 200
 
 
-def _parse_id(value, field: str) -> int:
-    try:
-        return int(str(value))
-    except (TypeError, ValueError):
-        raise ValidationFailed.one("INVALID", "{value!r} is not a valid id.", field, value=value) from None
-
-
-async def _get(session: AsyncSession, model, value, field: str, not_found: str, lock: bool = False):
-    # Locking the row serializes concurrent changes of one booking on PostgreSQL (SQLite
-    # serializes every writer already).
-    ident = _parse_id(value, field)
-    row = await session.get(model, ident, with_for_update=lock or None) if id_in_range(ident) else None
-    if row is None:
-        raise ValidationFailed.one("NOT_FOUND", not_found, field, id=value)
-    return row
-
-
 async def get_object(session, value, field="objectId") -> BookableObject:
-    return await _get(session, BookableObject, value, field, N_("Object {id} does not exist."))
+    return await get_row(session, BookableObject, value, field, N_("Object {id} does not exist."))
 
 
 async def get_booking(session, value, field="bookingId", lock: bool = False) -> Booking:
-    return await _get(session, Booking, value, field, N_("Booking {id} does not exist."), lock)
+    return await get_row(session, Booking, value, field, N_("Booking {id} does not exist."), lock)
 
 
 async def get_status(session: AsyncSession, code: str, field: str = "status") -> BookingStatus:
@@ -77,15 +61,7 @@ async def get_field(session: AsyncSession, code: str, field: str = "field") -> B
 
 
 def _text(value: str | None, field: str, label: Message, max_length: int, required: bool = True) -> str | None:
-    value = value.strip() if isinstance(value, str) else value
-    if not value:
-        if required:
-            raise ValidationFailed.one("REQUIRED", "{label} is required.", field, label=label)
-        return None
-    if len(value) > max_length:
-        raise ValidationFailed.one("TOO_LONG", "{label} is longer than {max_length} characters.", field, label=label,
-                                   max_length=max_length)
-    return value
+    return clean_text(value, field, label, max_length, required=required)
 
 
 def validate_time_zone(name: str, field: str = "timeZone") -> str:

@@ -12,19 +12,7 @@ def _sandbox(host, args: argparse.Namespace) -> int:
     return 0
 
 
-def _worker(host, args: argparse.Namespace) -> int:
-    import asyncio
-
-    from .worker import run_worker_process
-
-    asyncio.run(run_worker_process(host))
-    return 0
-
-
 def add_commands(commands) -> None:
-    worker = commands.add_parser("worker", help="run the access worker (finishes pending door access) on its own")
-    worker.set_defaults(func=_worker)
-
     sandbox = commands.add_parser("sandbox", help="run the Resivo sandbox (a stand-in for the Resivo API) on its own")
     sandbox.add_argument("--host", default="127.0.0.1")
     sandbox.add_argument("--port", type=int, default=8100)

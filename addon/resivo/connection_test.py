@@ -3,59 +3,49 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
 
-from addon.base.host import Host
 from addon.base.i18n import Message
+from addon.door_access.backend import ConnectionReport
 
-from .client import Site
-from .connection import client_for, explain
-from .directory import Door, live_doors
+from .client import ResivoClient
+from .connection import explain
+from .directory import live_doors, location_of
 from .errors import ResivoAuthenticationError, ResivoError, ResivoProtocolError
-from .models import ResivoIntegration
+from .models import ResivoCredentials
 
 
-@dataclass
-class ConnectionReport:
-    ok: bool
-    message: Message
-    duration_ms: int
-    sites: list[Site] = field(default_factory=list)
-    doors: list[Door] = field(default_factory=list)
-
-
-async def test_connection(host: Host, integration: ResivoIntegration) -> ConnectionReport:
+async def test_connection(client: ResivoClient, credentials: ResivoCredentials) -> ConnectionReport:
     started = time.perf_counter()
 
     def elapsed() -> int:
         return round((time.perf_counter() - started) * 1000)
 
-    client = client_for(host, integration)
     try:
         sites = await client.list_sites()
-        if integration.site_id and integration.site_id not in {s.id for s in sites}:
+        locations = [location_of(s) for s in sites]
+        if credentials.site_id and credentials.site_id not in {s.id for s in sites}:
             return ConnectionReport(False, Message("Site {site} does not belong to site owner {owner} (or the "
                                                    "credential cannot see it).",
-                                                   {"site": integration.site_id, "owner": integration.site_owner_id}),
-                                    elapsed(), sites=sites)
-        doors = await live_doors(client, integration)
+                                                   {"site": credentials.site_id, "owner": credentials.site_owner_id}),
+                                    elapsed(), locations=locations)
+        doors = await live_doors(client, credentials)
     except ResivoError as exc:
-        return ConnectionReport(False, _advice(exc, integration), elapsed())
-    if integration.site_id:
-        message = Message("Connected: {doors} door(s) on site {site}.", {"doors": len(doors), "site": integration.site_id})
+        return ConnectionReport(False, _advice(exc, credentials), elapsed())
+    if credentials.site_id:
+        message = Message("Connected: {doors} door(s) on site {site}.", {"doors": len(doors), "site": credentials.site_id})
     else:
         message = Message("Connected: {doors} door(s) on {sites} site(s).", {"doors": len(doors), "sites": len(sites)})
-    return ConnectionReport(True, message, elapsed(), sites=sites, doors=doors)
+    return ConnectionReport(True, message, elapsed(), locations=locations, doors=doors)
 
 
-def _advice(exc: ResivoError, integration: ResivoIntegration) -> Message:
+def _advice(exc: ResivoError, credentials: ResivoCredentials) -> Message:
     """``explain`` plus the likely fix when the base URL does not point at a Resivo API."""
-    message = explain(exc, integration)
+    message = explain(exc, credentials)
     wrong_place = (
         isinstance(exc, ResivoProtocolError)  # answered, but not like Resivo (an HTML page, ...)
         or (exc.operation == "token" and exc.status in (404, 405) and not isinstance(exc, ResivoAuthenticationError))
     )
     if wrong_place:
         return Message("{error} Check the Base URL ({url}): it should be the Resivo API, like https://api.resivo.io.",
-                       {"error": message, "url": integration.base_url})
+                       {"error": message, "url": credentials.base_url})
     return message

@@ -1,4 +1,5 @@
-"""Demo integration for ``make run``: points at the sandbox mounted in the app itself."""
+"""Demo credentials for ``make run``: the demo integration points at the sandbox mounted in the app
+itself; and the start-up check that stored secrets decrypt."""
 
 from __future__ import annotations
 
@@ -7,39 +8,31 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from addon.base.crypto import secret_box
 from addon.base.host import Host
-from addon.booking.models import BookableObject
+from addon.door_access.models import DoorIntegration
 
-from .models import ResivoDoorMapping, ResivoIntegration
+from .credentials import BACKEND_NAME
+from .models import ResivoCredentials
 from .sandbox_route import SANDBOX_PATH
 
 
 async def seed_resivo(host: Host, session: AsyncSession, data: dict) -> None:
-    demo = data.get("resivo")
-    if not demo:
-        return
-    exists = (await session.execute(select(ResivoIntegration.id).where(ResivoIntegration.name == demo["name"]))).first()
-    if exists:
-        return
-    settings = host.settings
-    integration = ResivoIntegration(
-        name=demo["name"],
-        site_owner_id=demo["siteOwnerId"],
-        client_id=demo["clientId"],
-        client_secret_encrypted=secret_box(host).encrypt(demo["clientSecret"]),
-        site_id=demo.get("siteId"),
-        base_url=f"http://{settings.host}:{settings.port}{SANDBOX_PATH}",
-        trigger_statuses=demo["triggerStatuses"],
-        revoke_statuses=demo["revokeStatuses"],
-        time_before_minutes=demo.get("timeBeforeMinutes", 0),
-        authorization_id_field=demo["authorizationIdField"],
-        default_language=demo.get("defaultLanguage", "en"),
-        active=True,
-    )
-    session.add(integration)
-    await session.flush()
-    for code, names in demo["mapping"].items():
-        obj = (await session.execute(select(BookableObject).where(BookableObject.code == code))).scalar_one()
-        session.add(ResivoDoorMapping(integration_id=integration.id, object_id=obj.id, component_names=names))
+    for demo in data.get("doorIntegrations", []):
+        if demo.get("backend") != BACKEND_NAME:
+            continue
+        integration_id = (await session.execute(
+            select(DoorIntegration.id).where(DoorIntegration.name == demo["name"])
+        )).scalar_one()
+        if await session.get(ResivoCredentials, integration_id) is not None:
+            continue
+        settings = demo[BACKEND_NAME]
+        session.add(ResivoCredentials(
+            integration_id=integration_id,
+            site_owner_id=settings["siteOwnerId"],
+            client_id=settings["clientId"],
+            client_secret_encrypted=secret_box(host).encrypt(settings["clientSecret"]),
+            site_id=settings.get("siteId"),
+            base_url=f"http://{host.settings.host}:{host.settings.port}{SANDBOX_PATH}",
+        ))
     await session.flush()
 
 
@@ -48,7 +41,7 @@ async def check_secrets(host: Host) -> None:
     box = secret_box(host)
     async with host.database.session() as session:
         try:
-            rows = (await session.execute(select(ResivoIntegration.client_secret_encrypted))).scalars().all()
+            rows = (await session.execute(select(ResivoCredentials.client_secret_encrypted))).scalars().all()
         except Exception:  # tables not there yet: nothing stored to check ('ireserve db upgrade' first)
             return
     for encrypted in rows:

@@ -7,8 +7,10 @@ classes may carry the client secret or a bearer token: the client scrubs it firs
 
 from __future__ import annotations
 
+from addon.door_access.backend import BackendError, PermanentBackendError, TransientBackendError
 
-class ResivoError(Exception):
+
+class ResivoError(BackendError):
     """Base of every failure raised by the Resivo client.
 
     ``str(error)`` is a full sentence for logs and admins. ``message`` is Resivo's own
@@ -25,14 +27,9 @@ class ResivoError(Exception):
         status: int | None = None,
         message: str | None = None,
     ):
-        super().__init__(text)
-        self.text = text
+        super().__init__(text, status=status)
         self.operation = operation
-        self.status = status
         self.message = message if message is not None else text
-
-    def __str__(self) -> str:
-        return self.text
 
     def __repr__(self) -> str:
         return (
@@ -41,7 +38,7 @@ class ResivoError(Exception):
         )
 
 
-class ResivoTransientError(ResivoError):
+class ResivoTransientError(ResivoError, TransientBackendError):
     """Timeout, connection failure, 429 or 5xx: the same call may succeed later.
 
     ``retry_after`` is Resivo's ``Retry-After`` in seconds when it sent one.
@@ -68,7 +65,7 @@ class ResivoProtocolError(ResivoTransientError):
     """
 
 
-class ResivoPermanentError(ResivoError):
+class ResivoPermanentError(ResivoError, PermanentBackendError):
     """400/403/404/409/422 (and any other 4xx): the same call will fail the same way."""
 
 

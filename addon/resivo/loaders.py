@@ -1,32 +1,22 @@
-"""DataLoaders of the Resivo addon."""
+"""DataLoaders of the Resivo backend."""
 
 from __future__ import annotations
 
-from collections import defaultdict
-
-from sqlalchemy import select
 from strawberry.dataloader import DataLoader
+from sqlalchemy import select
 
-from addon.booking.loaders import by_id
-
-from .models import ResivoAccessGrant, ResivoIntegration
+from .models import ResivoCredentials
 
 
-def grants_by_booking(context) -> DataLoader:
-    async def load(booking_ids: list[int]):
+def credentials_by_integration(context) -> DataLoader:
+    async def load(ids: list[int]):
         rows = (await context.session.execute(
-            select(ResivoAccessGrant).where(ResivoAccessGrant.booking_id.in_(booking_ids))
-            .order_by(ResivoAccessGrant.integration_id)
+            select(ResivoCredentials).where(ResivoCredentials.integration_id.in_(ids))
         )).scalars().all()
-        grouped = defaultdict(list)
-        for row in rows:
-            grouped[row.booking_id].append(row)
-        return [grouped.get(i, []) for i in booking_ids]
+        found = {row.integration_id: row for row in rows}
+        return [found.get(i) for i in ids]
 
     return DataLoader(load_fn=load)
 
 
-LOADERS = {
-    "resivo.grants": grants_by_booking,
-    "resivo.integration": by_id(ResivoIntegration),
-}
+LOADERS = {"resivo.credentials": credentials_by_integration}

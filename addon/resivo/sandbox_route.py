@@ -8,10 +8,10 @@ SANDBOX_PATH = "/resivo-sandbox"
 
 
 def sandbox_route(host):
-    if not host.settings.sandbox:
+    from .settings import resivo_settings
+
+    if not resivo_settings(host).sandbox:
         return None
     from .sandbox import create_sandbox_app
 
-    app = create_sandbox_app()
-    host.services["resivo.sandbox"] = app
-    return Mount(SANDBOX_PATH, app=app)
+    return Mount(SANDBOX_PATH, app=create_sandbox_app())

@@ -118,9 +118,9 @@ def test_the_shipped_addons_load_in_a_valid_order():
 
 
 def test_host_loads_the_shipped_addons_in_order(tmp_path):
-    from tests.conftest import base_settings
+    from tests.conftest import base_environ
     from addon.base.host import load_host
 
-    host = load_host(base_settings(tmp_path), ["booking"])
+    host = load_host(wanted=["booking"], environ=base_environ(tmp_path))
     assert host.addon_names == ["base", "booking"]
     assert "booking.object" in host.registry.loader_factories

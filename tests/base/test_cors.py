@@ -8,8 +8,8 @@ ALLOWED = "https://app.example"
 
 
 @pytest.fixture
-def settings_overrides() -> dict:
-    return {"cors_origins": (ALLOWED,)}
+def env_overrides() -> dict:
+    return {"IRESERVE_CORS_ORIGINS": ALLOWED}
 
 
 def preflight(origin: str) -> dict:

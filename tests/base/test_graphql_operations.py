@@ -156,9 +156,9 @@ def payload_errors(data) -> list:
 
 
 @pytest.fixture
-def settings_overrides():
+def env_overrides():
     # The demo Resivo integration talks to the sandbox mounted in the app (as with `make run`).
-    return {"sandbox": True}
+    return {"IRESERVE_SANDBOX": "true"}
 
 
 @pytest.fixture
@@ -169,15 +169,13 @@ async def demo(host, app):
         import httpx
 
         from addon.resivo.client import ResivoConnector
-        from addon.resivo.connection import CONNECTOR_KEY, CallLogger
+        from addon.resivo.connection import CallLogBridge
 
-        connector = ResivoConnector(transport=httpx.ASGITransport(app=app), on_call=CallLogger(host))
-        host.services[CONNECTOR_KEY] = connector
+        connector = host.provide(ResivoConnector(transport=httpx.ASGITransport(app=app), on_call=CallLogBridge(host)))
     await seed(host, json.loads(DEMO_FILE.read_text(encoding="utf-8")))
     yield host
     if connector is not None:
         await connector.aclose()
-        await connector.on_call.flush()
 
 
 @pytest.mark.parametrize("path", OPERATION_FILES, ids=lambda path: path.stem)

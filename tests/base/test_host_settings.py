@@ -43,13 +43,11 @@ def test_var_dir_moves_the_default_database(env, tmp_path):
 
 def test_values_from_the_environment(env):
     settings = env(IRESERVE_HOST="0.0.0.0", IRESERVE_PORT=" 9000 ", IRESERVE_MAX_QUERY_DEPTH="7",
-                   IRESERVE_MAX_PAGE_SIZE="50", IRESERVE_LOG_LEVEL="debug", IRESERVE_DEFAULT_TIMEZONE="Europe/Berlin",
-                   IRESERVE_SANDBOX="yes")
+                   IRESERVE_MAX_PAGE_SIZE="50", IRESERVE_LOG_LEVEL="debug", IRESERVE_DEFAULT_TIMEZONE="Europe/Berlin")
     assert settings.host == "0.0.0.0" and settings.port == 9000
     assert settings.max_query_depth == 7 and settings.max_page_size == 50
     assert settings.log_level == "DEBUG"
     assert settings.default_timezone == "Europe/Berlin"
-    assert settings.sandbox is True
 
 
 def test_empty_values_mean_the_default(env):
@@ -66,7 +64,6 @@ def test_empty_values_mean_the_default(env):
         ("IRESERVE_MAX_QUERY_DEPTH", "1", "IRESERVE_MAX_QUERY_DEPTH must be at least 2"),
         ("IRESERVE_MAX_PAGE_SIZE", "many", "IRESERVE_MAX_PAGE_SIZE must be a whole number"),
         ("IRESERVE_DEFAULT_TIMEZONE", "Mars/Olympus", "not an IANA time zone"),
-        ("IRESERVE_SANDBOX", "maybe", "IRESERVE_SANDBOX must be true or false"),
         ("DATABASE_URL", "mysql://db/ireserve", "DATABASE_URL must be a sqlite:// or postgresql:// URL"),
     ],
 )
@@ -118,3 +115,23 @@ def test_secret_key_is_not_in_the_repr(env):
     settings = env(IRESERVE_SECRET_KEY="s3cr3t-value")
     assert settings.secret_key == "s3cr3t-value"
     assert "s3cr3t-value" not in repr(settings)
+
+
+def test_each_addon_reads_its_own_settings_at_load_time(tmp_path):
+    """Settings are declared by the addon that reads them; a bad value stops loading at once."""
+    from addon.base.host import load_host
+    from addon.door_access.settings import DoorAccessSettings
+    from addon.resivo.settings import ResivoSettings
+    from tests.conftest import base_environ
+
+    host = load_host(environ=base_environ(tmp_path, IRESERVE_WORKER_BATCH="7", RESIVO_CONCURRENCY="3",
+                                          IRESERVE_SANDBOX="yes"))
+    assert host.settings_of(DoorAccessSettings).worker_batch_size == 7
+    assert host.settings_of(ResivoSettings).concurrency == 3 and host.settings_of(ResivoSettings).sandbox is True
+    assert not hasattr(host.settings, "worker_batch_size"), "base names no setting of its addons"
+    for name, value, message in [("IRESERVE_SANDBOX", "maybe", "IRESERVE_SANDBOX must be true or false"),
+                                 ("IRESERVE_RETRY_BASE", "soon", "IRESERVE_RETRY_BASE must be a number"),
+                                 ("RESIVO_CONCURRENCY", "0", "RESIVO_CONCURRENCY must be at least 1")]:
+        with pytest.raises(SettingsError) as caught:
+            load_host(environ=base_environ(tmp_path, **{name: value}))
+        assert message in str(caught.value)

@@ -18,7 +18,7 @@ from addon.base.cli import DEMO_FILE, build_parser, main
 from addon.base.host import load_host
 from addon.base.settings import REPO_ROOT
 from addon.base.web import create_app
-from tests.conftest import base_settings
+from tests.conftest import base_environ
 
 SCHEMA_FILE = REPO_ROOT / "graphql" / "schema.graphql"
 IRESERVE = Path(sys.executable).with_name("ireserve")
@@ -68,7 +68,7 @@ def command_paths(parser: argparse.ArgumentParser, prefix: tuple[str, ...] = ())
 def test_help_of_every_command(tmp_path, monkeypatch, capsys):
     for name, value in clean_env(tmp_path).items():
         monkeypatch.setenv(name, value)
-    paths = command_paths(build_parser(load_host(base_settings(tmp_path))))
+    paths = command_paths(build_parser(load_host(environ=base_environ(tmp_path))))
     for expected in [("serve",), ("db",), ("db", "upgrade"), ("seed",), ("token",), ("token", "create"), ("schema",)]:
         assert expected in paths
 
@@ -151,7 +151,7 @@ def test_unknown_role_is_refused(tmp_path):
 
 
 async def viewer(database: Path, tmp_path: Path, token: str) -> dict:
-    host = load_host(base_settings(tmp_path, database_url=f"sqlite+aiosqlite:///{database}"))
+    host = load_host(environ=base_environ(tmp_path, database_url=f"sqlite+aiosqlite:///{database}"))
     try:
         transport = httpx.ASGITransport(app=create_app(host))
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:

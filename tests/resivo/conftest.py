@@ -161,3 +161,33 @@ def live_sandbox() -> Iterator[tuple[str, Any]]:
         server.should_exit = True
         thread.join(timeout=10)
         sock.close()
+
+
+# --------------------------------------------------------------------------- a host wired to the sandbox
+
+
+class WiredSandbox(Sandbox):
+    """A sandbox that the test host's Resivo backend talks to (over ASGI), for end-to-end tests
+    from the GraphQL API to the sandbox; ``admin`` inspects it and scripts its faults."""
+
+    async def sets(self, **params: str) -> list[dict[str, Any]]:
+        response = await self.admin.get("/_sandbox/authorizations", params=params)
+        assert response.status_code == 200, response.text
+        body = response.json()
+        return body["authorizations"] if isinstance(body, dict) else body
+
+
+@pytest.fixture
+async def wired_sandbox(host) -> AsyncIterator[WiredSandbox]:
+    from addon.resivo.connection import CallLogBridge
+    from addon.resivo.settings import resivo_settings
+
+    box = WiredSandbox(create_sandbox_app(token_ttl_seconds=3600))
+    settings = resivo_settings(host)
+    connector = host.provide(ResivoConnector(
+        connect_timeout=settings.connect_timeout, read_timeout=settings.read_timeout,
+        transport=httpx.ASGITransport(app=box.app), on_call=CallLogBridge(host),
+    ))
+    yield box
+    await connector.aclose()
+    await box.admin.aclose()

@@ -8,7 +8,7 @@ from typing import Optional
 import strawberry
 from strawberry.types import Info
 
-from addon.base.errors import UserError
+from addon.base.api_kit import PageInfo, payload
 from addon.base.extend import mixins_for
 
 from ..models import BookableObject, Booking, BookingField, BookingStatus, Customer
@@ -153,21 +153,9 @@ class BookingEdge:
 
 
 @strawberry.type
-class PageInfo:
-    has_next_page: bool
-    end_cursor: Optional[str]
-
-
-@strawberry.type
 class BookingConnection:
     edges: list[BookingEdge]
     page_info: PageInfo
-
-
-def payload(name: str, result_name: str, result_type, description: str):
-    """A mutation payload: the result (null when refused) and the user errors."""
-    cls = type(name, (), {"__annotations__": {result_name: Optional[result_type], "errors": list[UserError]}})
-    return strawberry.type(cls, description=description)
 
 
 CreateObjectPayload = payload("CreateObjectPayload", "object", BookableObjectType, "Result of createObject.")

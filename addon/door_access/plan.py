@@ -1,5 +1,5 @@
 """What door access a booking should get from one integration right now: doors, window,
-language, recipients and anything that would stop it. Shared by the preview and the grant."""
+language, recipients and anything that would stop it. Shared by the preview and the engine."""
 
 from __future__ import annotations
 
@@ -8,30 +8,30 @@ from datetime import datetime, timedelta, timezone
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from addon.base.host import Host
 from addon.base.i18n import LanguageChoice, Message, choose_language
 from addon.booking.models import BookableObject, Booking, BookingStatus, Customer
 
-from .client import Recipient
-from .config import mapping_for_object
-from .directory import Door, resolve_names, site_label
+from .backend import Door, Recipient
 from .guest_message import guest_message
-from .models import ResivoIntegration
+from .mapping import mapping_for_object, resolve_names
+from .models import DoorIntegration
 
-GRANT, REVOKE, NONE = "GRANT", "REVOKE", "NONE"
+
+class PlanAction:
+    GRANT, REVOKE, NONE = "GRANT", "REVOKE", "NONE"
 
 
 @dataclass
 class AccessPlan:
-    integration: ResivoIntegration
+    integration: DoorIntegration
     booking: Booking
     action: str
     reason: Message
     booked_object: BookableObject | None = None
     mapped_object: BookableObject | None = None  # whose mapping applies (the object itself or a parent)
-    component_names: list[str] = field(default_factory=list)
+    door_names: list[str] = field(default_factory=list)
     doors: list[Door] = field(default_factory=list)
-    site_id: str | None = None
+    location_id: str | None = None
     valid_from: datetime | None = None
     valid_to: datetime | None = None
     time_zone: str | None = None
@@ -43,32 +43,37 @@ class AccessPlan:
     warnings: list[Message] = field(default_factory=list)
 
 
-def desired_action(integration: ResivoIntegration, status_code: str) -> tuple[str, Message]:
+def desired_action(integration: DoorIntegration, status_code: str) -> tuple[str, Message]:
     if not integration.active:
-        return NONE, Message("Integration {name!r} is not active.", {"name": integration.name})
+        return PlanAction.NONE, Message("Integration {name!r} is not active.", {"name": integration.name})
     if status_code in (integration.trigger_statuses or []):
-        return GRANT, Message("Status {status!r} is a trigger status.", {"status": status_code})
+        return PlanAction.GRANT, Message("Status {status!r} is a trigger status.", {"status": status_code})
     if status_code in (integration.revoke_statuses or []):
-        return REVOKE, Message("Status {status!r} is a revoke status.", {"status": status_code})
-    return NONE, Message("Status {status!r} is neither a trigger nor a revoke status.", {"status": status_code})
+        return PlanAction.REVOKE, Message("Status {status!r} is a revoke status.", {"status": status_code})
+    return PlanAction.NONE, Message("Status {status!r} is neither a trigger nor a revoke status.", {"status": status_code})
 
 
-def access_window(booking: Booking, integration: ResivoIntegration) -> tuple[datetime, datetime]:
+def access_window(booking: Booking, integration: DoorIntegration) -> tuple[datetime, datetime]:
     """``start − time before`` until ``end``, in UTC (absolute instants: DST cannot shift them)."""
     start = booking.start_at.astimezone(timezone.utc)
     return start - timedelta(minutes=integration.time_before_minutes or 0), booking.end_at.astimezone(timezone.utc)
 
 
 def external_reference(integration_id: int, booking_id: int, generation: int) -> str:
+    """Our idempotency key of one access set: the same booking × integration × generation is
+    never made twice (a lost create answer is found again by it)."""
     return f"ireserve-i{integration_id}-b{booking_id}-g{generation}"
 
 
-async def plan_access(host: Host, session: AsyncSession, integration: ResivoIntegration, booking: Booking,
+async def plan_access(session: AsyncSession, integration: DoorIntegration, booking: Booking, now: datetime,
                       ignore_status: bool = False) -> AccessPlan:
     """Work out a grant from the database alone; :func:`resolve_doors` then adds the live doors
     (fetched by the caller outside any transaction)."""
     status = await session.get(BookingStatus, booking.status_id)
-    action, reason = (GRANT, Message("Requested by an admin.")) if ignore_status else desired_action(integration, status.code)
+    if ignore_status:
+        action, reason = PlanAction.GRANT, Message("Requested by an admin.")
+    else:
+        action, reason = desired_action(integration, status.code)
     plan = AccessPlan(integration=integration, booking=booking, action=action, reason=reason)
     obj = await session.get(BookableObject, booking.object_id)
     customer = await session.get(Customer, booking.customer_id)
@@ -83,9 +88,9 @@ async def plan_access(host: Host, session: AsyncSession, integration: ResivoInte
     else:
         plan.problems.append(Message("Customer {name!r} has neither an e-mail address nor a phone number to send the "
                                      "door link to.", {"name": customer.name}))
-    if plan.valid_to <= datetime.now(timezone.utc):
-        plan.problems.append(Message("The booking has already ended; Resivo only accepts a validity end in the "
-                                     "future."))
+    if plan.valid_to <= now:
+        plan.problems.append(Message("The booking has already ended; door access can only be given for a window "
+                                     "that ends in the future."))
 
     mapping, mapped_object = await mapping_for_object(session, integration.id, obj)
     if mapping is None:
@@ -93,20 +98,22 @@ async def plan_access(host: Host, session: AsyncSession, integration: ResivoInte
                                      {"name": obj.name}))
         return plan
     plan.mapped_object = mapped_object
-    plan.component_names = list(mapping.component_names)
+    plan.door_names = list(mapping.door_names)
     return plan
 
 
-def resolve_doors(plan: AccessPlan, doors: list[Door] | None, unreachable: Message | None = None) -> AccessPlan:
-    """Resolve the mapped names against the live door list (``None``: Resivo unreachable)."""
+def resolve_doors(plan: AccessPlan, doors: list[Door] | None, where: Message | None = None,
+                  unreachable: Message | None = None) -> AccessPlan:
+    """Resolve the mapped names against the live door list (``None``: the vendor could not be
+    asked, ``unreachable`` says why)."""
     if plan.mapped_object is None:
         return plan
     if doors is None:
-        plan.problems.append(Message("The doors could not be looked up at Resivo: {error}", {"error": unreachable}))
+        plan.problems.append(Message("The doors could not be looked up: {error}", {"error": unreachable}))
         return plan
-    resolution = resolve_names(plan.component_names, doors, site_label(plan.integration, doors))
+    resolution = resolve_names(plan.door_names, doors, where or Message("the lock system"))
     plan.doors = resolution.doors
-    plan.site_id = resolution.site_id
+    plan.location_id = resolution.location_id
     plan.problems += resolution.problems
     plan.warnings += resolution.warnings
     return plan

@@ -13,7 +13,7 @@ from addon.base.i18n import (
     parse_accept_language,
     translate,
 )
-from addon.resivo.guest_message import guest_message
+from addon.door_access.guest_message import guest_message
 
 AVAILABLE = ("de", "en", "fr", "nl")
 

@@ -12,7 +12,10 @@ from contextlib import asynccontextmanager
 
 from addon.base.host import Host
 
-from .reconcile import claim_due, drain_background, reconcile_grant
+from .backend import backends
+from .leases import claim_due
+from .reconcile import claim_lease, drain_background, reconcile_grant
+from .settings import door_settings
 
 log = logging.getLogger(__name__)
 
@@ -28,11 +31,13 @@ class Worker:
 
     async def run_once(self) -> int:
         """Claim one batch of due grants and reconcile them; returns how many were claimed."""
-        ids = await claim_due(self.host, self.worker_id, self.host.settings.worker_batch_size)
-        if ids:
-            # Concurrency towards Resivo is bounded inside reconcile_grant (RESIVO_CONCURRENCY).
-            await asyncio.gather(*(reconcile_grant(self.host, i, self.worker_id) for i in ids))
-        return len(ids)
+        claimed = await claim_due(self.host, self.worker_id, door_settings(self.host).worker_batch_size,
+                                  claim_lease(self.host))
+        if claimed:
+            # Concurrency towards each vendor is bounded inside reconcile_grant (its backend's setting).
+            await asyncio.gather(*(reconcile_grant(self.host, grant_id, self.worker_id, backend)
+                                   for grant_id, backend in claimed))
+        return len(claimed)
 
     async def run_until_idle(self, max_rounds: int = 1000) -> int:
         """Run batches until nothing is due (tests, benchmarks)."""
@@ -46,7 +51,7 @@ class Worker:
 
     async def run_forever(self, stop: asyncio.Event) -> None:
         log.info("access worker %s started", self.worker_id)
-        interval = self.host.settings.worker_interval_seconds
+        interval = door_settings(self.host).worker_interval_seconds
         while not stop.is_set():
             try:
                 claimed = await self.run_once()
@@ -63,16 +68,21 @@ class Worker:
         log.info("access worker %s stopped", self.worker_id)
 
 
-WORKER_KEY = "resivo.worker"
+def running_worker(host: Host) -> Worker | None:
+    """The worker of this process, if one runs (to wake it when work is queued)."""
+    return host.service(Worker)
 
 
 @asynccontextmanager
-async def worker_lifespan(host: Host):
-    """Runs the worker beside the web server unless IRESERVE_WORKER=false."""
+async def engine_lifespan(host: Host):
+    """Runs the worker beside the web server unless IRESERVE_WORKER=false; on the way out stops
+    it, waits for reconciles that requests started, closes the backends and writes the call log."""
+    from .call_log import call_log
+
     stop = asyncio.Event()
     task = None
-    if host.settings.worker_enabled:
-        worker = host.services[WORKER_KEY] = Worker(host)
+    if door_settings(host).worker_enabled:
+        worker = host.provide(Worker(host))
         task = asyncio.get_running_loop().create_task(worker.run_forever(stop))
     try:
         yield
@@ -80,7 +90,11 @@ async def worker_lifespan(host: Host):
         stop.set()
         if task is not None:
             await task
+        host.discard(Worker)
         await drain_background(host)
+        for backend in backends(host).all():
+            await backend.aclose()
+        await call_log(host).flush()
 
 
 async def run_worker_process(host: Host) -> None:
@@ -89,10 +103,11 @@ async def run_worker_process(host: Host) -> None:
     import signal
 
     # This process is the worker: no second one from the lifespan.
-    host.settings = dataclasses.replace(host.settings, worker_enabled=False)
+    host.provide(dataclasses.replace(door_settings(host), worker_enabled=False))
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     async with host.running():
-        await Worker(host).run_forever(stop)
+        worker = host.provide(Worker(host))
+        await worker.run_forever(stop)

@@ -1,0 +1,85 @@
+"""``Booking.access``: the door access of a booking, per integration (public part only). Imported
+while the addon registers, before the Booking type is built."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Optional
+
+import strawberry
+from strawberry.types import Info
+
+from addon.base.extend import extend_type
+from addon.base.i18n import Message
+
+from ..models import AccessGrant, Desired, GrantState
+
+GrantStateType = strawberry.enum(GrantState, name="AccessState", description="Where the lock vendor is.")
+DesiredType = strawberry.enum(Desired, name="DesiredAccess", description="What the booking's status asks for.")
+
+
+@strawberry.type(name="AccessDoor")
+class AccessDoorType:
+    id: str
+    name: str
+
+
+@strawberry.type(name="AccessIntegration", description="The integration behind an access grant (public part).")
+class AccessIntegrationType:
+    id: strawberry.ID
+    name: str
+    active: bool
+    backend: str
+
+
+@strawberry.type(name="AccessGrant", description="Door access of a booking through one integration.")
+class AccessGrantType:
+    integration_id: strawberry.Private[int]
+    state: GrantStateType
+    desired: DesiredType
+    authorization_id: Optional[str]
+    doors: list[AccessDoorType]
+    valid_from: Optional[datetime]
+    valid_to: Optional[datetime]
+    locale: Optional[str]
+    attempts: int
+    last_error: Optional[str]
+    next_attempt_at: Optional[datetime]
+    revoke_requested_by: Optional[str]
+    revoke_requested_at: Optional[datetime]
+    updated_at: datetime
+
+    @classmethod
+    def from_model(cls, row: AccessGrant) -> "AccessGrantType":
+        return cls(
+            integration_id=row.integration_id, state=GrantState(row.state), desired=Desired(row.desired),
+            authorization_id=row.authorization_id,
+            doors=[AccessDoorType(id=d["id"], name=d["name"]) for d in row.doors or []],
+            valid_from=row.valid_from, valid_to=row.valid_to, locale=row.locale, attempts=row.attempts,
+            last_error=_last_error(row), next_attempt_at=row.next_attempt_at,
+            revoke_requested_by=row.revoke_requested_by, revoke_requested_at=row.revoke_requested_at,
+            updated_at=row.updated_at,
+        )
+
+    @strawberry.field
+    async def integration(self, info: Info) -> AccessIntegrationType:
+        row = await info.context.loader("door_access.integration").load(self.integration_id)
+        return AccessIntegrationType(id=strawberry.ID(str(row.id)), name=row.name, active=row.active,
+                                     backend=row.backend)
+
+
+def _last_error(row: AccessGrant) -> Optional[str]:
+    """Our own explanations in the reader's language; the vendor's words as it sent them."""
+    if row.last_error_i18n:
+        return Message.from_json(row.last_error_i18n).text()
+    return row.last_error
+
+
+
+@extend_type("Booking")
+@strawberry.type(name="BookingAccessFields")
+class BookingAccessFields:
+    @strawberry.field(description="Door access per integration.")
+    async def access(self, info: Info) -> list[AccessGrantType]:
+        rows = await info.context.loader("door_access.grants").load(int(self.id))
+        return [AccessGrantType.from_model(r) for (r,) in rows]

@@ -1,0 +1,181 @@
+"""Write side of door access: the Details and Mapping tabs, activation, and the repair tools."""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import strawberry
+from strawberry.types import Info
+
+from addon.base.errors import UserError, ValidationFailed
+from addon.base.mutations import run_in_transaction
+from addon.base.permissions import IsAdmin, IsStaff
+from addon.booking.api.types import BookableObjectType, BookingType
+from addon.booking.models import BookableObject
+
+from .. import mapping, policy, repair
+from ..reconcile import reconcile_now
+from ..worker import running_worker
+from .live_doors import live_doors_cached, mapping_warnings, resolved_doors
+from .types import DoorIntegrationPayload, DoorIntegrationType, DoorMappingType, SetDoorMappingPayload
+
+
+@strawberry.input(description="A new integration: its backend (see doorBackends) and the Details tab.")
+class CreateDoorIntegrationInput:
+    backend: str = strawberry.field(description="The lock vendor: a name from doorBackends.")
+    name: Optional[str] = strawberry.field(default=None, description="Default: the backend's name.")
+    trigger_statuses: list[str] = strawberry.field(default_factory=list)
+    revoke_statuses: list[str] = strawberry.field(default_factory=list)
+    time_before_minutes: int = 0
+    authorization_id_field: Optional[str] = None
+    default_language: str = "en"
+
+
+@strawberry.input(description="Only the fields given change; null clears an optional field.")
+class UpdateDoorIntegrationInput:
+    id: strawberry.ID
+    name: Optional[str] = strawberry.UNSET
+    trigger_statuses: Optional[list[str]] = strawberry.UNSET
+    revoke_statuses: Optional[list[str]] = strawberry.UNSET
+    time_before_minutes: Optional[int] = strawberry.UNSET
+    authorization_id_field: Optional[str] = strawberry.UNSET
+    default_language: Optional[str] = strawberry.UNSET
+
+
+@strawberry.input
+class SetDoorIntegrationActiveInput:
+    integration_id: strawberry.ID
+    active: bool
+
+
+@strawberry.input
+class SetDoorMappingInput:
+    integration_id: strawberry.ID
+    object_id: strawberry.ID
+    door_names: list[str] = strawberry.field(description="Door names; an empty list removes the mapping.")
+
+
+@strawberry.input
+class BookingAccessInput:
+    booking_id: strawberry.ID
+
+
+@strawberry.input
+class RetryFailedAccessInput:
+    integration_id: strawberry.ID
+
+
+@strawberry.type
+class BookingAccessPayload:
+    booking: Optional[BookingType]
+    errors: list[UserError]
+
+
+@strawberry.type
+class RetryFailedAccessPayload:
+    requeued: int = strawberry.field(description="How many failed grants were queued again.")
+    errors: list[UserError]
+
+
+def _changes(data) -> policy.PolicyChanges:
+    changes = policy.PolicyChanges()
+    for name in changes.__dataclass_fields__:
+        value = getattr(data, name, strawberry.UNSET)
+        if value is not strawberry.UNSET:
+            setattr(changes, name, value)
+    return changes
+
+
+async def _record_then_reconcile(ctx, work) -> BookingAccessPayload:
+    """Commit the access intent ``work`` records, then reconcile the grants it names, waiting for
+    them before answering.
+
+    ``work`` returns the booking and the grant ids read inside its transaction: reading them
+    afterwards would open a new transaction on the request's session, which on SQLite holds
+    the write lock that the reconcile needs."""
+    done, errors = await run_in_transaction(ctx.session, work)
+    if errors:
+        return BookingAccessPayload(booking=None, errors=errors)
+    booking, grant_ids = done
+    await reconcile_now(ctx.host, grant_ids)
+    ctx.session.expunge_all()
+    return BookingAccessPayload(booking=BookingType.from_model(booking), errors=[])
+
+
+@strawberry.type
+class DoorAccessMutation:
+    @strawberry.mutation(permission_classes=[IsAdmin], description=(
+        "Add an integration with a lock vendor; its credentials are set with the backend's own mutation."))
+    async def create_door_integration(self, info: Info, input: CreateDoorIntegrationInput) -> DoorIntegrationPayload:
+        ctx = info.context
+        row, errors = await run_in_transaction(
+            ctx.session, lambda s: policy.create_integration(ctx.host, s, input.backend, _changes(input)))
+        return DoorIntegrationPayload(integration=row and DoorIntegrationType.from_model(row), errors=errors)
+
+    @strawberry.mutation(permission_classes=[IsAdmin], description="The Details tab.")
+    async def update_door_integration(self, info: Info, input: UpdateDoorIntegrationInput) -> DoorIntegrationPayload:
+        ctx = info.context
+        row, errors = await run_in_transaction(
+            ctx.session, lambda s: policy.update_integration(ctx.host, s, input.id, _changes(input)))
+        return DoorIntegrationPayload(integration=row and DoorIntegrationType.from_model(row), errors=errors)
+
+    @strawberry.mutation(permission_classes=[IsAdmin], description=(
+        "Activation checks the whole configuration first; deactivation is the rollback switch."))
+    async def set_door_integration_active(self, info: Info, input: SetDoorIntegrationActiveInput) -> DoorIntegrationPayload:
+        ctx = info.context
+        row, errors = await run_in_transaction(
+            ctx.session, lambda s: policy.set_active(ctx.host, s, input.integration_id, input.active))
+        return DoorIntegrationPayload(integration=row and DoorIntegrationType.from_model(row), errors=errors)
+
+    @strawberry.mutation(permission_classes=[IsAdmin], description="Map one object to one or more doors, by name.")
+    async def set_door_mapping(self, info: Info, input: SetDoorMappingInput) -> SetDoorMappingPayload:
+        ctx = info.context
+        try:
+            integration = await policy.get_integration(ctx.session, input.integration_id)
+        except ValidationFailed as exc:
+            return SetDoorMappingPayload(mapping=None, warnings=[], errors=exc.user_errors())
+        live = None
+        if input.door_names:  # removing a mapping needs no door list
+            live = await live_doors_cached(info, integration)
+        live_names = [d.name for d in live.doors] if live and live.doors is not None else ([] if live is None else None)
+
+        async def work(session):
+            current = await policy.get_integration(session, input.integration_id, lock=True)
+            return await mapping.set_door_mapping(session, current, input.object_id, input.door_names, live_names,
+                                                  live.reason if live else None, ctx.host.clock.now())
+
+        result, errors = await run_in_transaction(ctx.session, work)
+        if errors:
+            return SetDoorMappingPayload(mapping=None, warnings=[], errors=errors)
+        if result.mapping is None:
+            return SetDoorMappingPayload(mapping=None, warnings=[], errors=[])
+        obj = await ctx.session.get(BookableObject, result.mapping.object_id)
+        names = list(result.mapping.door_names)
+        # Stored, but worth a look: an offline or ambiguous door, doors in several places, or the
+        # vendor unreachable (then the names were stored unchecked).
+        warnings = [w.text() for w in result.warnings] if live.doors is None else mapping_warnings(names, live)
+        found = DoorMappingType(object=BookableObjectType.from_model(obj), door_names=names,
+                                doors=resolved_doors(names, live.doors), warnings=warnings)
+        return SetDoorMappingPayload(mapping=found, warnings=warnings, errors=[])
+
+    @strawberry.mutation(permission_classes=[IsStaff], description=(
+        "Reconcile the booking's door access now: what its status asks for, against the lock vendor."))
+    async def resync_booking_access(self, info: Info, input: BookingAccessInput) -> BookingAccessPayload:
+        ctx = info.context
+        return await _record_then_reconcile(ctx, lambda s: repair.resync(ctx.host, s, input.booking_id))
+
+    @strawberry.mutation(permission_classes=[IsStaff], description=(
+        "Revoke the booking's door access whatever its status; who asked is recorded on the grant."))
+    async def revoke_booking_access(self, info: Info, input: BookingAccessInput) -> BookingAccessPayload:
+        ctx = info.context
+        return await _record_then_reconcile(ctx, lambda s: repair.revoke(ctx.host, s, input.booking_id, ctx.actor))
+
+    @strawberry.mutation(permission_classes=[IsAdmin], description=(
+        "Queue every FAILED grant of an integration again (after fixing its configuration)."))
+    async def retry_failed_access(self, info: Info, input: RetryFailedAccessInput) -> RetryFailedAccessPayload:
+        ctx = info.context
+        count, errors = await run_in_transaction(ctx.session, lambda s: repair.retry_failed(ctx.host, s, input.integration_id))
+        worker = running_worker(ctx.host)
+        if worker is not None and count:
+            worker.wake()
+        return RetryFailedAccessPayload(requeued=count or 0, errors=errors)

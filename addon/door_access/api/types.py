@@ -1,0 +1,190 @@
+"""GraphQL types of door access. Built lazily (at schema build time) so that backend addons can
+add their own fields to ``DoorIntegration`` (see ``addon.base.extend``)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Optional
+
+import strawberry
+from strawberry.types import Info
+
+from addon.base.api_kit import PageInfo, payload
+from addon.base.errors import UserError
+from addon.base.extend import mixins_for
+from addon.booking.api.types import BookableObjectType
+
+from ..backend import Door, Location
+from ..models import AccessCallLog, DoorIntegration
+
+
+@strawberry.type(name="DoorLocation", description="Where doors live at the lock vendor (a site, a property).")
+class DoorLocationType:
+    id: str
+    name: str
+    time_zone: Optional[str]
+
+    @classmethod
+    def from_location(cls, location: Location) -> "DoorLocationType":
+        return cls(id=location.id, name=location.name, time_zone=location.time_zone)
+
+
+@strawberry.type(name="Door", description="A door as the lock vendor lists it now.")
+class DoorType:
+    id: str
+    name: str = strawberry.field(description="The name to map by (unique across the integration's doors).")
+    online: bool = strawberry.field(description="Only online doors can be opened remotely.")
+    location: DoorLocationType
+
+    @classmethod
+    def from_door(cls, door: Door) -> "DoorType":
+        return cls(id=door.id, name=door.name, online=door.online,
+                   location=DoorLocationType(id=door.location_id, name=door.location_name, time_zone=None))
+
+
+@strawberry.type(name="ResolvedDoor")
+class ResolvedDoorType:
+    name: str
+    id: Optional[str] = strawberry.field(description="The door's live id; null when the name does not resolve.")
+    online: Optional[bool]
+
+
+@strawberry.type(name="DoorMapping", description="Which doors an object's bookings open.")
+class DoorMappingType:
+    object: BookableObjectType
+    door_names: list[str]
+    doors: list[ResolvedDoorType]
+    warnings: list[str]
+
+
+@strawberry.type(name="DoorBackend", description="A lock vendor this installation can talk to.")
+class DoorBackendType:
+    name: str = strawberry.field(description="What an integration's backend field holds.")
+    label: str
+
+
+def _integration_type() -> type:
+    @strawberry.type(name="DoorIntegration", description=(
+        "An integration with one lock vendor (its backend): when bookings get door access and which doors. "
+        "The backend's own settings (credentials) are in the field named after it."))
+    class DoorIntegrationType(*mixins_for("DoorIntegration")):
+        id: strawberry.ID
+        name: str
+        backend: str
+        active: bool
+        trigger_statuses: list[str]
+        revoke_statuses: list[str]
+        time_before_minutes: int
+        authorization_id_field: Optional[str]
+        default_language: str
+        created_at: datetime
+        updated_at: datetime
+
+        @classmethod
+        def from_model(cls, row: DoorIntegration) -> "DoorIntegrationType":
+            return cls(
+                id=strawberry.ID(str(row.id)), name=row.name, backend=row.backend, active=row.active,
+                trigger_statuses=list(row.trigger_statuses or []), revoke_statuses=list(row.revoke_statuses or []),
+                time_before_minutes=row.time_before_minutes, authorization_id_field=row.authorization_id_field,
+                default_language=row.default_language, created_at=row.created_at, updated_at=row.updated_at,
+            )
+
+        @strawberry.field(description="Object → doors, resolved against the live door list.")
+        async def door_mappings(self, info: Info) -> list[DoorMappingType]:
+            from .live_doors import door_mappings
+
+            return await door_mappings(info, int(self.id))
+
+    return DoorIntegrationType
+
+
+DoorIntegrationType = _integration_type()
+
+DoorIntegrationPayload = payload("DoorIntegrationPayload", "integration", DoorIntegrationType,
+                                 "Result of a change to an integration.")
+
+
+@strawberry.type
+class DoorConnectionTest:
+    ok: bool
+    message: str
+    duration_ms: int
+    locations: list[DoorLocationType]
+    doors: list[DoorType]
+
+
+@strawberry.type
+class SetDoorMappingPayload:
+    mapping: Optional[DoorMappingType]
+    warnings: list[str]
+    errors: list[UserError]
+
+
+@strawberry.type(name="LocalTime", description="A moment in UTC and as wall time of the object's time zone.")
+class LocalTimeType:
+    utc: datetime
+    local: datetime
+    time_zone: str
+
+
+@strawberry.type(name="AccessRecipient")
+class AccessRecipientType:
+    email: Optional[str]
+    phone_number: Optional[str]
+
+
+@strawberry.type(name="AccessPreview", description="What a trigger would do now for one integration (dry run).")
+class AccessPreviewType:
+    integration: DoorIntegrationType
+    action: str = strawberry.field(description="GRANT, REVOKE or NONE.")
+    reason: str
+    booked_object: BookableObjectType
+    mapped_object: Optional[BookableObjectType] = strawberry.field(
+        description="Whose mapping applies: the booked object's own, else its parent's.")
+    door_names: list[str]
+    doors: list[ResolvedDoorType]
+    location_id: Optional[str]
+    valid_from: LocalTimeType
+    valid_to: LocalTimeType
+    locale: str
+    locale_reason: str
+    recipients: list[AccessRecipientType]
+    display_name: str
+    message: str = strawberry.field(description="The text the guest would receive with the door link.")
+    problems: list[str] = strawberry.field(description="What would stop the grant.")
+    warnings: list[str]
+
+
+# -- the integration log -------------------------------------------------------------------------
+
+@strawberry.type(name="IntegrationLogEntry", description="One call made to a lock vendor.")
+class IntegrationLogEntryType:
+    id: strawberry.ID
+    at: datetime
+    operation: str
+    booking_id: Optional[strawberry.ID]
+    method: str
+    path: str
+    http_status: Optional[int]
+    duration_ms: int
+    outcome: str
+    error: Optional[str]
+
+    @classmethod
+    def from_model(cls, row: AccessCallLog) -> "IntegrationLogEntryType":
+        return cls(id=strawberry.ID(str(row.id)), at=row.at, operation=row.operation,
+                   booking_id=strawberry.ID(str(row.booking_id)) if row.booking_id else None, method=row.method,
+                   path=row.path, http_status=row.http_status, duration_ms=row.duration_ms, outcome=row.outcome,
+                   error=row.error)
+
+
+@strawberry.type
+class IntegrationLogEdge:
+    cursor: str
+    node: IntegrationLogEntryType
+
+
+@strawberry.type
+class IntegrationLogConnection:
+    edges: list[IntegrationLogEdge]
+    page_info: PageInfo

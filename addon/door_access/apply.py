@@ -1,0 +1,170 @@
+"""Applying a decision through the backend: the only part of the engine that calls a lock vendor.
+
+Each function returns an :class:`Outcome` (the grant's next state and columns); the caller writes
+it. Transient errors propagate (the caller backs off); a create is always preceded, on a retry, by
+a look-up of our external reference, so a lost answer is adopted instead of made twice.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from addon.base.i18n import Message
+
+from .backend import AccessSet, AccessSetRequest, DoorConnection, PermanentBackendError, TransientBackendError
+from .decide import (
+    Decision,
+    Step,
+    Wanted,
+    choose_adoption,
+    decide_active,
+    decide_revoked,
+    may_have_lost_a_create,
+    state_while_waiting,
+    wanted_of,
+)
+from .models import AccessGrant, GrantState
+from .plan import AccessPlan, external_reference, resolve_doors
+
+
+@dataclass
+class Outcome:
+    state: GrantState
+    error: Message | None = None
+    retry_in: float | None = None  # seconds; None = not due any more; set by the caller for WAIT
+    authorization: AccessSet | None = None
+    fields: dict | None = None  # grant columns to set
+    clear_superseded: bool = False
+    wait: bool = False  # due again after a backoff (at least ``retry_after`` seconds)
+    retry_after: float | None = None
+
+
+async def observe_doors(connection: DoorConnection, plan: AccessPlan) -> None:
+    """Resolve the plan's door names against the vendor's live list (transient errors raise)."""
+    if plan.mapped_object is None:
+        resolve_doors(plan, None)
+        return
+    try:
+        doors = await connection.list_doors()
+    except TransientBackendError:
+        raise
+    except PermanentBackendError as exc:
+        resolve_doors(plan, None, unreachable=connection.explain(exc))
+        return
+    resolve_doors(plan, doors, where=connection.where(doors))
+
+
+async def read_live_set(connection: DoorConnection, location_id: str | None, set_id: str) -> AccessSet | None:
+    """The set as the vendor has it while it is active; revoked, expired or unknown: ``None``."""
+    if not location_id:
+        return None
+    found = await connection.read_access_set(location_id, set_id)
+    return found if found is not None and found.active else None
+
+
+async def make_active(connection: DoorConnection, grant: AccessGrant, plan: AccessPlan,
+                      integration_active: bool) -> Outcome:
+    current = None
+    wanted = None
+    if integration_active:
+        await observe_doors(connection, plan)
+        if not plan.problems:
+            wanted = wanted_of(plan)
+            if grant.authorization_id:
+                current = await read_live_set(connection, grant.location_id or wanted.location_id,
+                                              grant.authorization_id)
+    decision = decide_active(grant, integration_active, plan, current, wanted)
+    if decision.step == Step.WAIT:
+        return Outcome(state_while_waiting(grant), decision.reason, wait=True)
+    if decision.step == Step.FAIL:
+        return Outcome(GrantState.FAILED, decision.reason)
+    if decision.step == Step.CREATE:
+        return await create_or_adopt(connection, grant, plan, wanted, grant.generation)
+    if decision.step == Step.KEEP:
+        for set_id in decision.revoke_ids:
+            await connection.revoke_access_set(decision.location_id, set_id)
+        fields = None if grant.state == GrantState.ACTIVE else dict(wanted.as_fields(), location_id=decision.location_id)
+        return Outcome(GrantState.ACTIVE, clear_superseded=True, fields=fields)
+    if decision.step == Step.REPLACE:
+        return await _replace(connection, grant, plan, wanted, decision)
+    return await _renew(connection, grant, plan, wanted, decision)
+
+
+async def create_or_adopt(connection: DoorConnection, grant: AccessGrant, plan: AccessPlan, wanted: Wanted,
+                          generation: int) -> Outcome:
+    """A set for ``wanted`` under the external reference of ``generation``; the outcome's fields
+    carry the generation of the set it made or adopted."""
+    reference = external_reference(grant.integration_id, grant.booking_id, generation)
+    location_id = wanted.location_id
+    if may_have_lost_a_create(grant):
+        # An earlier attempt may have created the set and lost the answer: adopt it, if it still
+        # gives the wanted access. One made for doors or a window that have changed since is
+        # replaced by a set of the next generation, then revoked.
+        adopt, stale = choose_adoption(await connection.find_access_sets(location_id, reference), wanted)
+        if adopt is not None:
+            return Outcome(GrantState.ACTIVE, authorization=adopt, fields=dict(wanted.as_fields(), generation=generation))
+        if stale:
+            outcome = await create_or_adopt(connection, grant, plan, wanted, generation + 1)
+            for old in stale:
+                await connection.revoke_access_set(location_id, old.id)  # transient: the next attempt adopts and revokes
+            return outcome
+    created = await connection.create_access_set(location_id, AccessSetRequest(
+        display_name=plan.display_name,
+        door_ids=[d["id"] for d in wanted.doors],
+        valid_from=wanted.valid_from,
+        valid_to=wanted.valid_to,
+        recipients=plan.recipients,
+        locale=wanted.locale,
+        message=plan.message,
+        external_reference=reference,
+    ))
+    return Outcome(GrantState.ACTIVE, authorization=created, fields=dict(wanted.as_fields(), generation=generation))
+
+
+async def _replace(connection: DoorConnection, grant: AccessGrant, plan: AccessPlan, wanted: Wanted,
+                   decision: Decision) -> Outcome:
+    """New set with the new doors/window first, then the old one revoked: no gap in access."""
+    outcome = await create_or_adopt(connection, grant, plan, wanted, grant.generation + 1)
+    outcome.fields = dict(outcome.fields, superseded_authorization_id=grant.authorization_id)
+    try:
+        for set_id in decision.revoke_ids:
+            await connection.revoke_access_set(decision.location_id, set_id)
+        outcome.clear_superseded = True
+    except TransientBackendError as exc:
+        # The new access stands; the old set is revoked on the next attempt.
+        outcome.error = Message("Replaced; the old authorisation is still to be revoked: {error}", {"error": str(exc)})
+        outcome.retry_in = 0.0
+    return outcome
+
+
+async def _renew(connection: DoorConnection, grant: AccessGrant, plan: AccessPlan, wanted: Wanted,
+                 decision: Decision) -> Outcome:
+    """The set is gone at the vendor (drift): a new one, with its own external reference."""
+    outcome = await create_or_adopt(connection, grant, plan, wanted, grant.generation + 1)
+    outcome.clear_superseded = True
+    if decision.revoke_ids and decision.location_id:
+        try:
+            for set_id in decision.revoke_ids:
+                await connection.revoke_access_set(decision.location_id, set_id)
+        except TransientBackendError as exc:
+            outcome.clear_superseded = False
+            outcome.error = Message("Renewed; an older authorisation is still to be revoked: {error}",
+                                    {"error": str(exc)})
+            outcome.retry_in = 0.0
+    return outcome
+
+
+async def make_revoked(connection: DoorConnection, grant: AccessGrant) -> Outcome:
+    location_id = grant.location_id or connection.default_location_id
+    lost: list[AccessSet] = []
+    knows_a_set = grant.authorization_id or grant.superseded_authorization_id
+    if not knows_a_set and may_have_lost_a_create(grant) and location_id:
+        # A create may have reached the vendor without us hearing back: cancel it too.
+        lost = await connection.find_access_sets(location_id, external_reference(
+            grant.integration_id, grant.booking_id, grant.generation))
+    decision = decide_revoked(grant, location_id, lost)
+    if decision.step == Step.FAIL:
+        return Outcome(GrantState.FAILED, decision.reason)
+    for set_id in decision.revoke_ids:
+        await connection.revoke_access_set(decision.location_id, set_id)  # already gone counts as done
+    return Outcome(GrantState.REVOKED, clear_superseded=True)

@@ -1,0 +1,74 @@
+"""The integration log: every call a backend makes to its lock vendor, written in the background."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+
+from addon.base.host import Host
+
+from .models import AccessCallLog
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class CallEntry:
+    """One call to a lock vendor, as a backend reports it. Never holds a secret or token."""
+
+    integration_id: int | None
+    booking_id: int | None
+    operation: str
+    method: str
+    path: str
+    http_status: int | None
+    duration_ms: float
+    outcome: str  # ok, transient or permanent
+    error: str | None = None
+
+
+class CallLog:
+    """Queues entries and writes them to ``door_call_log`` from a background task.
+
+    Writing inline would make every vendor call wait for the database, and on SQLite a caller
+    that holds the write lock would wait for itself. ``flush()`` drains the queue (tests, shutdown).
+    """
+
+    def __init__(self, host: Host, batch_size: int = 200) -> None:
+        self.host = host
+        self.batch_size = batch_size
+        self._pending: list[AccessCallLog] = []
+        self._task: asyncio.Task | None = None
+        self._lock = asyncio.Lock()
+
+    def record(self, entry: CallEntry) -> None:
+        self._pending.append(AccessCallLog(
+            integration_id=entry.integration_id,
+            booking_id=entry.booking_id,
+            at=self.host.clock.now(),
+            operation=entry.operation,
+            method=entry.method,
+            path=entry.path[:500],
+            http_status=entry.http_status,
+            duration_ms=round(entry.duration_ms),
+            outcome=entry.outcome,
+            error=entry.error,
+        ))
+        if self._task is None or self._task.done():
+            self._task = asyncio.get_running_loop().create_task(self.flush())
+
+    async def flush(self) -> None:
+        async with self._lock:
+            while self._pending:
+                batch, self._pending = self._pending[: self.batch_size], self._pending[self.batch_size:]
+                try:
+                    async with self.host.database.session() as session:
+                        session.add_all(batch)
+                        await session.commit()
+                except Exception:
+                    log.exception("could not write %d call log rows", len(batch))
+
+
+def call_log(host: Host) -> CallLog:
+    return host.service(CallLog, lambda: CallLog(host))

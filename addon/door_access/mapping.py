@@ -1,0 +1,129 @@
+"""Door mapping (the Mapping tab): object → door names, the most specific mapping wins, and
+resolving names to the vendor's live doors."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from addon.base.errors import ValidationFailed
+from addon.base.i18n import Message
+from addon.booking.models import BookableObject
+from addon.booking.services import get_object
+
+from .backend import Door
+from .models import DoorIntegration, DoorMapping
+
+
+@dataclass
+class Resolution:
+    doors: list[Door] = field(default_factory=list)
+    problems: list[Message] = field(default_factory=list)  # stop a grant
+    warnings: list[Message] = field(default_factory=list)  # worth an admin's look, do not stop it
+
+    @property
+    def location_id(self) -> str | None:
+        locations = {d.location_id for d in self.doors}
+        return locations.pop() if len(locations) == 1 else None
+
+
+def resolve_names(names: list[str], doors: list[Door], where: Message) -> Resolution:
+    """Resolve each mapped name to exactly one live door; never a silent partial result."""
+    by_name: dict[str, list[Door]] = {}
+    for door in doors:
+        by_name.setdefault(door.name, []).append(door)
+    counts = Counter(names)
+    resolution = Resolution()
+    for name in dict.fromkeys(names):
+        matches = by_name.get(name, [])
+        if not matches:
+            resolution.problems.append(Message("Door {name!r} does not exist on {where}.",
+                                               {"name": name, "where": where}))
+        elif len(matches) > 1:
+            resolution.problems.append(Message("Door name {name!r} is used by {count} doors on {where}; make the "
+                                               "names unique at the lock system.",
+                                               {"name": name, "count": len(matches), "where": where}))
+        else:
+            door = matches[0]
+            resolution.doors.append(door)
+            if not door.online:
+                resolution.warnings.append(Message("Door {name!r} on {where} is offline; it cannot be opened "
+                                                   "remotely.", {"name": name, "where": where}))
+        if counts[name] > 1:
+            resolution.warnings.append(Message("Door {name!r} is mapped more than once.", {"name": name}))
+    if resolution.doors and resolution.location_id is None:
+        resolution.problems.append(Message("The mapped doors are in different places ({places}); one access can "
+                                           "only cover one. Map doors of one place.",
+                                           {"places": ", ".join(sorted({d.location_name for d in resolution.doors}))}))
+    return resolution
+
+
+@dataclass
+class MappingResult:
+    mapping: DoorMapping | None
+    warnings: list[Message] = field(default_factory=list)
+
+
+async def set_door_mapping(session: AsyncSession, integration: DoorIntegration, object_id, names: list[str],
+                           live_names: list[str] | None, unreachable: Message | None, now: datetime) -> MappingResult:
+    """Store object → door names. ``live_names`` is None when the vendor could not be asked (down,
+    or refusing the credentials): the names are then stored unchecked, with a warning."""
+    obj = await get_object(session, object_id)
+    if any(not n or not n.strip() for n in names):
+        # A blank entry is a mistake, not a wish to remove the mapping (that is an empty list).
+        raise ValidationFailed.one("INVALID", "A door name cannot be blank; send an empty list to remove the mapping.",
+                                   "doorNames")
+    cleaned = list(dict.fromkeys(n.strip() for n in names))
+    existing = (await session.execute(
+        select(DoorMapping).where(DoorMapping.integration_id == integration.id, DoorMapping.object_id == obj.id)
+    )).scalar_one_or_none()
+    if not cleaned:  # an empty list removes the mapping
+        if existing is not None:
+            await session.delete(existing)
+            await session.flush()
+        if integration.active and not await _has_any_mapping(session, integration):
+            raise ValidationFailed.one("REQUIRED", "An active integration needs at least one mapping; deactivate it first.",
+                                       "doorNames")
+        return MappingResult(None)
+    warnings: list[Message] = []
+    if live_names is None:
+        warnings.append(Message("The door list could not be fetched ({reason}); the names were stored unchecked.",
+                                {"reason": unreachable}))
+    else:
+        unknown = [n for n in cleaned if n not in live_names]
+        if unknown:
+            raise ValidationFailed.one("UNKNOWN_DOOR", "Unknown door {unknown}. Known doors: {known}.", "doorNames",
+                                       unknown=", ".join(map(repr, unknown)),
+                                       known=", ".join(sorted(live_names)) or "-")
+    if existing is None:
+        existing = DoorMapping(integration_id=integration.id, object_id=obj.id, door_names=cleaned)
+        session.add(existing)
+    else:
+        existing.door_names = cleaned
+        existing.updated_at = now
+    await session.flush()
+    return MappingResult(existing, warnings)
+
+
+async def _has_any_mapping(session: AsyncSession, integration: DoorIntegration) -> bool:
+    return (await session.execute(
+        select(DoorMapping.id).where(DoorMapping.integration_id == integration.id).limit(1)
+    )).first() is not None
+
+
+async def mapping_for_object(session: AsyncSession, integration_id: int,
+                             obj: BookableObject) -> tuple[DoorMapping | None, BookableObject | None]:
+    """The most specific mapping: the object's own, else its parent's (and so on up)."""
+    node: BookableObject | None = obj
+    while node is not None:
+        mapping = (await session.execute(
+            select(DoorMapping).where(DoorMapping.integration_id == integration_id, DoorMapping.object_id == node.id)
+        )).scalar_one_or_none()
+        if mapping is not None:
+            return mapping, node
+        node = await session.get(BookableObject, node.parent_id) if node.parent_id else None
+    return None, None

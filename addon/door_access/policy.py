@@ -1,0 +1,187 @@
+"""An integration's policy (the Details tab) and its activation: which statuses grant and revoke
+access, how long before the start, where the authorisation id is kept, the fallback language."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from addon.base.api_kit import clean_text, get_row
+from addon.base.errors import Problem, ValidationFailed
+from addon.base.host import Host
+from addon.base.i18n import Message, N_, is_language_code
+from addon.booking.models import BookingField, BookingStatus
+
+from .backend import backends
+from .models import AccessGrant, DoorIntegration, DoorMapping
+
+MAX_TIME_BEFORE_MINUTES = 7 * 24 * 60
+UNSET: Any = object()  # "not given" in an update, as opposed to None ("clear it")
+
+
+@dataclass
+class PolicyChanges:
+    """Fields of the Details tab (and the name); UNSET ones are left alone."""
+
+    name: Any = UNSET
+    trigger_statuses: Any = UNSET
+    revoke_statuses: Any = UNSET
+    time_before_minutes: Any = UNSET
+    authorization_id_field: Any = UNSET
+    default_language: Any = UNSET
+
+    def given(self) -> dict[str, Any]:
+        return {k: v for k, v in self.__dict__.items() if v is not UNSET}
+
+
+async def get_integration(session: AsyncSession, value, field: str = "integrationId",
+                          lock: bool = False) -> DoorIntegration:
+    return await get_row(session, DoorIntegration, value, field, N_("Integration {id} does not exist."), lock)
+
+
+async def _check_statuses(session: AsyncSession, trigger: list[str], revoke: list[str], problems: list[Problem]) -> None:
+    known = set((await session.execute(select(BookingStatus.code))).scalars().all())
+    for codes, field_name in ((trigger, "triggerStatuses"), (revoke, "revokeStatuses")):
+        unknown = [c for c in codes if c not in known]
+        if unknown:
+            problems.append(Problem("NOT_FOUND", "Unknown status {unknown}; known: {known}.", field_name,
+                                    {"unknown": ", ".join(map(repr, unknown)), "known": ", ".join(sorted(known))}))
+    overlap = sorted(set(trigger) & set(revoke))
+    if overlap:
+        problems.append(Problem("OVERLAP", "A status cannot both grant and revoke access: {statuses}.",
+                                "revokeStatuses", {"statuses": ", ".join(overlap)}))
+
+
+async def _field_exists(session: AsyncSession, code: str) -> bool:
+    return (await session.execute(select(BookingField.id).where(BookingField.code == code))).first() is not None
+
+
+async def check_policy(session: AsyncSession, integration: DoorIntegration, changes: PolicyChanges,
+                       problems: list[Problem]) -> dict[str, Any]:
+    """Validate every given field; returns the values to write (problems are appended)."""
+    given = changes.given()
+    values: dict[str, Any] = {}
+    if "name" in given:
+        values["name"] = clean_text(given["name"], "name", Message("Name"), 100, problems=problems)
+    if "trigger_statuses" in given:
+        values["trigger_statuses"] = list(dict.fromkeys(given["trigger_statuses"] or []))
+    if "revoke_statuses" in given:
+        values["revoke_statuses"] = list(dict.fromkeys(given["revoke_statuses"] or []))
+    if "trigger_statuses" in values or "revoke_statuses" in values:
+        await _check_statuses(session, values.get("trigger_statuses", integration.trigger_statuses or []),
+                              values.get("revoke_statuses", integration.revoke_statuses or []), problems)
+    if "time_before_minutes" in given:
+        minutes = given["time_before_minutes"]
+        if minutes is None:
+            minutes = 0
+        if not isinstance(minutes, int) or not 0 <= minutes <= MAX_TIME_BEFORE_MINUTES:
+            problems.append(Problem("INVALID", "timeBeforeMinutes must be between 0 and {maximum} (7 days).",
+                                    "timeBeforeMinutes", {"maximum": MAX_TIME_BEFORE_MINUTES}))
+        values["time_before_minutes"] = minutes
+    if "authorization_id_field" in given:
+        code = clean_text(given["authorization_id_field"], "authorizationIdField", Message("Booking field"), 64,
+                          required=False, problems=problems)
+        if code and not await _field_exists(session, code):
+            problems.append(Problem("NOT_FOUND", "Booking field {code!r} does not exist; create it first.",
+                                    "authorizationIdField", {"code": code}))
+        values["authorization_id_field"] = code
+    if "default_language" in given:
+        language = (given["default_language"] or "").strip().lower()
+        if not is_language_code(language):
+            problems.append(Problem("INVALID", "{language!r} is not a two-letter language code (e.g. nl, en, de).",
+                                    "defaultLanguage", {"language": given["default_language"]}))
+        values["default_language"] = language
+    return values
+
+
+async def ensure_runnable(host: Host, session: AsyncSession, integration: DoorIntegration) -> None:
+    """An active integration must stay runnable; deactivate it first to make it incomplete."""
+    if integration.active:
+        remaining = await activation_problems(host, session, integration)
+        if remaining:
+            raise ValidationFailed(*remaining)
+
+
+async def create_integration(host: Host, session: AsyncSession, backend_name: str,
+                             changes: PolicyChanges) -> DoorIntegration:
+    problems: list[Problem] = []
+    backend = backends(host).get(backend_name or "")
+    if backend is None:
+        problems.append(Problem("NOT_FOUND", "Unknown backend {backend!r}; known: {known}.", "backend",
+                                {"backend": backend_name, "known": ", ".join(backends(host).names()) or "-"}))
+    if changes.name is UNSET or changes.name is None:
+        changes.name = backend.label if backend else "Door access"
+    integration = DoorIntegration(name="", backend=backend_name, trigger_statuses=[], revoke_statuses=[])
+    values = await check_policy(session, integration, changes, problems)
+    if problems:
+        raise ValidationFailed(*problems)
+    for key, value in values.items():
+        setattr(integration, key, value)
+    session.add(integration)
+    await session.flush()
+    return integration
+
+
+async def update_integration(host: Host, session: AsyncSession, integration_id, changes: PolicyChanges) -> DoorIntegration:
+    integration = await get_integration(session, integration_id, "id", lock=True)
+    problems: list[Problem] = []
+    values = await check_policy(session, integration, changes, problems)
+    if problems:
+        raise ValidationFailed(*problems)
+    for key, value in values.items():
+        setattr(integration, key, value)
+    integration.updated_at = host.clock.now()
+    await ensure_runnable(host, session, integration)
+    await session.flush()
+    return integration
+
+
+async def activation_problems(host: Host, session: AsyncSession, integration: DoorIntegration) -> list[Problem]:
+    """Everything that keeps ``integration`` from running: the backend's part first (its
+    credentials), then the policy and the mapping."""
+    problems: list[Problem] = []
+    backend = backends(host).get(integration.backend)
+    if backend is None:
+        problems.append(Problem("NOT_FOUND", "The backend {backend!r} of this integration is not loaded.", "backend",
+                                {"backend": integration.backend}))
+    else:
+        problems += await backend.configuration_problems(session, integration)
+    if not integration.trigger_statuses:
+        problems.append(Problem("REQUIRED", "Choose at least one trigger status.", "triggerStatuses"))
+    await _check_statuses(session, integration.trigger_statuses or [], integration.revoke_statuses or [], problems)
+    if not integration.authorization_id_field:
+        problems.append(Problem("REQUIRED", "Choose the booking field that keeps the authorisation id; revoking needs it.",
+                                "authorizationIdField"))
+    elif not await _field_exists(session, integration.authorization_id_field):
+        problems.append(Problem("NOT_FOUND", "Booking field {code!r} does not exist.", "authorizationIdField",
+                                {"code": integration.authorization_id_field}))
+    has_mapping = integration.id is not None and (await session.execute(
+        select(DoorMapping.id).where(DoorMapping.integration_id == integration.id).limit(1)
+    )).first()
+    if not has_mapping:
+        problems.append(Problem("REQUIRED", "Map at least one object to a door on the Mapping tab.", "mapping"))
+    return problems
+
+
+async def set_active(host: Host, session: AsyncSession, integration_id, active: bool) -> DoorIntegration:
+    integration = await get_integration(session, integration_id, lock=True)
+    if active:
+        problems = await activation_problems(host, session, integration)
+        if problems:
+            raise ValidationFailed(*problems)
+    # Deactivation is the rollback switch: new triggers stop, existing access stays as it is.
+    now = host.clock.now()
+    if active and not integration.active:
+        # Grants that waited (with backoff) while the integration was off are due again at once.
+        await session.execute(
+            update(AccessGrant)
+            .where(AccessGrant.integration_id == integration.id, AccessGrant.next_attempt_at.is_not(None))
+            .values(next_attempt_at=now)
+        )
+    integration.active = active
+    integration.updated_at = now
+    await session.flush()
+    return integration

@@ -1,0 +1,56 @@
+"""Repair tools for staff and admins: resync a booking's access, revoke it whatever the status,
+and queue the failed grants of an integration again."""
+
+from __future__ import annotations
+
+from sqlalchemy import case, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from addon.base.errors import ValidationFailed
+from addon.base.host import Host
+from addon.booking.models import Booking, BookingStatus
+from addon.booking.services import get_booking
+
+from .intents import follow_status, want_revoked
+from .models import AccessGrant, Desired, DoorIntegration, GrantState
+from .policy import get_integration
+
+
+async def grant_ids_of(session: AsyncSession, booking_id: int) -> list[int]:
+    return list((await session.execute(
+        select(AccessGrant.id).where(AccessGrant.booking_id == booking_id)
+    )).scalars().all())
+
+
+async def resync(host: Host, session: AsyncSession, booking_id) -> tuple[Booking, list[int]]:
+    """Record what the booking's status asks of every active integration; returns the booking
+    and every grant of it (each is then compared with what the vendor has)."""
+    booking = await get_booking(session, booking_id, lock=True)
+    status = await session.get(BookingStatus, booking.status_id)
+    await follow_status(session, booking, status.code, host.clock.now())
+    return booking, await grant_ids_of(session, booking.id)
+
+
+async def revoke(host: Host, session: AsyncSession, booking_id, actor: str) -> tuple[Booking, list[int]]:
+    """Revoke the booking's access through every integration, whatever its status; who asked is
+    recorded on the grant."""
+    booking = await get_booking(session, booking_id, lock=True)
+    integrations = (await session.execute(select(DoorIntegration).order_by(DoorIntegration.id))).scalars().all()
+    now = host.clock.now()
+    touched = [g for i in integrations if (g := await want_revoked(session, booking, i, now, actor=actor))]
+    if not touched:
+        raise ValidationFailed.one("NOT_FOUND", "This booking has no door access to revoke.", "bookingId")
+    return booking, [g.id for g in touched]
+
+
+async def retry_failed(host: Host, session: AsyncSession, integration_id) -> int:
+    """Queue every FAILED grant of an integration again; returns how many."""
+    integration = await get_integration(session, integration_id)
+    now = host.clock.now()
+    result = await session.execute(
+        update(AccessGrant)
+        .where(AccessGrant.integration_id == integration.id, AccessGrant.state == GrantState.FAILED)
+        .values(state=case((AccessGrant.desired == Desired.ACTIVE, GrantState.PENDING), else_=GrantState.REVOKING),
+                attempts=0, next_attempt_at=now, updated_at=now, intent_version=AccessGrant.intent_version + 1)
+    )
+    return result.rowcount

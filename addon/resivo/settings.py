@@ -1,0 +1,32 @@
+"""Settings of the Resivo backend (environment variables, listed in the README)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from addon.base.settings import Env
+
+
+@dataclass(frozen=True)
+class ResivoSettings:
+    api_version: str = "v8"
+    connect_timeout: float = 5.0
+    read_timeout: float = 10.0
+    concurrency: int = 8
+    sandbox: bool = False  # mount the sandbox in the web app (demo, never production)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> "ResivoSettings":
+        env = Env(environ)
+        return cls(
+            api_version=env.text("RESIVO_API_VERSION", "v8"),
+            connect_timeout=env.float("RESIVO_CONNECT_TIMEOUT", 5.0, minimum=0.01),
+            read_timeout=env.float("RESIVO_READ_TIMEOUT", 10.0, minimum=0.01),
+            concurrency=env.int("RESIVO_CONCURRENCY", 8, minimum=1),
+            sandbox=env.bool("IRESERVE_SANDBOX", False),
+        )
+
+
+def resivo_settings(host) -> ResivoSettings:
+    return host.settings_of(ResivoSettings)
