@@ -65,7 +65,7 @@ JOIN booking_customer c ON c.id = b.customer_id
 JOIN booking_status s ON s.id = b.status_id
 LEFT JOIN booking_field_value fv ON fv.booking_id = b.id
 LEFT JOIN booking_field f ON f.id = fv.field_id
-LEFT JOIN resivo_access_grant g ON g.booking_id = b.id
+LEFT JOIN door_access_grant g ON g.booking_id = b.id
 ORDER BY b.start_at, b.id, f.code, g.integration_id
 """)
 
@@ -153,7 +153,7 @@ async def run_once(env, size: int) -> dict:
         finally:
             counter.close()
             collections.close()
-        settings = host.settings
+        settings = settings_record(host)
     ordered = [pages[f"first_{f}"] for f in page_sizes(size)]
     small, large = ordered[0], ordered[-1]
     return {
@@ -166,7 +166,7 @@ async def run_once(env, size: int) -> dict:
         "statements_grow_with_page_size": large["sql_statements_median"] > small["sql_statements_median"],
         "log_warnings": LOG_COUNTER.take(),
         "raw": raw,
-        "_settings": {**settings_record(settings), "client_concurrency": 1, "warmup_requests": WARMUP_REQUESTS},
+        "_settings": {**settings, "client_concurrency": 1, "warmup_requests": WARMUP_REQUESTS},
     }
 
 

@@ -22,8 +22,9 @@ import asyncio
 import time
 
 from addon.base.db import Database
-from addon.resivo.reconcile import drain_background
-from addon.resivo.worker import Worker
+from addon.door_access.reconcile import drain_background
+from addon.door_access.worker import Worker
+from addon.resivo.settings import resivo_settings
 
 from .harness import (
     LOG_COUNTER,
@@ -66,7 +67,7 @@ def warmup_size(size: int) -> int:
 def overrides(options) -> dict:
     extra = {}
     if options.reconcile_wait is not None:
-        extra["reconcile_wait_seconds"] = options.reconcile_wait
+        extra["IRESERVE_RECONCILE_WAIT"] = str(options.reconcile_wait)
     return extra
 
 
@@ -122,11 +123,12 @@ async def run_once(env, size: int) -> dict:
             await monitor.dispose()
             await sandbox.aclose()
         check = access_check(sets, await grants(host), await field_values(host), booking_ids)
+        settings = settings_record(host)
+        concurrency = resivo_settings(host).concurrency
 
-    settings = host.settings
     calls = stats["calls"]
     total_calls = sum(calls.values())
-    lower_bound = total_calls * LATENCY_MS / 1000 / settings.resivo_concurrency
+    lower_bound = total_calls * LATENCY_MS / 1000 / concurrency
     wall = (done_at - client["started"]) if done_at else None
     states = [row[0] if row else None for row in client["extracts"]]
     return {
@@ -163,7 +165,7 @@ async def run_once(env, size: int) -> dict:
         "access_check": check,
         "log_warnings": LOG_COUNTER.take(),
         "raw": {"request_latency_ms": client["latencies_ms"], "progress_s_active": progress},
-        "_settings": {**settings_record(settings), "sandbox_latency_ms": LATENCY_MS,
+        "_settings": {**settings, "sandbox_latency_ms": LATENCY_MS,
                       "client_concurrency": options.client_concurrency},
     }
 

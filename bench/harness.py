@@ -34,18 +34,22 @@ import httpx  # noqa: E402
 from sqlalchemy import event, func, select  # noqa: E402
 
 from addon.base.auth import Role, create_token  # noqa: E402
+from addon.base.clock import Clock  # noqa: E402
 from addon.base.crypto import secret_box  # noqa: E402
 from addon.base.db import Database  # noqa: E402
 from addon.base.events import AFTER_COMMIT_KEY  # noqa: E402
 from addon.base.host import Host, load_host  # noqa: E402
 from addon.base.migrate import upgrade  # noqa: E402
-from addon.base.settings import Settings  # noqa: E402
 from addon.booking import services  # noqa: E402
 from addon.booking.models import BookingField, BookingFieldValue  # noqa: E402
+from addon.door_access.models import AccessGrant, DoorIntegration, DoorMapping, GrantState  # noqa: E402
+from addon.door_access.settings import door_settings  # noqa: E402
 from addon.resivo.client import ResivoConnector  # noqa: E402
-from addon.resivo.connection import CONNECTOR_KEY, CallLogger  # noqa: E402
-from addon.resivo.models import GrantState, ResivoAccessGrant, ResivoDoorMapping, ResivoIntegration  # noqa: E402
+from addon.resivo.connection import CallLogBridge  # noqa: E402
+from addon.resivo.credentials import BACKEND_NAME as RESIVO_BACKEND  # noqa: E402
+from addon.resivo.models import ResivoCredentials  # noqa: E402
 from addon.resivo.sandbox import create_sandbox_app  # noqa: E402
+from addon.resivo.settings import resivo_settings  # noqa: E402
 
 SANDBOX_URL = "http://resivo.sandbox"
 AUTH_FIELD = "resivo_authorization_id"
@@ -163,28 +167,39 @@ def restore_logging() -> None:
 # --------------------------------------------------------------------------- databases
 
 
-def make_settings(workdir: Path, database_url: str, **overrides: Any) -> Settings:
-    """The process settings from the environment (RESIVO_CONCURRENCY, ...), with the database,
-    the work folder and whatever a scenario sets explicitly (recorded in the results)."""
-    settings = dataclasses.replace(
-        Settings.from_env(),
-        database_url=database_url,
-        var_dir=workdir,
-        secret_key=None,
-        secret_key_file=workdir / "secret.key",
-        cors_origins=(),
-        sandbox=False,  # the sandbox is wired to the connector directly, not mounted in the app
-        worker_enabled=False,  # scenarios run addon.resivo.worker.Worker themselves
-        log_level="WARNING",
-    )
-    return dataclasses.replace(settings, **overrides)
+def make_environ(workdir: Path, database_url: str, **overrides: str) -> dict[str, str]:
+    """The host's environment: the process's (RESIVO_CONCURRENCY, ...), with the database, the
+    work folder and whatever a scenario sets explicitly, by variable name (recorded in the results)."""
+    environ = {k: v for k, v in os.environ.items() if k != "IRESERVE_SECRET_KEY"}
+    environ.update({
+        "DATABASE_URL": database_url,
+        "IRESERVE_VAR_DIR": str(workdir),
+        "IRESERVE_SECRET_KEY_FILE": str(workdir / "secret.key"),
+        "IRESERVE_CORS_ORIGINS": "",
+        "IRESERVE_SANDBOX": "false",  # the sandbox is wired to the connector directly, not mounted in the app
+        "IRESERVE_WORKER": "false",  # scenarios run addon.door_access.worker.Worker themselves
+        "IRESERVE_LOG_LEVEL": "WARNING",
+    })
+    environ.update({name: str(value) for name, value in overrides.items()})
+    return environ
 
 
-def settings_record(settings: Settings) -> dict:
-    keep = ("resivo_concurrency", "reconcile_wait_seconds", "resivo_connect_timeout", "resivo_read_timeout",
-            "worker_interval_seconds", "worker_batch_size", "retry_base_seconds", "retry_max_seconds",
-            "max_page_size", "max_query_depth")
-    return {key: getattr(settings, key) for key in keep}
+def settings_record(host: Host) -> dict:
+    """The settings the run used, by environment variable (the values as the host read them)."""
+    door, resivo, base = door_settings(host), resivo_settings(host), host.settings
+    return {
+        "RESIVO_CONCURRENCY": resivo.concurrency,
+        "IRESERVE_RECONCILE_WAIT": door.reconcile_wait_seconds,
+        "RESIVO_CONNECT_TIMEOUT": resivo.connect_timeout,
+        "RESIVO_READ_TIMEOUT": resivo.read_timeout,
+        "IRESERVE_WORKER_INTERVAL": door.worker_interval_seconds,
+        "IRESERVE_WORKER_BATCH": door.worker_batch_size,
+        "IRESERVE_RETRY_BASE": door.retry_base_seconds,
+        "IRESERVE_RETRY_MAX": door.retry_max_seconds,
+        "IRESERVE_MAX_PAGE_SIZE": base.max_page_size,
+        "IRESERVE_MAX_QUERY_DEPTH": base.max_query_depth,
+        "IRESERVE_DB_POOL_SIZE": base.db_pool_size,
+    }
 
 
 class SQLiteBackend:
@@ -197,7 +212,7 @@ class SQLiteBackend:
         self.version = f"SQLite {sqlite3.sqlite_version} (aiosqlite, WAL, file in {self.workdir})"
 
     async def prepare(self) -> None:
-        await migrate(make_settings(self.workdir, f"sqlite+aiosqlite:///{self.template}"))
+        await migrate(make_environ(self.workdir, f"sqlite+aiosqlite:///{self.template}"))
 
     async def fresh(self) -> str:
         target = self.workdir / f"run-{uuid.uuid4().hex[:8]}.sqlite3"
@@ -234,7 +249,7 @@ class PostgresBackend:
     async def prepare(self) -> None:
         await self._admin(f'DROP DATABASE IF EXISTS "{self.TEMPLATE}"')
         await self._admin(f'CREATE DATABASE "{self.TEMPLATE}"')
-        await migrate(make_settings(self.workdir, self.server.url(database=self.TEMPLATE)))
+        await migrate(make_environ(self.workdir, self.server.url(database=self.TEMPLATE)))
         version = await self._admin("SHOW server_version")
         self.version = f"PostgreSQL {version} (asyncpg, fsync=off, synchronous_commit=off, 127.0.0.1)"
 
@@ -251,9 +266,9 @@ class PostgresBackend:
         await self._admin(f'DROP DATABASE IF EXISTS "{self.TEMPLATE}"')
 
 
-async def migrate(settings: Settings) -> None:
+async def migrate(environ: dict[str, str]) -> None:
     """What `ireserve db upgrade` does: alembic upgrade of every addon's branch."""
-    host = load_host(settings)
+    host = load_host(environ=environ)
     try:
         await upgrade(host)
     finally:
@@ -261,12 +276,13 @@ async def migrate(settings: Settings) -> None:
 
 
 @asynccontextmanager
-async def fresh_host(backend, workdir: Path, **overrides: Any) -> AsyncIterator[Host]:
-    """A host on a database of its own (a copy of the migrated template), dropped afterwards."""
+async def fresh_host(backend, workdir: Path, **overrides: str) -> AsyncIterator[Host]:
+    """A host on a database of its own (a copy of the migrated template), dropped afterwards;
+    ``overrides`` are environment variables. It runs on the real clock: these are wall-time figures."""
     url = await backend.fresh()
     run_dir = workdir / f"host-{uuid.uuid4().hex[:8]}"
     run_dir.mkdir(parents=True)
-    host = load_host(make_settings(run_dir, url, **overrides))
+    host = load_host(environ=make_environ(run_dir, url, **overrides), clock=Clock())
     try:
         yield host
     finally:
@@ -302,18 +318,21 @@ async def seed_world(host: Host, role: Role = Role.STAFF) -> World:
         objects["Meeting room"] = (await services.create_object(host, session, code="meeting-room",
                                                                 name="Meeting room",
                                                                 time_zone="Europe/Amsterdam")).id
-        integration = ResivoIntegration(
-            name="Duinpark doors", active=True, site_owner_id="demo-owner", client_id="demo-client",
-            client_secret_encrypted=secret_box(host).encrypt("demo-secret"), site_id="demo-site",
-            base_url=SANDBOX_URL, trigger_statuses=["confirmed", "paid"], revoke_statuses=["cancelled"],
-            time_before_minutes=30, authorization_id_field=AUTH_FIELD, default_language="nl",
+        integration = DoorIntegration(
+            name="Duinpark doors", backend=RESIVO_BACKEND, active=True, trigger_statuses=["confirmed", "paid"],
+            revoke_statuses=["cancelled"], time_before_minutes=30, authorization_id_field=AUTH_FIELD,
+            default_language="nl",
         )
         session.add(integration)
         await session.flush()
-        session.add(ResivoDoorMapping(integration_id=integration.id, object_id=building.id,
-                                      component_names=STUDIO_DOORS))
-        session.add(ResivoDoorMapping(integration_id=integration.id, object_id=objects["Meeting room"],
-                                      component_names=["Meeting room door"]))
+        session.add(ResivoCredentials(
+            integration_id=integration.id, site_owner_id="demo-owner", client_id="demo-client",
+            client_secret_encrypted=secret_box(host).encrypt("demo-secret"), site_id="demo-site",
+            base_url=SANDBOX_URL,
+        ))
+        session.add(DoorMapping(integration_id=integration.id, object_id=building.id, door_names=STUDIO_DOORS))
+        session.add(DoorMapping(integration_id=integration.id, object_id=objects["Meeting room"],
+                                door_names=["Meeting room door"]))
         token = await create_token(session, "bench", role)
         await session.commit()
         return World(integration.id, objects, field.id, token)
@@ -348,7 +367,7 @@ async def create_bookings(host: Host, world: World, count: int, status: str = "o
 async def grant_counts(database: Database) -> dict[str, int]:
     async with database.session() as session:
         rows = (await session.execute(
-            select(ResivoAccessGrant.state, func.count()).group_by(ResivoAccessGrant.state)
+            select(AccessGrant.state, func.count()).group_by(AccessGrant.state)
         )).all()
     return {state: n for state, n in rows}
 
@@ -395,9 +414,9 @@ async def field_values(host: Host) -> dict[int, str | None]:
     return dict(rows)
 
 
-async def grants(host: Host) -> list[ResivoAccessGrant]:
+async def grants(host: Host) -> list[AccessGrant]:
     async with host.database.session() as session:
-        rows = list((await session.execute(select(ResivoAccessGrant))).scalars().all())
+        rows = list((await session.execute(select(AccessGrant))).scalars().all())
     return rows
 
 
@@ -405,12 +424,12 @@ async def activate_grants_directly(host: Host) -> None:
     """Scenario 3 needs bookings that show access: mark their grants ACTIVE without Resivo."""
     async with host.database.session() as session:
         field = (await session.execute(select(BookingField).where(BookingField.code == AUTH_FIELD))).scalar_one()
-        rows = (await session.execute(select(ResivoAccessGrant))).scalars().all()
+        rows = (await session.execute(select(AccessGrant))).scalars().all()
         now = datetime.now(timezone.utc)
         for grant in rows:
             grant.state = GrantState.ACTIVE
             grant.authorization_id = f"auth-{grant.booking_id}"
-            grant.site_id = "demo-site"
+            grant.location_id = "demo-site"
             grant.doors = [{"id": "duinpark-studio-main", "name": STUDIO_DOORS[0]}]
             grant.valid_from, grant.valid_to = now, now + timedelta(days=2)
             grant.locale = "nl"
@@ -433,14 +452,15 @@ class Sandbox:
         self.admin = httpx.AsyncClient(transport=httpx.ASGITransport(app=self.app), base_url=SANDBOX_URL)
 
     def connect(self, host: Host) -> ResivoConnector:
-        connector = ResivoConnector(
-            connect_timeout=host.settings.resivo_connect_timeout,
-            read_timeout=host.settings.resivo_read_timeout,
+        """Put in place, as the host's Resivo connector, one that reaches this sandbox (with the
+        timeouts of RESIVO_CONNECT_TIMEOUT / RESIVO_READ_TIMEOUT and the integration log)."""
+        settings = resivo_settings(host)
+        return host.provide(ResivoConnector(
+            connect_timeout=settings.connect_timeout,
+            read_timeout=settings.read_timeout,
             transport=httpx.ASGITransport(app=self.app),
-            on_call=CallLogger(host),
-        )
-        host.services[CONNECTOR_KEY] = connector
-        return connector
+            on_call=CallLogBridge(host),
+        ))
 
     async def _json(self, method: str, path: str, **kwargs: Any) -> Any:
         response = await self.admin.request(method, path, **kwargs)
@@ -480,7 +500,7 @@ def booking_of_reference(reference: str | None) -> int | None:
     return None
 
 
-def access_check(sets: list[dict], grant_rows: list[ResivoAccessGrant], fields: dict[int, str | None],
+def access_check(sets: list[dict], grant_rows: list[AccessGrant], fields: dict[int, str | None],
                  booking_ids: list[int]) -> dict:
     """Every booking has exactly one active set, its grant and booking field name it, and no set
     in the sandbox is unknown to the grants (an orphan)."""
@@ -750,6 +770,6 @@ async def stop_task(task: asyncio.Task, stop: asyncio.Event) -> None:
 
 async def count_where(database: Database, *conditions) -> int:
     async with database.session() as session:
-        value = (await session.execute(select(func.count()).select_from(ResivoAccessGrant).where(*conditions))).scalar_one()
+        value = (await session.execute(select(func.count()).select_from(AccessGrant).where(*conditions))).scalar_one()
     return value
 

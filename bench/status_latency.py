@@ -125,14 +125,14 @@ async def run_once(env, size: int) -> dict:
         finally:
             counter.close()
             await sandbox.aclose()
-        settings = host.settings
+        settings = settings_record(host)
     return {
         "calls_per_variant": n,
         **variants,
         "grant_states_at_end": counts,
         "log_warnings": LOG_COUNTER.take(),
         "raw": raw,
-        "_settings": {**settings_record(settings), "sandbox_latencies_ms": list(LATENCIES_MS),
+        "_settings": {**settings, "sandbox_latencies_ms": list(LATENCIES_MS),
                       "client_concurrency": 1, "warmup_calls_per_series": WARMUP_CALLS},
     }
 

@@ -6,7 +6,7 @@ after-commit reconciles are dropped, as if Resivo had been down when they were c
 sandbox fails calls at random — 20 % with 503, 5 % with 429 (Retry-After 0.2 s) — and answers
 the others after the drain latency (default 20 ms).
 
-Timed: ``addon.resivo.worker.Worker.run_forever`` (the loop the server runs) from start until
+Timed: ``addon.door_access.worker.Worker.run_forever`` (the loop the server runs) from start until
 every grant is ACTIVE (polled on a separate engine every 0.1 s). Backoff is shortened so the run
 finishes: IRESERVE_RETRY_BASE 0.1 s, IRESERVE_RETRY_MAX 2 s, IRESERVE_WORKER_INTERVAL 0.1 s (the
 loop only sleeps when nothing is due); batch size and concurrency are the defaults.
@@ -28,8 +28,10 @@ from collections import Counter
 from sqlalchemy import func, select
 
 from addon.base.db import Database
-from addon.resivo.models import GrantState, ResivoCallLog
-from addon.resivo.worker import Worker
+from addon.door_access.call_log import call_log
+from addon.door_access.models import AccessCallLog, GrantState
+from addon.door_access.worker import Worker
+from addon.resivo.settings import resivo_settings
 
 from .harness import (
     LOG_COUNTER,
@@ -57,7 +59,7 @@ DEFAULT_SIZE = 1000
 DEFAULT_LATENCY_MS = 20.0
 FAULT_RATES = {"503": 0.20, "429": 0.05}
 RETRY_AFTER_S = 0.2
-OVERRIDES = {"retry_base_seconds": 0.1, "retry_max_seconds": 2.0, "worker_interval_seconds": 0.1}
+OVERRIDES = {"IRESERVE_RETRY_BASE": "0.1", "IRESERVE_RETRY_MAX": "2", "IRESERVE_WORKER_INTERVAL": "0.1"}
 _seeds = itertools.count(1)
 
 
@@ -72,9 +74,9 @@ def warmup_size(size: int) -> int:
 async def attempts_per_booking(host) -> dict[int, int]:
     async with host.database.session() as session:
         rows = (await session.execute(
-            select(ResivoCallLog.booking_id, func.count())
-            .where(ResivoCallLog.operation == "get_site", ResivoCallLog.booking_id.is_not(None))
-            .group_by(ResivoCallLog.booking_id)
+            select(AccessCallLog.booking_id, func.count())
+            .where(AccessCallLog.operation == "get_site", AccessCallLog.booking_id.is_not(None))
+            .group_by(AccessCallLog.booking_id)
         )).all()
     return dict(rows)
 
@@ -82,7 +84,7 @@ async def attempts_per_booking(host) -> dict[int, int]:
 async def answers_by_status(host) -> dict[str, int]:
     async with host.database.session() as session:
         rows = (await session.execute(
-            select(ResivoCallLog.http_status, func.count()).group_by(ResivoCallLog.http_status)
+            select(AccessCallLog.http_status, func.count()).group_by(AccessCallLog.http_status)
         )).all()
     return {str(status): n for status, n in sorted(rows, key=lambda r: r[0] or 0)}
 
@@ -115,7 +117,7 @@ async def run_once(env, size: int) -> dict:
             stats = await sandbox.stats()
             faults = await sandbox.faults()
             sets = await sandbox.authorizations()
-            await connector.on_call.flush()
+            await call_log(host).flush()
             statements, connections = counter.n, counter.connections_opened
         finally:
             counter.close()
@@ -125,12 +127,13 @@ async def run_once(env, size: int) -> dict:
         attempts = await attempts_per_booking(host)
         statuses = await answers_by_status(host)
         check = access_check(sets, await grants(host), await field_values(host), booking_ids)
-        settings = host.settings
+        settings = settings_record(host)
+        concurrency = resivo_settings(host).concurrency
 
     per_grant = [attempts.get(b, 0) for b in booking_ids]
     calls = stats["calls"]
     total_calls = sum(calls.values())
-    lower_bound = total_calls * latency / 1000 / settings.resivo_concurrency
+    lower_bound = total_calls * latency / 1000 / concurrency
     drain = (done_at - started) if done_at else None
     fired = next((f.get("fired") for f in faults if f.get("mode") == "random"), None)
     return {
@@ -163,7 +166,7 @@ async def run_once(env, size: int) -> dict:
         "access_check": check,
         "log_warnings": LOG_COUNTER.take(),
         "raw": {"attempts_per_grant": per_grant, "progress_s_active": progress},
-        "_settings": {**settings_record(settings), "sandbox_latency_ms": latency,
+        "_settings": {**settings, "sandbox_latency_ms": latency,
                       "fault_rates": FAULT_RATES, "retry_after_s": RETRY_AFTER_S, "fault_seed": seed},
     }
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import dataclasses
 from typing import Any, Optional, TypeVar
 
 import strawberry
@@ -114,3 +115,22 @@ def payload(name: str, result_name: str, result_type, description: str):
     """A mutation payload type: the result (null when refused) and the user errors."""
     cls = type(name, (), {"__annotations__": {result_name: Optional[result_type], "errors": list[UserError]}})
     return strawberry.type(cls, description=description)
+
+
+# -- partial updates -----------------------------------------------------------------------------
+
+UNSET: Any = strawberry.UNSET  # "not given", as opposed to None ("clear it")
+
+
+@dataclasses.dataclass
+class Changes:
+    """Base of the fields an update may change: subclasses are dataclasses whose fields default to
+    UNSET; ``given()`` says which ones the caller sent."""
+
+    def given(self) -> dict[str, Any]:
+        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if getattr(self, f.name) is not UNSET}
+
+    @classmethod
+    def from_input(cls, data: Any):
+        """The fields of a GraphQL input object that were sent (strawberry.UNSET for the others)."""
+        return cls(**{f.name: getattr(data, f.name, UNSET) for f in dataclasses.fields(cls)})

@@ -73,6 +73,7 @@ class Door:
     online: bool
     location_id: str
     location_name: str
+    location_time_zone: str | None = None  # IANA name, when the vendor says
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from addon.base.api_kit import clean_text, get_row
+from addon.base.api_kit import UNSET, Changes, clean_text, get_row
 from addon.base.errors import Problem, ValidationFailed
 from addon.base.host import Host
 from addon.base.i18n import Message, N_, is_language_code
@@ -19,11 +19,10 @@ from .backend import backends
 from .models import AccessGrant, DoorIntegration, DoorMapping
 
 MAX_TIME_BEFORE_MINUTES = 7 * 24 * 60
-UNSET: Any = object()  # "not given" in an update, as opposed to None ("clear it")
 
 
 @dataclass
-class PolicyChanges:
+class PolicyChanges(Changes):
     """Fields of the Details tab (and the name); UNSET ones are left alone."""
 
     name: Any = UNSET
@@ -32,9 +31,6 @@ class PolicyChanges:
     time_before_minutes: Any = UNSET
     authorization_id_field: Any = UNSET
     default_language: Any = UNSET
-
-    def given(self) -> dict[str, Any]:
-        return {k: v for k, v in self.__dict__.items() if v is not UNSET}
 
 
 async def get_integration(session: AsyncSession, value, field: str = "integrationId",
@@ -114,7 +110,9 @@ async def create_integration(host: Host, session: AsyncSession, backend_name: st
                                 {"backend": backend_name, "known": ", ".join(backends(host).names()) or "-"}))
     if changes.name is UNSET or changes.name is None:
         changes.name = backend.label if backend else "Door access"
-    integration = DoorIntegration(name="", backend=backend_name, trigger_statuses=[], revoke_statuses=[])
+    now = host.clock.now()  # the host's clock, as updates use: updatedAt never runs before createdAt
+    integration = DoorIntegration(name="", backend=backend_name, trigger_statuses=[], revoke_statuses=[],
+                                  created_at=now, updated_at=now)
     values = await check_policy(session, integration, changes, problems)
     if problems:
         raise ValidationFailed(*problems)

@@ -17,7 +17,7 @@ from addon.door_access.backend import (
 from addon.door_access.models import DoorIntegration
 
 from . import connection_test, credentials
-from .client import Authorization, Recipient, RemoteAccessRequest, ResivoClient
+from .client import Authorization, RemoteAccessRequest, ResivoClient
 from .connection import client_for, close_connector, explain
 from .directory import live_doors, site_label
 from .errors import ResivoError, ResivoPermanentError
@@ -59,7 +59,7 @@ class ResivoConnection:
             component_ids=request.door_ids,
             valid_from=request.valid_from,
             valid_to=request.valid_to,
-            recipients=[Recipient(email=r.email, phone_number=r.phone_number) for r in request.recipients],
+            recipients=request.recipients,
             locale=request.locale,
             message=request.message,
             legic_app_id=self._stored.target_mobile_app_id,
@@ -109,7 +109,7 @@ class UnconfiguredConnection:
     list_doors = create_access_set = read_access_set = find_access_sets = revoke_access_set = _refuse
 
     def where(self, doors: list[Door]) -> Message:
-        return Message("Resivo")
+        return Message.verbatim("Resivo")
 
     async def test_connection(self) -> ConnectionReport:
         return ConnectionReport(False, self.explain(self._error), 0)

@@ -26,6 +26,8 @@ from urllib.parse import quote
 
 import httpx
 
+from addon.door_access.backend import Recipient  # who gets the link: the engine's own value
+
 from .errors import (
     ResivoAuthenticationError,
     ResivoError,
@@ -162,18 +164,6 @@ class Authorization:
     def is_gone(self) -> bool:
         """Revoked or expired: nothing left to revoke."""
         return self.status in (AUTHORIZATION_REVOKED, AUTHORIZATION_EXPIRED)
-
-
-@dataclass(frozen=True)
-class Recipient:
-    """Who receives the door link; Resivo needs an e-mail address or a phone number."""
-
-    email: str | None = None
-    phone_number: str | None = None
-
-    def __post_init__(self) -> None:
-        if not self.email and not self.phone_number:
-            raise ValueError("a recipient needs an e-mail address or a phone number")
 
 
 @dataclass(frozen=True)

@@ -9,24 +9,23 @@ from urllib.parse import urlsplit
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from addon.base.api_kit import clean_text
+from addon.base.api_kit import UNSET, Changes, clean_text
 from addon.base.crypto import secret_box
 from addon.base.errors import Problem, ValidationFailed
 from addon.base.host import Host
-from addon.base.i18n import Message
+from addon.base.i18n import Message, N_
 from addon.door_access.models import DoorIntegration
 from addon.door_access.policy import ensure_runnable, get_integration
 
 from .models import PRODUCTION_BASE_URL, ResivoCredentials
 
 BACKEND_NAME = "resivo"
-UNSET: Any = object()  # "not given", as opposed to None ("clear it")
-REQUIRED = {"site_owner_id": ("siteOwnerId", "Site Owner ID"), "client_id": ("clientId", "Client ID"),
-            "client_secret": ("clientSecret", "Client secret")}
+REQUIRED = {"site_owner_id": ("siteOwnerId", N_("Site Owner ID")), "client_id": ("clientId", N_("Client ID")),
+            "client_secret": ("clientSecret", N_("Client secret"))}
 
 
 @dataclass
-class CredentialChanges:
+class CredentialChanges(Changes):
     """Fields of the Authentication tab; UNSET ones are left alone."""
 
     site_owner_id: Any = UNSET
@@ -35,9 +34,6 @@ class CredentialChanges:
     site_id: Any = UNSET
     target_mobile_app_id: Any = UNSET
     base_url: Any = UNSET
-
-    def given(self) -> dict[str, Any]:
-        return {k: v for k, v in self.__dict__.items() if v is not UNSET}
 
 
 _API_VERSION_SEGMENT = re.compile(r"^v\d+$")

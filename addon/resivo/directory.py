@@ -30,7 +30,8 @@ async def live_doors(client: ResivoClient, credentials: ResivoCredentials) -> li
         sites_per_name.setdefault(name, set()).add(site.id)
     return [
         Door(id=ident, name=f"{site.display_name} / {name}" if len(sites_per_name[name]) > 1 else name,
-             online=online, location_id=site.id, location_name=site.display_name)
+             online=online, location_id=site.id, location_name=site.display_name,
+             location_time_zone=site.time_zone)
         for site, ident, name, online in found
     ]
 

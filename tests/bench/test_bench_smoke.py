@@ -20,7 +20,7 @@ def check_structure(results: list[dict], db: str) -> None:
         assert isinstance(result["cpu_count"], int) and result["cpu_count"] >= 1
         assert result["machine"]["python"]
         assert result["db_version"]
-        assert isinstance(result["settings"], dict) and "resivo_concurrency" in result["settings"]
+        assert isinstance(result["settings"], dict) and "RESIVO_CONCURRENCY" in result["settings"]
         assert result["repetitions"] == 1 and len(result["runs"]) == 1
         assert isinstance(result["medians"], dict) and result["medians"]
         # The table can be made from what was measured.

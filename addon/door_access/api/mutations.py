@@ -77,15 +77,6 @@ class RetryFailedAccessPayload:
     errors: list[UserError]
 
 
-def _changes(data) -> policy.PolicyChanges:
-    changes = policy.PolicyChanges()
-    for name in changes.__dataclass_fields__:
-        value = getattr(data, name, strawberry.UNSET)
-        if value is not strawberry.UNSET:
-            setattr(changes, name, value)
-    return changes
-
-
 async def _record_then_reconcile(ctx, work) -> BookingAccessPayload:
     """Commit the access intent ``work`` records, then reconcile the grants it names, waiting for
     them before answering.
@@ -108,15 +99,17 @@ class DoorAccessMutation:
         "Add an integration with a lock vendor; its credentials are set with the backend's own mutation."))
     async def create_door_integration(self, info: Info, input: CreateDoorIntegrationInput) -> DoorIntegrationPayload:
         ctx = info.context
+        changes = policy.PolicyChanges.from_input(input)
         row, errors = await run_in_transaction(
-            ctx.session, lambda s: policy.create_integration(ctx.host, s, input.backend, _changes(input)))
+            ctx.session, lambda s: policy.create_integration(ctx.host, s, input.backend, changes))
         return DoorIntegrationPayload(integration=row and DoorIntegrationType.from_model(row), errors=errors)
 
     @strawberry.mutation(permission_classes=[IsAdmin], description="The Details tab.")
     async def update_door_integration(self, info: Info, input: UpdateDoorIntegrationInput) -> DoorIntegrationPayload:
         ctx = info.context
+        changes = policy.PolicyChanges.from_input(input)
         row, errors = await run_in_transaction(
-            ctx.session, lambda s: policy.update_integration(ctx.host, s, input.id, _changes(input)))
+            ctx.session, lambda s: policy.update_integration(ctx.host, s, input.id, changes))
         return DoorIntegrationPayload(integration=row and DoorIntegrationType.from_model(row), errors=errors)
 
     @strawberry.mutation(permission_classes=[IsAdmin], description=(

@@ -39,7 +39,8 @@ class DoorType:
     @classmethod
     def from_door(cls, door: Door) -> "DoorType":
         return cls(id=door.id, name=door.name, online=door.online,
-                   location=DoorLocationType(id=door.location_id, name=door.location_name, time_zone=None))
+                   location=DoorLocationType(id=door.location_id, name=door.location_name,
+                                            time_zone=door.location_time_zone))
 
 
 @strawberry.type(name="ResolvedDoor")

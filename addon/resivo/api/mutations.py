@@ -33,20 +33,11 @@ class SetResivoCredentialsInput:
         "Default: the production Resivo API."))
 
 
-def _changes(data: SetResivoCredentialsInput) -> CredentialChanges:
-    changes = CredentialChanges()
-    for name in changes.__dataclass_fields__:
-        value = getattr(data, name, strawberry.UNSET)
-        if value is not strawberry.UNSET:
-            setattr(changes, name, value)
-    return changes
-
-
 @strawberry.type
 class ResivoMutation:
     @strawberry.mutation(permission_classes=[IsAdmin], description="Save the Authentication tab of a Resivo integration.")
     async def set_resivo_credentials(self, info: Info, input: SetResivoCredentialsInput) -> DoorIntegrationPayload:
         ctx = info.context
         row, errors = await run_in_transaction(
-            ctx.session, lambda s: set_credentials(ctx.host, s, input.integration_id, _changes(input)))
+            ctx.session, lambda s: set_credentials(ctx.host, s, input.integration_id, CredentialChanges.from_input(input)))
         return DoorIntegrationPayload(integration=row and DoorIntegrationType.from_model(row), errors=errors)

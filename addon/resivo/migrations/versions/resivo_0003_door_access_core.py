@@ -1,5 +1,7 @@
-"""resivo: becomes a door-access backend; integrations, mappings, grants and the call log move to
-door_access, the Authentication tab stays as resivo_credentials
+"""resivo: becomes a door-access backend
+
+Integrations, mappings, grants and the call log move to door_access; the Authentication tab
+stays, as resivo_credentials.
 
 Revision ID: resivo_0003
 Revises: resivo_0002
