@@ -12,7 +12,7 @@ from dataclasses import field as dataclass_field
 import strawberry
 from graphql import GraphQLError
 
-from .i18n import Message
+from .i18n import Message, N_
 
 
 @strawberry.type(description="A problem with the input of a mutation; nothing was changed.")
@@ -65,3 +65,16 @@ class CodedError(GraphQLError):
     @classmethod
     def from_problem(cls, problem: Problem) -> "CodedError":
         return cls(problem.template, problem.code, **problem.params)
+
+
+class DatabaseBusy(CodedError):
+    """The database stayed locked longer than its busy timeout (SQLite): nothing is wrong with
+    the request, so the caller may simply send it again. ``NOTHING_CHANGED`` where that is
+    certain (the mutation's transaction was rolled back, or nothing ran yet)."""
+
+    CODE = "DATABASE_BUSY"
+    NOTHING_CHANGED = N_("The database is busy; nothing was changed. Try again in a moment.")
+    TRY_AGAIN = N_("The database is busy; try again in a moment.")
+
+    def __init__(self, template: str = TRY_AGAIN) -> None:
+        super().__init__(template, self.CODE)

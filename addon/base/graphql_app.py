@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import logging
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
+from starlette.responses import JSONResponse
 from strawberry.asgi import GraphQL
 
 try:  # where strawberry's HTTP views take their HTTPException from (moved in 0.28x)
@@ -17,8 +19,13 @@ except ImportError:  # pragma: no cover - older strawberry
 
 from .auth import authenticate
 from .context import Context
+from .db import DEFERRED, SQLITE_BEGIN, is_lock_timeout
+from .errors import DatabaseBusy
 from .i18n import language_from_header, set_request_language
 from .host import Host
+from .schema import RETRY_AFTER_SECONDS
+
+log = logging.getLogger(__name__)
 
 SESSION_SCOPE_KEY = "ireserve.session"
 
@@ -52,6 +59,14 @@ for _name in ("execute", "get", "get_one", "stream", "flush", "refresh", "merge"
     setattr(RequestSession, _name, _serialized(getattr(AsyncSession, _name)))
 
 
+def _busy_response(request: Request) -> JSONResponse:
+    """A GraphQL-shaped answer for a busy database met before execution: 503, retry shortly."""
+    set_request_language(language_from_header(request.headers.get("accept-language")))
+    busy = DatabaseBusy(DatabaseBusy.NOTHING_CHANGED)  # nothing ran yet
+    return JSONResponse({"data": None, "errors": [busy.formatted]}, status_code=503,
+                        headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
+
+
 class GraphQLApp(GraphQL):
     def __init__(self, host: Host, schema, **kwargs: Any) -> None:
         super().__init__(schema, graphql_ide="graphiql", **kwargs)
@@ -61,12 +76,32 @@ class GraphQLApp(GraphQL):
         if scope["type"] != "http":
             await super().__call__(scope, receive, send)
             return
-        async with RequestSession(**self.host.database.sessionmaker.kw) as session:
+        started = False
+
+        async def tracked_send(message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        async with self._request_session() as session:
             scope[SESSION_SCOPE_KEY] = session
             try:
-                await super().__call__(scope, receive, send)
+                await super().__call__(scope, receive, tracked_send)
+            except Exception as exc:
+                # Outside execution (the token check): a busy database is a 503 to retry, not a 500.
+                if started or not is_lock_timeout(exc):
+                    raise
+                log.warning("database busy before execution: %s", exc)
+                await _busy_response(Request(scope))(scope, receive, send)
             finally:
                 scope.pop(SESSION_SCOPE_KEY, None)
+
+    def _request_session(self) -> RequestSession:
+        """The request's session. On SQLite it reads in deferred transactions: a snapshot, no
+        write lock, so readers (the token check, queries, DataLoaders) never make writers wait.
+        Writes go through run_in_transaction, which begins its own transaction IMMEDIATE."""
+        options = {SQLITE_BEGIN: DEFERRED} if self.host.database.is_sqlite else {}
+        return RequestSession(**self.host.database.sessionmaker.kw, execution_options=options)
 
     def parse_json(self, data: str | bytes) -> Any:
         # strawberry expects an object (or a batch list) and fails with a 500 on a bare
@@ -77,9 +112,9 @@ class GraphQLApp(GraphQL):
         return parsed
 
     async def get_context(self, request: Request, response: Any) -> Context:
+        # Messages of our own making are answered in the caller's language (codes stay English).
+        set_request_language(language_from_header(request.headers.get("accept-language")))
         session = request.scope[SESSION_SCOPE_KEY]
         principal = await authenticate(session, request.headers.get("authorization"))
         await session.rollback()  # end the read transaction; resolvers start their own
-        # Messages of our own making are answered in the caller's language (codes stay English).
-        set_request_language(language_from_header(request.headers.get("accept-language")))
         return Context(host=self.host, session=session, principal=principal, request=request, response=response)

@@ -6,11 +6,12 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import SQLModel
 
-from .errors import Problem, UserError, ValidationFailed
+from .db import begin_write, is_lock_timeout
+from .errors import DatabaseBusy, Problem, UserError, ValidationFailed
 from .events import commit, rollback, run_follow_ups
 
 log = logging.getLogger(__name__)
@@ -24,8 +25,14 @@ async def run_in_transaction(
 
     After the commit, the work the change queued (e.g. door access for a new status) runs before
     the answer is built, with its own bounded wait: the answer shows its outcome in the common
-    case, and its state so far (PENDING) when it takes longer."""
+    case, and its state so far (PENDING) when it takes longer.
+
+    On SQLite the work waits its turn for the write lock; when that wait times out the caller
+    gets :class:`DatabaseBusy` (a coded, retryable GraphQL error) and nothing is changed."""
     try:
+        # The request's session reads in deferred transactions (SQLite); the work is a transaction
+        # of its own that takes the write lock before it reads anything it may then change.
+        await begin_write(session)
         result = await work(session)
         await commit(session, follow_ups=False)
     except ValidationFailed as exc:
@@ -36,6 +43,13 @@ async def run_in_transaction(
         await rollback(session)
         log.info("mutation refused by a database constraint", exc_info=True)
         return None, [Problem("CONFLICT", "A concurrent change conflicts with this one; try again.").as_user_error()]
+    except OperationalError as exc:
+        if not is_lock_timeout(exc):
+            raise
+        # SQLite gave up waiting for the write lock: nothing was written, the caller may retry.
+        await rollback(session)
+        log.warning("mutation gave up waiting for the database lock: %s", exc.orig)
+        raise DatabaseBusy(DatabaseBusy.NOTHING_CHANGED) from exc
     await run_follow_ups(session)
     if isinstance(result, SQLModel):
         await session.refresh(result)  # after-commit work may have changed it

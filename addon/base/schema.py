@@ -10,17 +10,23 @@ from graphql import GraphQLError
 from strawberry.extensions import MaskErrors, QueryDepthLimiter
 from strawberry.tools import merge_types
 
+from .db import is_lock_timeout
+from .errors import DatabaseBusy
 from .host import Host
 
 
 def _is_unexpected(error: GraphQLError) -> bool:
-    # Our own coded errors are meant for the caller; anything else is a bug whose
-    # details (stack, SQL, internals) stay in the server log.
+    # Our own coded errors are meant for the caller, and so is a busy database (see
+    # process_errors); anything else is a bug whose details (stack, SQL, internals) stay in the
+    # server log.
     original = error.original_error
-    return original is not None and not isinstance(original, GraphQLError)
+    return original is not None and not isinstance(original, GraphQLError) and not is_lock_timeout(original)
 
 
 log = logging.getLogger("addon.base.graphql")
+
+# Seconds a client is asked to wait before sending again a request that met a busy database.
+RETRY_AFTER_SECONDS = 1
 
 # graphql-core quotes the offending input back ("... found: {'clientSecret': ...}", "String cannot
 # represent a non string value: ..."). Inputs may carry secrets, so the quote is cut off.
@@ -38,11 +44,26 @@ class Schema(strawberry.Schema):
     def process_errors(self, errors: list[GraphQLError], execution_context=None) -> None:
         for error in errors:
             error.message = scrub_echoed_input(error.message)
-            if _is_unexpected(error):
+            if is_lock_timeout(error.original_error):
+                # A lock wait that timed out anywhere (a read, a DataLoader): retryable, not a bug.
+                log.warning("database busy at %s: %s", error.path, error.original_error)
+                busy = DatabaseBusy()
+                error.message, error.extensions = busy.message, busy.extensions
+                _ask_to_retry(execution_context)
+            elif isinstance(error.original_error, DatabaseBusy):
+                log.warning("database busy at %s", error.path)
+                _ask_to_retry(execution_context)
+            elif _is_unexpected(error):
                 log.error("internal error at %s", error.path, exc_info=error.original_error)
             else:
                 # Only the message: the full error text would quote the request's source.
                 log.info("GraphQL error at %s: %s", error.path, error.message)
+
+
+def _ask_to_retry(execution_context) -> None:
+    response = getattr(getattr(execution_context, "context", None), "response", None)
+    if response is not None and hasattr(response, "headers"):
+        response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
 
 
 def build_schema(host: Host) -> strawberry.Schema:

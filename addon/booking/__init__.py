@@ -7,6 +7,7 @@ def register(host) -> None:
     from . import models  # noqa: F401  (tables on the metadata)
     from .demo import seed_booking
     from .loaders import LOADERS
+    from .settings import BookingSettings
 
     def graphql() -> GraphQLPart:
         # Imported only now, so that dependent addons' type extensions are already registered.
@@ -15,6 +16,7 @@ def register(host) -> None:
 
         return GraphQLPart(query=BookingQuery, mutation=BookingMutation)
 
+    host.declare_settings(BookingSettings)
     host.registry.graphql_parts.append(graphql)
     host.registry.loader_factories.update(LOADERS)
     host.registry.seeders.append(seed_booking)

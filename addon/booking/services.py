@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import select
@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from addon.base.api_kit import clean_text, get_row
 from addon.base.db import utcnow
-from addon.base.errors import ValidationFailed
+from addon.base.errors import Problem, ValidationFailed
 from addon.base.i18n import Message, N_
 from addon.base.host import Host
 
@@ -29,6 +29,7 @@ from .models import (
     BookingStatusHistory,
     Customer,
 )
+from .settings import EARLIEST_DATE, LATEST_DATE, booking_settings
 
 STATUS_CHANGED = "booking.status_changed"
 CHANGED = "booking.changed"
@@ -79,11 +80,35 @@ def _aware(value: datetime, field: str) -> datetime:
     return value
 
 
+def _out_of_range(value: datetime, field: str) -> Problem | None:
+    # Comparing aware datetimes never overflows, whatever their offset (converting them might).
+    if EARLIEST_DATE <= value <= LATEST_DATE:
+        return None
+    return Problem("OUT_OF_RANGE", "{value} is outside the supported dates, {first} to {last} (UTC).", field,
+                   {"value": value.isoformat(), "first": EARLIEST_DATE.date().isoformat(),
+                    "last": LATEST_DATE.date().isoformat()})
+
+
 def _check_period(start: datetime, end: datetime) -> None:
+    """With an offset, inside the supported dates, the end after the start."""
     _aware(start, "start")
     _aware(end, "end")
+    outside = [p for p in (_out_of_range(start, "start"), _out_of_range(end, "end")) if p]
+    if outside:
+        raise ValidationFailed(*outside)
     if end <= start:
         raise ValidationFailed.one("INVALID", "The end must be after the start.", "end")
+
+
+def _check_length(host: Host, start: datetime, end: datetime, time_zone: str) -> None:
+    """No longer than the maximum, counted in days on the calendar where the object is (a stay
+    across a clock change is as many days long as it says). Only for a period that passed
+    :func:`_check_period`, so converting it cannot overflow."""
+    zone = ZoneInfo(time_zone)
+    length = end.astimezone(zone).replace(tzinfo=None) - start.astimezone(zone).replace(tzinfo=None)
+    longest = booking_settings(host).max_booking_days
+    if length > timedelta(days=longest):
+        raise ValidationFailed.one("TOO_LONG", "A booking can last at most {days} days.", "end", days=longest)
 
 
 async def _code_is_free(session, model, code: str, field: str, exclude_id: int | None = None) -> None:
@@ -219,6 +244,7 @@ async def create_booking(host: Host, session: AsyncSession, *, object_id, custom
                          actor: str = "system") -> Booking:
     _check_period(start, end)
     obj = await get_object(session, object_id)
+    _check_length(host, start, end, obj.time_zone)
     status_row = await get_status(session, status)
     reference = _text(reference, "reference", Message("Reference"), MAX_CODE, required=False)
     if reference:
@@ -246,8 +272,15 @@ async def update_booking(host: Host, session: AsyncSession, booking_id, *, start
     booking = await get_booking(session, booking_id, "id", lock=True)
     new_start = start or booking.start_at
     new_end = end or booking.end_at
-    _check_period(new_start, new_end)
+    # Only a change of dates is checked (with the stored other one if just one is given): a
+    # booking stored before these rules, or before a lower maximum, still takes other edits.
+    dates_change = start is not None or end is not None
+    if dates_change:
+        _check_period(new_start, new_end)
     obj = await get_object(session, object_id) if object_id is not None else None
+    if dates_change:
+        zone = obj.time_zone if obj is not None else (await session.get(BookableObject, booking.object_id)).time_zone
+        _check_length(host, new_start, new_end, zone)
     customer_values = _customer_fields(customer) if customer is not None else None
 
     changes: dict[str, tuple] = {}

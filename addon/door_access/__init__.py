@@ -22,9 +22,19 @@ def register(host) -> None:
 
         return GraphQLPart(query=DoorAccessQuery, mutation=DoorAccessMutation)
 
+    def bulk_repair_graphql() -> GraphQLPart:
+        from .api.bulk import BulkRepairMutation
+
+        return GraphQLPart(mutation=BulkRepairMutation)
+
+    def health_graphql() -> GraphQLPart:
+        from .api.health import DoorAccessHealthQuery
+
+        return GraphQLPart(query=DoorAccessHealthQuery)
+
     host.declare_settings(DoorAccessSettings)
     backends(host)  # the registry backend addons add themselves to
-    host.registry.graphql_parts.append(graphql)
+    host.registry.graphql_parts.extend([graphql, bulk_repair_graphql, health_graphql])
     host.registry.loader_factories.update(LOADERS)
     host.registry.cli_commands.append(add_commands)
     host.registry.lifespans.append(engine_lifespan)

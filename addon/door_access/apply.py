@@ -8,11 +8,13 @@ a look-up of our external reference, so a lost answer is adopted instead of made
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Protocol
 
 from addon.base.i18n import Message
 
 from .backend import AccessSet, AccessSetRequest, DoorConnection, PermanentBackendError, TransientBackendError
 from .decide import (
+    CANNOT_REVOKE,
     Decision,
     Step,
     Wanted,
@@ -39,6 +41,16 @@ class Outcome:
     retry_after: float | None = None
 
 
+class LeaseLost(Exception):
+    """This worker no longer holds the grant's lease: another one finishes it, nothing is sent."""
+
+
+class Journal(Protocol):
+    async def create_may_be_sent(self, location_id: str | None, generation: int) -> None:
+        """Record durably, before a create goes out, where and under which generation it is made;
+        raises LeaseLost when the grant is no longer this worker's."""
+
+
 async def observe_doors(connection: DoorConnection, plan: AccessPlan) -> None:
     """Resolve the plan's door names against the vendor's live list (transient errors raise)."""
     if plan.mapped_object is None:
@@ -63,10 +75,10 @@ async def read_live_set(connection: DoorConnection, location_id: str | None, set
 
 
 async def make_active(connection: DoorConnection, grant: AccessGrant, plan: AccessPlan,
-                      integration_active: bool) -> Outcome:
+                      integration_active: bool, journal: Journal) -> Outcome:
     current = None
     wanted = None
-    if integration_active:
+    if integration_active and plan.applies:
         await observe_doors(connection, plan)
         if not plan.problems:
             wanted = wanted_of(plan)
@@ -78,20 +90,27 @@ async def make_active(connection: DoorConnection, grant: AccessGrant, plan: Acce
         return Outcome(state_while_waiting(grant), decision.reason, wait=True)
     if decision.step == Step.FAIL:
         return Outcome(GrantState.FAILED, decision.reason)
+    if decision.step == Step.REVOKE:  # the integration no longer applies to this booking
+        location_id = decision.location_id or connection.default_location_id
+        if decision.revoke_ids and not location_id:
+            return Outcome(GrantState.FAILED, CANNOT_REVOKE)
+        for set_id in decision.revoke_ids:
+            await connection.revoke_access_set(location_id, set_id)
+        return Outcome(GrantState.REVOKED, decision.reason, clear_superseded=True, fields={"authorization_id": None})
     if decision.step == Step.CREATE:
-        return await create_or_adopt(connection, grant, plan, wanted, grant.generation)
+        return await create_or_adopt(connection, grant, plan, wanted, grant.generation, journal)
     if decision.step == Step.KEEP:
         for set_id in decision.revoke_ids:
             await connection.revoke_access_set(decision.location_id, set_id)
         fields = None if grant.state == GrantState.ACTIVE else dict(wanted.as_fields(), location_id=decision.location_id)
         return Outcome(GrantState.ACTIVE, clear_superseded=True, fields=fields)
     if decision.step == Step.REPLACE:
-        return await _replace(connection, grant, plan, wanted, decision)
-    return await _renew(connection, grant, plan, wanted, decision)
+        return await _replace(connection, grant, plan, wanted, decision, journal)
+    return await _renew(connection, grant, plan, wanted, decision, journal)
 
 
 async def create_or_adopt(connection: DoorConnection, grant: AccessGrant, plan: AccessPlan, wanted: Wanted,
-                          generation: int) -> Outcome:
+                          generation: int, journal: Journal) -> Outcome:
     """A set for ``wanted`` under the external reference of ``generation``; the outcome's fields
     carry the generation of the set it made or adopted."""
     reference = external_reference(grant.integration_id, grant.booking_id, generation)
@@ -104,10 +123,12 @@ async def create_or_adopt(connection: DoorConnection, grant: AccessGrant, plan: 
         if adopt is not None:
             return Outcome(GrantState.ACTIVE, authorization=adopt, fields=dict(wanted.as_fields(), generation=generation))
         if stale:
-            outcome = await create_or_adopt(connection, grant, plan, wanted, generation + 1)
+            outcome = await create_or_adopt(connection, grant, plan, wanted, generation + 1, journal)
             for old in stale:
                 await connection.revoke_access_set(location_id, old.id)  # transient: the next attempt adopts and revokes
             return outcome
+    await journal.create_may_be_sent(location_id, generation)
+    grant.create_sent_generation = generation
     created = await connection.create_access_set(location_id, AccessSetRequest(
         display_name=plan.display_name,
         door_ids=[d["id"] for d in wanted.doors],
@@ -122,9 +143,9 @@ async def create_or_adopt(connection: DoorConnection, grant: AccessGrant, plan: 
 
 
 async def _replace(connection: DoorConnection, grant: AccessGrant, plan: AccessPlan, wanted: Wanted,
-                   decision: Decision) -> Outcome:
+                   decision: Decision, journal: Journal) -> Outcome:
     """New set with the new doors/window first, then the old one revoked: no gap in access."""
-    outcome = await create_or_adopt(connection, grant, plan, wanted, grant.generation + 1)
+    outcome = await create_or_adopt(connection, grant, plan, wanted, grant.generation + 1, journal)
     outcome.fields = dict(outcome.fields, superseded_authorization_id=grant.authorization_id)
     try:
         for set_id in decision.revoke_ids:
@@ -138,9 +159,9 @@ async def _replace(connection: DoorConnection, grant: AccessGrant, plan: AccessP
 
 
 async def _renew(connection: DoorConnection, grant: AccessGrant, plan: AccessPlan, wanted: Wanted,
-                 decision: Decision) -> Outcome:
+                 decision: Decision, journal: Journal) -> Outcome:
     """The set is gone at the vendor (drift): a new one, with its own external reference."""
-    outcome = await create_or_adopt(connection, grant, plan, wanted, grant.generation + 1)
+    outcome = await create_or_adopt(connection, grant, plan, wanted, grant.generation + 1, journal)
     outcome.clear_superseded = True
     if decision.revoke_ids and decision.location_id:
         try:
@@ -155,13 +176,17 @@ async def _renew(connection: DoorConnection, grant: AccessGrant, plan: AccessPla
 
 
 async def make_revoked(connection: DoorConnection, grant: AccessGrant) -> Outcome:
+    # Where a set was made is recorded before its create is sent, so this is known even when the
+    # answer never came (and whatever the backend's default place is).
     location_id = grant.location_id or connection.default_location_id
     lost: list[AccessSet] = []
     knows_a_set = grant.authorization_id or grant.superseded_authorization_id
     if not knows_a_set and may_have_lost_a_create(grant) and location_id:
-        # A create may have reached the vendor without us hearing back: cancel it too.
-        lost = await connection.find_access_sets(location_id, external_reference(
-            grant.integration_id, grant.booking_id, grant.generation))
+        # A create may have reached the vendor without us hearing back: cancel it too (and any
+        # set of a generation between, whose answer was lost on the way to the latest).
+        for generation in range(min(grant.generation, grant.create_sent_generation), grant.create_sent_generation + 1):
+            lost += await connection.find_access_sets(location_id, external_reference(
+                grant.integration_id, grant.booking_id, generation))
     decision = decide_revoked(grant, location_id, lost)
     if decision.step == Step.FAIL:
         return Outcome(GrantState.FAILED, decision.reason)

@@ -13,6 +13,9 @@ from .models import AccessGrant, Desired, GrantState
 from .plan import AccessPlan
 
 
+CANNOT_REVOKE = Message("Cannot revoke: where the authorisation lives at the lock system is unknown.")
+
+
 class Step:
     KEEP = "KEEP"  # the live set gives the wanted access (any superseded one is revoked)
     CREATE = "CREATE"  # no set yet: create one (or adopt the one a lost answer made)
@@ -84,6 +87,10 @@ def decide_active(grant: AccessGrant, integration_active: bool, plan: AccessPlan
         # Deactivation is a rollback switch: nothing new goes to the vendor. The grant keeps its
         # state and stays due (with backoff), so it finishes by itself once active again.
         return Decision(Step.WAIT, Message("The integration is not active."))
+    if not plan.applies:
+        # The object lost its mapping: the integration no longer opens doors for this booking.
+        return Decision(Step.REVOKE, plan.reason, location_id=grant.location_id,
+                        revoke_ids=[i for i in (grant.authorization_id, grant.superseded_authorization_id) if i])
     if plan.problems or wanted is None:
         return Decision(Step.FAIL, Message.join(plan.problems))
     if not grant.authorization_id:
@@ -108,15 +115,14 @@ def decide_revoked(grant: AccessGrant, location_id: str | None, lost: list[Acces
     ids = [i for i in (grant.authorization_id, grant.superseded_authorization_id) if i]
     ids += [s.id for s in lost if s.active and s.id not in ids]
     if ids and not location_id:
-        return Decision(Step.FAIL, Message("Cannot revoke: where the authorisation lives at the lock system is "
-                                           "unknown."))
+        return Decision(Step.FAIL, CANNOT_REVOKE)
     return Decision(Step.REVOKE, location_id=location_id, revoke_ids=ids)
 
 
 def may_have_lost_a_create(grant: AccessGrant) -> bool:
-    """An earlier attempt may have created a set whose answer never arrived (attempts are counted
-    before acting, so this attempt is one of them)."""
-    return grant.attempts > 1
+    """An earlier attempt may have created a set whose answer never arrived: one was recorded as
+    about to be sent and its set is not known yet. When none was, the look-up is skipped."""
+    return grant.create_sent_generation is not None
 
 
 def choose_adoption(found: list[AccessSet], wanted: Wanted) -> tuple[AccessSet | None, list[AccessSet]]:

@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from addon.base.host import Host
 from addon.booking.models import BookableObject
 
+from .intents import backfill
 from .models import DoorIntegration, DoorMapping
 
 
@@ -33,3 +34,7 @@ async def seed_door_access(host: Host, session: AsyncSession, data: dict) -> Non
             obj = (await session.execute(select(BookableObject).where(BookableObject.code == code))).scalar_one()
             session.add(DoorMapping(integration_id=integration.id, object_id=obj.id, door_names=names))
         await session.flush()
+        if integration.active:
+            # As activation does: demo bookings already at a trigger status get access (the worker
+            # of `ireserve serve` sends it).
+            await backfill(session, integration, host.clock.now())

@@ -11,9 +11,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from addon.base.events import after_commit
 from addon.base.host import Host
-from addon.booking.models import Booking
+from addon.booking.models import BookableObject, Booking, BookingStatus
 from addon.booking.services import CHANGED, STATUS_CHANGED, read_field_value
 
+from .mapping import mapping_for_object, objects_mapped_by
 from .models import AccessGrant, Desired, DoorIntegration, GrantState
 from .plan import PlanAction, desired_action
 
@@ -94,17 +95,58 @@ async def active_integrations(session: AsyncSession) -> list[DoorIntegration]:
 
 
 async def follow_status(session: AsyncSession, booking: Booking, status_code: str, now: datetime) -> list[AccessGrant]:
-    """Record what ``status_code`` asks of every active integration; returns the grants touched."""
+    """Record what ``status_code`` asks of every active integration that applies to the booking's
+    object (it maps the object or a parent); returns the grants touched."""
     touched = []
     for integration in await active_integrations(session):
         action, _reason = desired_action(integration, status_code)
         if action == PlanAction.GRANT:
-            touched.append(await want_active(session, booking, integration, now))
+            mapping, _ = await mapping_for_object(session, integration.id,
+                                                  await session.get(BookableObject, booking.object_id))
+            if mapping is not None:
+                touched.append(await want_active(session, booking, integration, now))
         elif action == PlanAction.REVOKE:
             grant = await want_revoked(session, booking, integration, now)
             if grant is not None:
                 touched.append(grant)
     return touched
+
+
+async def bookings_to_grant(session: AsyncSession, integration: DoorIntegration, now: datetime,
+                            object_ids: set[int] | None = None) -> list[tuple[Booking, AccessGrant | None]]:
+    """Bookings the integration applies to (``object_ids``: only on those objects) that are at one
+    of its trigger statuses, have not ended, and have no access granted or on its way — each with
+    its grant if it has one (failed or revoked)."""
+    mapped = await objects_mapped_by(session, integration.id)
+    if object_ids is not None:
+        mapped &= object_ids
+    if not mapped or not integration.trigger_statuses:
+        return []
+    rows = (await session.execute(
+        select(Booking, AccessGrant).join(BookingStatus, BookingStatus.id == Booking.status_id)
+        .outerjoin(AccessGrant, (AccessGrant.booking_id == Booking.id) & (AccessGrant.integration_id == integration.id))
+        .where(BookingStatus.code.in_(integration.trigger_statuses), Booking.end_at > now,
+               Booking.object_id.in_(mapped))
+        .order_by(Booking.start_at, Booking.id)
+    )).all()
+    live = (GrantState.ACTIVE, GrantState.PENDING)
+    return [(booking, grant) for booking, grant in rows
+            if grant is None or grant.desired != Desired.ACTIVE or grant.state not in live]
+
+
+async def backfill(session: AsyncSession, integration: DoorIntegration, now: datetime,
+                   object_ids: set[int] | None = None) -> int:
+    """Queue a grant for every booking :func:`bookings_to_grant` names; returns how many. The
+    worker sends them at its own pace."""
+    waiting = await bookings_to_grant(session, integration, now, object_ids)
+    for booking, grant in waiting:
+        if grant is None:
+            session.add(AccessGrant(booking_id=booking.id, integration_id=integration.id, desired=Desired.ACTIVE,
+                                    state=GrantState.PENDING, next_attempt_at=now, created_at=now, updated_at=now))
+        else:
+            await want_active(session, booking, integration, now)
+    await session.flush()
+    return len(waiting)
 
 
 def register_handlers(host: Host) -> None:

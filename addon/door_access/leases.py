@@ -4,7 +4,9 @@ workers — in one process or several — never act on the same grant at once.""
 from __future__ import annotations
 
 import asyncio
+import logging
 import random
+from contextlib import asynccontextmanager, suppress
 from datetime import datetime, timedelta
 
 from sqlalchemy import or_, select, update
@@ -15,10 +17,39 @@ from .backend import DoorBackend
 from .models import AccessGrant, DoorIntegration
 from .settings import door_settings
 
+log = logging.getLogger(__name__)
 
-def lease_seconds(backend: DoorBackend) -> float:
-    # Long enough for a full reconcile (a handful of calls, each bounded by the vendor's deadline).
-    return max(60.0, 8 * backend.call_deadline_seconds)
+def lease_seconds(host: Host) -> float:
+    """How long a lease lasts without a heartbeat (IRESERVE_LEASE_SECONDS)."""
+    return door_settings(host).lease_seconds
+
+
+@asynccontextmanager
+async def heartbeat(host: Host, grant_id: int, worker_id: str):
+    """Renew this worker's lease on a grant every third of a lease while the block runs, so a
+    slow vendor never makes a live worker lose its work, and a dead one's runs out soon."""
+    lease = lease_seconds(host)
+
+    async def beat() -> None:
+        while True:
+            await asyncio.sleep(lease / 3)
+            try:
+                async with host.database.session() as session:
+                    await session.execute(
+                        update(AccessGrant).where(AccessGrant.id == grant_id, AccessGrant.claimed_by == worker_id)
+                        .values(claimed_until=host.clock.now() + timedelta(seconds=lease))
+                    )
+                    await session.commit()
+            except Exception:  # the next beat tries again; the outcome's write checks the lease
+                log.warning("could not renew the lease on access grant %s", grant_id, exc_info=True)
+
+    task = asyncio.get_running_loop().create_task(beat())
+    try:
+        yield
+    finally:
+        task.cancel()
+        with suppress(asyncio.CancelledError):
+            await task
 
 
 def backoff_seconds(host: Host, attempts: int, retry_after: float | None = None) -> float:
@@ -118,3 +149,16 @@ async def give_back(host: Host, grant_id: int, worker_id: str) -> None:
             .values(claimed_until=None, claimed_by=None, next_attempt_at=host.clock.now())
         )
         await session.commit()
+
+
+async def note_create(host: Host, grant_id: int, worker_id: str, location_id: str | None, generation: int) -> bool:
+    """Record, before a create is sent, where the set will be made and under which generation: if
+    the answer is lost, a retry or a revoke can look the set up by its external reference. False
+    when this worker no longer holds the lease (then nothing may be sent)."""
+    async with host.database.session() as session:
+        result = await session.execute(
+            update(AccessGrant).where(AccessGrant.id == grant_id, AccessGrant.claimed_by == worker_id)
+            .values(location_id=location_id, create_sent_generation=generation)
+        )
+        await session.commit()
+    return result.rowcount == 1

@@ -12,11 +12,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from addon.base.errors import ValidationFailed
 from addon.base.i18n import Message
-from addon.booking.models import BookableObject
+from addon.booking.models import BookableObject, Booking
 from addon.booking.services import get_object
 
 from .backend import Door
-from .models import DoorIntegration, DoorMapping
+from .models import AccessGrant, Desired, DoorIntegration, DoorMapping, GrantState
 
 
 @dataclass
@@ -32,21 +32,22 @@ class Resolution:
 
 
 def resolve_names(names: list[str], doors: list[Door], where: Message) -> Resolution:
-    """Resolve each mapped name to exactly one live door; never a silent partial result."""
+    """Resolve each mapped name to exactly one live door. A name that does not resolve (unknown,
+    or used by several doors) is a warning while others do — the guest still gets the doors that
+    work — and a problem when none does: never a silent partial result."""
     by_name: dict[str, list[Door]] = {}
     for door in doors:
         by_name.setdefault(door.name, []).append(door)
     counts = Counter(names)
     resolution = Resolution()
+    unresolved: list[Message] = []
     for name in dict.fromkeys(names):
         matches = by_name.get(name, [])
         if not matches:
-            resolution.problems.append(Message("Door {name!r} does not exist on {where}.",
-                                               {"name": name, "where": where}))
+            unresolved.append(Message("Door {name!r} does not exist on {where}.", {"name": name, "where": where}))
         elif len(matches) > 1:
-            resolution.problems.append(Message("Door name {name!r} is used by {count} doors on {where}; make the "
-                                               "names unique at the lock system.",
-                                               {"name": name, "count": len(matches), "where": where}))
+            unresolved.append(Message("Door name {name!r} is used by {count} doors on {where}; make the names unique "
+                                      "at the lock system.", {"name": name, "count": len(matches), "where": where}))
         else:
             door = matches[0]
             resolution.doors.append(door)
@@ -55,6 +56,10 @@ def resolve_names(names: list[str], doors: list[Door], where: Message) -> Resolu
                                                    "remotely.", {"name": name, "where": where}))
         if counts[name] > 1:
             resolution.warnings.append(Message("Door {name!r} is mapped more than once.", {"name": name}))
+    if resolution.doors:
+        resolution.warnings = unresolved + resolution.warnings
+    else:
+        resolution.problems += unresolved
     if resolution.doors and resolution.location_id is None:
         resolution.problems.append(Message("The mapped doors are in different places ({places}); one access can "
                                            "only cover one. Map doors of one place.",
@@ -66,6 +71,7 @@ def resolve_names(names: list[str], doors: list[Door], where: Message) -> Resolu
 class MappingResult:
     mapping: DoorMapping | None
     warnings: list[Message] = field(default_factory=list)
+    affected_bookings: int = 0  # whose access the worker now brings in line with the new mapping
 
 
 async def set_door_mapping(session: AsyncSession, integration: DoorIntegration, object_id, names: list[str],
@@ -82,13 +88,14 @@ async def set_door_mapping(session: AsyncSession, integration: DoorIntegration, 
         select(DoorMapping).where(DoorMapping.integration_id == integration.id, DoorMapping.object_id == obj.id)
     )).scalar_one_or_none()
     if not cleaned:  # an empty list removes the mapping
-        if existing is not None:
-            await session.delete(existing)
-            await session.flush()
+        if existing is None:
+            return MappingResult(None)
+        await session.delete(existing)
+        await session.flush()
         if integration.active and not await _has_any_mapping(session, integration):
             raise ValidationFailed.one("REQUIRED", "An active integration needs at least one mapping; deactivate it first.",
                                        "doorNames")
-        return MappingResult(None)
+        return MappingResult(None, affected_bookings=await follow_mapping(session, integration, obj.id, now))
     warnings: list[Message] = []
     if live_names is None:
         warnings.append(Message("The door list could not be fetched ({reason}); the names were stored unchecked.",
@@ -100,13 +107,37 @@ async def set_door_mapping(session: AsyncSession, integration: DoorIntegration, 
                                        unknown=", ".join(map(repr, unknown)),
                                        known=", ".join(sorted(live_names)) or "-")
     if existing is None:
-        existing = DoorMapping(integration_id=integration.id, object_id=obj.id, door_names=cleaned)
+        existing = DoorMapping(integration_id=integration.id, object_id=obj.id, door_names=cleaned, updated_at=now)
         session.add(existing)
+    elif existing.door_names == cleaned:
+        return MappingResult(existing, warnings)  # nothing changes for anyone
     else:
         existing.door_names = cleaned
         existing.updated_at = now
     await session.flush()
-    return MappingResult(existing, warnings)
+    return MappingResult(existing, warnings, await follow_mapping(session, integration, obj.id, now))
+
+
+async def follow_mapping(session: AsyncSession, integration: DoorIntegration, object_id: int, now: datetime) -> int:
+    """After the mapping of ``object_id`` changed: every live grant of a booking whose doors come
+    from it becomes due (the worker replaces its set: the new one first, then the old revoked), and
+    bookings there at a trigger status without live access (none yet, failed, revoked) are queued
+    again. Returns how many bookings."""
+    from .intents import backfill, mark_due  # intents build on mapping
+
+    objects = await objects_following(session, integration.id, object_id)
+    grants = (await session.execute(
+        select(AccessGrant).join(Booking, Booking.id == AccessGrant.booking_id)
+        .where(AccessGrant.integration_id == integration.id, AccessGrant.desired == Desired.ACTIVE,
+               AccessGrant.state.in_([GrantState.ACTIVE, GrantState.PENDING]),
+               Booking.object_id.in_(objects))
+        .with_for_update(of=AccessGrant)
+    )).scalars().all()
+    for grant in grants:
+        mark_due(grant, now)
+    await session.flush()
+    added = await backfill(session, integration, now, objects) if integration.active else 0
+    return len(grants) + added
 
 
 async def _has_any_mapping(session: AsyncSession, integration: DoorIntegration) -> bool:
@@ -127,3 +158,38 @@ async def mapping_for_object(session: AsyncSession, integration_id: int,
             return mapping, node
         node = await session.get(BookableObject, node.parent_id) if node.parent_id else None
     return None, None
+
+
+async def _mapped_ids(session: AsyncSession, integration_id: int) -> set[int]:
+    return set((await session.execute(
+        select(DoorMapping.object_id).where(DoorMapping.integration_id == integration_id)
+    )).scalars().all())
+
+
+async def _below(session: AsyncSession, roots: set[int], stop: set[int] = frozenset()) -> set[int]:
+    """The sub-objects of ``roots`` at any depth, not descending into ``stop``."""
+    children_of: dict[int, list[int]] = {}
+    for ident, parent_id in (await session.execute(
+            select(BookableObject.id, BookableObject.parent_id).where(BookableObject.parent_id.is_not(None)))).all():
+        children_of.setdefault(parent_id, []).append(ident)
+    found: set[int] = set()
+    todo = list(roots)
+    while todo:
+        for child in children_of.get(todo.pop(), []):
+            if child not in stop and child not in found:
+                found.add(child)
+                todo.append(child)
+    return found
+
+
+async def objects_mapped_by(session: AsyncSession, integration_id: int) -> set[int]:
+    """Every object an integration applies to: those it maps, and their sub-objects (at any depth)."""
+    mapped = await _mapped_ids(session, integration_id)
+    return mapped | await _below(session, mapped)
+
+
+async def objects_following(session: AsyncSession, integration_id: int, object_id: int) -> set[int]:
+    """The objects whose bookings take their doors from ``object_id``'s mapping: the object and
+    its sub-objects that have no mapping of their own (nor one nearer up)."""
+    others = await _mapped_ids(session, integration_id) - {object_id}
+    return {object_id} | await _below(session, {object_id}, stop=others)

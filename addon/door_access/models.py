@@ -127,9 +127,18 @@ class AccessGrant(SQLModel, table=True):
     valid_from: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))
     valid_to: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))
     locale: str | None = Field(default=None, sa_column=Column(String(16), nullable=True))
+    # The generation whose create may have reached the vendor without its answer reaching us:
+    # recorded (with location_id) before the create is sent, cleared once its set is known.
+    # While it is set, a retry or a revoke first looks the set up by its external reference.
+    create_sent_generation: int | None = Field(default=None, sa_column=Column(Integer, nullable=True))
     attempts: int = Field(default=0, sa_column=Column(Integer, nullable=False, default=0))
     last_error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     last_error_i18n: dict | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    # What is worth a look although access was given (offline doors, names that no longer
+    # resolve ...): message templates, shown in each reader's language.
+    warnings: list[dict] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    # When the vendor last confirmed the set gives the wanted access (a reconcile or a sweep).
+    verified_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))
     next_attempt_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))
     claimed_until: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))
     claimed_by: str | None = Field(default=None, sa_column=Column(String(64), nullable=True))
@@ -138,3 +147,19 @@ class AccessGrant(SQLModel, table=True):
     revoke_requested_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))
     created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))
     updated_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))
+
+
+class SweepRun(SQLModel, table=True):
+    """One round of the drift sweep over an integration's active grants, and what it found."""
+
+    __tablename__ = "door_sweep_run"
+    __table_args__ = (Index("ix_door_sweep_run_integration_id_id", "integration_id", "id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    integration_id: int = Field(sa_column=Column(Integer, ForeignKey("door_integration.id", ondelete="CASCADE"),
+                                                 nullable=False))
+    started_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+    finished_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))
+    checked: int = Field(default=0, sa_column=Column(Integer, nullable=False, default=0))
+    drifted: int = Field(default=0, sa_column=Column(Integer, nullable=False, default=0))  # queued for repair
+    errors: int = Field(default=0, sa_column=Column(Integer, nullable=False, default=0))  # could not be checked

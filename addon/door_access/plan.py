@@ -42,6 +42,11 @@ class AccessPlan:
     problems: list[Message] = field(default_factory=list)
     warnings: list[Message] = field(default_factory=list)
 
+    @property
+    def applies(self) -> bool:
+        """An integration opens doors only for objects it maps (or whose parent it maps)."""
+        return self.mapped_object is not None
+
 
 def desired_action(integration: DoorIntegration, status_code: str) -> tuple[str, Message]:
     if not integration.active:
@@ -79,23 +84,34 @@ async def plan_access(session: AsyncSession, integration: DoorIntegration, booki
     customer = await session.get(Customer, booking.customer_id)
     plan.booked_object = obj
     plan.time_zone = obj.time_zone
-    plan.valid_from, plan.valid_to = access_window(booking, integration)
     plan.language = choose_language(customer.language, integration.default_language)
     plan.display_name = f"{booking.reference} – {obj.name}"[:100]
-    plan.message = guest_message(plan.language.language, obj.name, plan.valid_from, plan.valid_to, obj.time_zone)
+    try:
+        plan.valid_from, plan.valid_to = access_window(booking, integration)
+        plan.message = guest_message(plan.language.language, obj.name, plan.valid_from, plan.valid_to, obj.time_zone)
+    except (OverflowError, ValueError):
+        # Dates beyond what date arithmetic can hold (year 1, 9999) stop this booking, visibly, and
+        # nothing else: they are refused at the door of the booking API since, but may be stored.
+        plan.valid_from = plan.valid_to = None
+        plan.message = ""
+        plan.problems.append(Message("The booking's dates ({start} – {end}) are outside what door access supports.",
+                                     {"start": booking.start_at.isoformat(), "end": booking.end_at.isoformat()}))
     if customer.email or customer.phone:
         plan.recipients = [Recipient(email=customer.email or None, phone_number=customer.phone or None)]
     else:
         plan.problems.append(Message("Customer {name!r} has neither an e-mail address nor a phone number to send the "
                                      "door link to.", {"name": customer.name}))
-    if plan.valid_to <= now:
+    if plan.valid_to is not None and plan.valid_to <= now:
         plan.problems.append(Message("The booking has already ended; door access can only be given for a window "
                                      "that ends in the future."))
 
     mapping, mapped_object = await mapping_for_object(session, integration.id, obj)
     if mapping is None:
-        plan.problems.append(Message("Object {name!r} (and its parent objects) has no door mapping.",
-                                     {"name": obj.name}))
+        # Not a problem: an integration applies only where it maps (several may run side by side).
+        if plan.action == PlanAction.GRANT:
+            plan.action = PlanAction.NONE
+            plan.reason = Message("Integration {name!r} maps no doors for object {object!r} (nor its parent objects); "
+                                  "it does not apply to this booking.", {"name": integration.name, "object": obj.name})
         return plan
     plan.mapped_object = mapped_object
     plan.door_names = list(mapping.door_names)

@@ -16,6 +16,7 @@ from addon.base.i18n import Message, N_, is_language_code
 from addon.booking.models import BookingField, BookingStatus
 
 from .backend import backends
+from .intents import backfill, bookings_to_grant
 from .models import AccessGrant, DoorIntegration, DoorMapping
 
 MAX_TIME_BEFORE_MINUTES = 7 * 24 * 60
@@ -164,7 +165,9 @@ async def activation_problems(host: Host, session: AsyncSession, integration: Do
     return problems
 
 
-async def set_active(host: Host, session: AsyncSession, integration_id, active: bool) -> DoorIntegration:
+async def set_active(host: Host, session: AsyncSession, integration_id, active: bool) -> tuple[DoorIntegration, int]:
+    """Activate (after checking everything) or deactivate; returns the integration and how many
+    bookings were queued for access (activation backfills: bookings already at a trigger status)."""
     integration = await get_integration(session, integration_id, lock=True)
     if active:
         problems = await activation_problems(host, session, integration)
@@ -172,6 +175,7 @@ async def set_active(host: Host, session: AsyncSession, integration_id, active: 
             raise ValidationFailed(*problems)
     # Deactivation is the rollback switch: new triggers stop, existing access stays as it is.
     now = host.clock.now()
+    queued = 0
     if active and not integration.active:
         # Grants that waited (with backoff) while the integration was off are due again at once.
         await session.execute(
@@ -179,7 +183,18 @@ async def set_active(host: Host, session: AsyncSession, integration_id, active: 
             .where(AccessGrant.integration_id == integration.id, AccessGrant.next_attempt_at.is_not(None))
             .values(next_attempt_at=now)
         )
+        # Bookings already at a trigger status get access too; the worker sends it at its own pace.
+        queued = await backfill(session, integration, now)
     integration.active = active
     integration.updated_at = now
     await session.flush()
-    return integration
+    return integration, queued
+
+
+async def activation_preview(host: Host, session: AsyncSession, integration_id) -> tuple[list[Problem], int]:
+    """What activating would do now, changing nothing: what stops it, and how many bookings would
+    be queued for access."""
+    integration = await get_integration(session, integration_id)
+    problems = await activation_problems(host, session, integration)
+    waiting = [] if integration.active else await bookings_to_grant(session, integration, host.clock.now())
+    return problems, len(waiting)

@@ -22,10 +22,19 @@ from addon.base.i18n import Message
 from addon.booking.models import Booking, BookingField
 from addon.booking.services import write_field_value
 
-from .apply import Outcome, make_active, make_revoked
+from .apply import LeaseLost, Outcome, make_active, make_revoked
 from .backend import BackendError, DoorConnection, TransientBackendError, backends
 from .decide import state_while_waiting
-from .leases import backoff_seconds, claim_one, give_back, lease_seconds, start_attempt, vendor_slots
+from .leases import (
+    backoff_seconds,
+    claim_one,
+    give_back,
+    heartbeat,
+    lease_seconds,
+    note_create,
+    start_attempt,
+    vendor_slots,
+)
 from .models import AccessGrant, Desired, DoorIntegration, GrantState
 from .plan import AccessPlan, plan_access
 from .settings import door_settings
@@ -45,15 +54,21 @@ class Snapshot:
     connection: DoorConnection
 
 
-def claim_lease(host: Host) -> float:
-    """The lease a claim takes: long enough for the slowest backend's reconcile."""
-    return max([lease_seconds(b) for b in backends(host).all()] or [60.0])
+class LeaseJournal:
+    """What the engine writes down while it acts, under this worker's lease."""
+
+    def __init__(self, host: Host, grant_id: int, worker_id: str) -> None:
+        self.host, self.grant_id, self.worker_id = host, grant_id, worker_id
+
+    async def create_may_be_sent(self, location_id: str | None, generation: int) -> None:
+        if not await note_create(self.host, self.grant_id, self.worker_id, location_id, generation):
+            raise LeaseLost()
 
 
 async def _read(host: Host, grant_id: int, worker_id: str) -> Snapshot | None:
     """Read what the run needs, if this worker holds the lease (no lock: ``start_attempt`` checks
     that nothing changed before anything is sent)."""
-    async with host.database.session() as session:
+    async with host.database.session(read_only=True) as session:  # SQLite: a snapshot, no write lock
         grant = await session.get(AccessGrant, grant_id)
         if grant is None or grant.claimed_by != worker_id:
             await session.rollback()
@@ -75,50 +90,65 @@ async def _read(host: Host, grant_id: int, worker_id: str) -> Snapshot | None:
 
 async def reconcile_grant(host: Host, grant_id: int, worker_id: str, backend_name: str) -> str | None:
     """Reconcile a grant this worker has claimed; returns the resulting state (``None``: the
-    grant is gone or its lease was lost to another worker, which finishes it)."""
-    backend = backends(host)[backend_name]
-    slots = vendor_slots(host).of(backend)
-    # On PostgreSQL reading happens before taking a slot towards the vendor, so the slots are spent
-    # on the vendor. SQLite has one writer at a time: there, reads outside the slots only queue up
-    # on its lock, so they stay inside.
-    read_in_slot = host.database.is_sqlite
-    for _ in range(3):
-        if read_in_slot:
-            await slots.acquire()
-        snapshot = await _read(host, grant_id, worker_id)
-        if snapshot is None:
-            if read_in_slot:
-                slots.release()
-            log.info("access grant %s: gone or its lease lost before %s started; left alone", grant_id, worker_id)
-            return None
-        if not read_in_slot:
-            await slots.acquire()
-        if await start_attempt(host, grant_id, snapshot.grant.intent_version, worker_id, lease_seconds(backend)):
-            snapshot.grant.attempts += 1
-            break
-        slots.release()  # the booking changed while we read (or the lease went): read again
-    else:
-        await give_back(host, grant_id, worker_id)
-        return None
+    grant is gone or its lease was lost to another worker, which finishes it).
+
+    Whatever goes wrong, the slot towards the vendor and the lease are given back and the grant
+    ends in a state a person can see: FAILED with a reason, or waiting with a backoff and its last
+    error. One bad booking never stops the others."""
     try:
-        outcome = await _act(snapshot)
+        backend = backends(host)[backend_name]
+    except LookupError as exc:
+        await _write_failure(host, grant_id, worker_id, Message.verbatim(str(exc)))
+        return None
+    slots = vendor_slots(host).of(backend)
+    for _ in range(3):
+        try:
+            # Reading happens before taking a slot towards the vendor (a read waits for no writer),
+            # so the slots are spent on the vendor; the slot is given back however the block ends.
+            snapshot = await _read(host, grant_id, worker_id)
+            if snapshot is None:
+                log.info("access grant %s: gone or its lease lost before %s started; left alone", grant_id, worker_id)
+                return None
+            async with slots:
+                if not await start_attempt(host, grant_id, snapshot.grant.intent_version, worker_id,
+                                           lease_seconds(host)):
+                    continue  # the booking changed while we read (or the lease went): read again
+                snapshot.grant.attempts += 1
+                async with heartbeat(host, grant_id, worker_id):
+                    outcome = await _act(host, snapshot, worker_id)
+        except Exception as exc:  # reading failed: a bug, or data nothing can be made of
+            log.exception("access grant %s could not be read for its reconcile", grant_id)
+            await _write_failure(host, grant_id, worker_id, _internal(exc))
+            return None
+        if outcome is None:
+            return None  # the lease went to another worker before anything was sent
+        return await _write(host, snapshot, outcome, worker_id)
+    await give_back(host, grant_id, worker_id)
+    return None
+
+
+def _internal(exc: BaseException) -> Message:
+    return Message("Internal error: {kind}", {"kind": type(exc).__name__})
+
+
+async def _act(host: Host, snap: Snapshot, worker_id: str) -> Outcome | None:
+    journal = LeaseJournal(host, snap.grant.id, worker_id)
+    try:
+        if snap.grant.desired == Desired.ACTIVE:
+            outcome = await make_active(snap.connection, snap.grant, snap.plan, snap.integration.active, journal)
+        else:
+            outcome = await make_revoked(snap.connection, snap.grant)
+    except LeaseLost:
+        log.info("access grant %s: lease lost before a create was sent; left to its new holder", snap.grant.id)
+        return None
     except BackendError as exc:
-        outcome = _failure(snapshot, exc)
-    except Exception as exc:  # a bug must not leave the grant leased forever
-        log.exception("reconcile of access grant %s failed", grant_id)
-        outcome = Outcome(state_while_waiting(snapshot.grant), Message("Internal error: {kind}",
-                                                                         {"kind": type(exc).__name__}), wait=True)
-    finally:
-        slots.release()
+        outcome = _failure(snap, exc)
+    except Exception as exc:  # a bug must not leave the grant leased or the worker stuck
+        log.exception("reconcile of access grant %s failed", snap.grant.id)
+        outcome = Outcome(state_while_waiting(snap.grant), _internal(exc), wait=True)
     if outcome.wait and outcome.retry_in is None:
-        outcome.retry_in = backoff_seconds(host, snapshot.grant.attempts, outcome.retry_after)
-    return await _write(host, snapshot, outcome, worker_id)
-
-
-async def _act(snap: Snapshot) -> Outcome:
-    if snap.grant.desired == Desired.ACTIVE:
-        return await make_active(snap.connection, snap.grant, snap.plan, snap.integration.active)
-    return await make_revoked(snap.connection, snap.grant)
+        outcome.retry_in = backoff_seconds(host, snap.grant.attempts, outcome.retry_after)
+    return outcome
 
 
 def _failure(snap: Snapshot, exc: BackendError) -> Outcome:
@@ -147,10 +177,17 @@ async def _write(host: Host, snap: Snapshot, outcome: Outcome, worker_id: str) -
             if snap.field_id is not None:
                 await write_field_value(session, grant.booking_id, await session.get(BookingField, snap.field_id),
                                         outcome.authorization.id)
+        if outcome.authorization is not None or outcome.state == GrantState.REVOKED:
+            grant.create_sent_generation = None  # the set is known (or gone): nothing left to look up
         if outcome.clear_superseded:
             grant.superseded_authorization_id = None
         if outcome.state in (GrantState.ACTIVE, GrantState.REVOKED) and outcome.retry_in is None:
             grant.attempts = 0
+        if outcome.state == GrantState.ACTIVE and not outcome.wait:
+            grant.verified_at = now  # the vendor has just confirmed the set (made, kept or adopted)
+            grant.warnings = [w.as_json() for w in snap.plan.warnings] if snap.plan else []
+        elif outcome.state != GrantState.ACTIVE:
+            grant.warnings = []
         grant.state = outcome.state
         # English for whoever reads the table; the template for readers in other languages.
         grant.last_error = str(outcome.error) if outcome.error else None
@@ -163,6 +200,26 @@ async def _write(host: Host, snap: Snapshot, outcome: Outcome, worker_id: str) -
         grant.updated_at = now
         await session.commit()
         return grant.state
+
+
+async def _write_failure(host: Host, grant_id: int, worker_id: str, error: Message) -> None:
+    """When a run could not even be read: count the attempt, say why, wait with backoff, and give
+    the lease back (this worker's, if it still holds it)."""
+    async with host.database.session() as session:
+        grant = await session.get(AccessGrant, grant_id, with_for_update=True)
+        if grant is None or grant.claimed_by != worker_id:
+            await session.rollback()
+            return
+        now = host.clock.now()
+        grant.attempts += 1
+        grant.state = state_while_waiting(grant)
+        grant.last_error = str(error)
+        grant.last_error_i18n = error.as_json()
+        grant.next_attempt_at = now + timedelta(seconds=backoff_seconds(host, grant.attempts))
+        grant.claimed_until = None
+        grant.claimed_by = None
+        grant.updated_at = now
+        await session.commit()
 
 
 # -- running reconciles -----------------------------------------------------------------------
@@ -199,14 +256,17 @@ async def reconcile_now(host: Host, grant_ids: list[int], only_due: bool = False
     if not grant_ids:
         return
     worker_id = f"request-{uuid.uuid4().hex[:8]}"
-    lease = claim_lease(host)
+    lease = lease_seconds(host)
     names = await backends_of(host, grant_ids)
 
     async def one(grant_id: int) -> None:
         if grant_id in names and await claim_one(host, grant_id, worker_id, lease, only_due):
             await reconcile_grant(host, grant_id, worker_id, names[grant_id])
 
-    await asyncio.gather(*(one(i) for i in grant_ids))
+    results = await asyncio.gather(*(one(i) for i in grant_ids), return_exceptions=True)
+    for grant_id, result in zip(grant_ids, results):
+        if isinstance(result, Exception):  # the grant's lease runs out and the worker takes it over
+            log.error("reconcile of access grant %s failed", grant_id, exc_info=result)
 
 
 async def reconcile_soon(host: Host, grant_ids: list[int]) -> bool:

@@ -16,6 +16,14 @@ class DoorAccessSettings:
     worker_batch_size: int = 50
     retry_base_seconds: float = 5.0
     retry_max_seconds: float = 3600.0
+    # The drift sweep (sweep.py): seconds between rounds (0: off), vendor calls per minute at most,
+    # and how far ahead a window's start makes a grant a pre-arrival check (checked first).
+    sweep_interval_seconds: float = 900.0
+    sweep_calls_per_minute: int = 60
+    prearrival_hours: float = 24.0
+    # A lease is renewed (a heartbeat) while its reconcile works, so it can be short: work held by
+    # a process that died is taken over once it runs out.
+    lease_seconds: float = 15.0
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> "DoorAccessSettings":
@@ -27,6 +35,10 @@ class DoorAccessSettings:
             worker_batch_size=env.int("IRESERVE_WORKER_BATCH", 50, minimum=1),
             retry_base_seconds=env.float("IRESERVE_RETRY_BASE", 5.0, minimum=0.0),
             retry_max_seconds=env.float("IRESERVE_RETRY_MAX", 3600.0, minimum=0.0),
+            sweep_interval_seconds=env.float("IRESERVE_SWEEP_INTERVAL", 900.0, minimum=0.0),
+            sweep_calls_per_minute=env.int("IRESERVE_SWEEP_CALLS_PER_MINUTE", 60, minimum=1),
+            prearrival_hours=env.float("IRESERVE_PREARRIVAL_HOURS", 24.0, minimum=0.0),
+            lease_seconds=env.float("IRESERVE_LEASE_SECONDS", 15.0, minimum=1.0),
         )
 
 

@@ -14,8 +14,10 @@ from addon.base.host import Host
 
 from .backend import backends
 from .leases import claim_due
-from .reconcile import claim_lease, drain_background, reconcile_grant
+from .leases import lease_seconds
+from .reconcile import drain_background, reconcile_grant
 from .settings import door_settings
+from .sweep import sweep_forever
 
 log = logging.getLogger(__name__)
 
@@ -32,11 +34,14 @@ class Worker:
     async def run_once(self) -> int:
         """Claim one batch of due grants and reconcile them; returns how many were claimed."""
         claimed = await claim_due(self.host, self.worker_id, door_settings(self.host).worker_batch_size,
-                                  claim_lease(self.host))
+                                  lease_seconds(self.host))
         if claimed:
             # Concurrency towards each vendor is bounded inside reconcile_grant (its backend's setting).
-            await asyncio.gather(*(reconcile_grant(self.host, grant_id, self.worker_id, backend)
-                                   for grant_id, backend in claimed))
+            results = await asyncio.gather(*(reconcile_grant(self.host, grant_id, self.worker_id, backend)
+                                             for grant_id, backend in claimed), return_exceptions=True)
+            for (grant_id, _), result in zip(claimed, results):
+                if isinstance(result, Exception):  # its lease runs out; another round takes it over
+                    log.error("reconcile of access grant %s failed", grant_id, exc_info=result)
         return len(claimed)
 
     async def run_until_idle(self, max_rounds: int = 1000) -> int:
@@ -52,19 +57,27 @@ class Worker:
     async def run_forever(self, stop: asyncio.Event) -> None:
         log.info("access worker %s started", self.worker_id)
         interval = door_settings(self.host).worker_interval_seconds
-        while not stop.is_set():
-            try:
-                claimed = await self.run_once()
-            except Exception:  # the database may be briefly away; keep the loop alive
-                log.exception("access worker round failed")
-                claimed = 0
-            if claimed:
-                continue
-            self._wake.clear()
-            waiters = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(self._wake.wait())]
-            await asyncio.wait(waiters, timeout=interval, return_when=asyncio.FIRST_COMPLETED)
-            for waiter in waiters:
-                waiter.cancel()
+        # The drift sweep runs beside the claim loop (one call at a time, rate-bounded), never in it.
+        sweeper = asyncio.get_running_loop().create_task(
+            sweep_forever(self.host, stop, wake=self.wake, sweeper_id=f"{self.worker_id}-sweep"))
+        try:
+            while not stop.is_set():
+                self._wake.clear()  # before the round: a wake while it runs is not lost
+                try:
+                    claimed = await self.run_once()
+                except Exception:  # the database may be briefly away; keep the loop alive
+                    log.exception("access worker round failed")
+                    claimed = 0
+                if claimed:
+                    continue
+                waiters = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(self._wake.wait())]
+                await asyncio.wait(waiters, timeout=interval, return_when=asyncio.FIRST_COMPLETED)
+                for waiter in waiters:
+                    waiter.cancel()
+        finally:
+            if not stop.is_set():  # the loop itself failed: the sweep goes with it
+                sweeper.cancel()
+            await asyncio.gather(sweeper, return_exceptions=True)
         log.info("access worker %s stopped", self.worker_id)
 
 

@@ -69,6 +69,8 @@ class MemoryVendor:
     faults: list[Fault] = field(default_factory=list)
     calls: Counter = field(default_factory=Counter)
     latency: float = 0.0
+    # Where sets are made when the doors do not say (None: like Resivo without a Site ID).
+    default_location: str | None = HOUSE.id
     in_flight: int = 0
     max_in_flight: int = 0
     _ids: itertools.count = field(default_factory=lambda: itertools.count(1))
@@ -141,9 +143,8 @@ class MemoryVendor:
 class MemoryConnection:
     """The protocol's calls for one integration."""
 
-    default_location_id = HOUSE.id
-
     def __init__(self, host, vendor: MemoryVendor, integration_id: int, booking_id: int | None) -> None:
+        self.default_location_id = vendor.default_location
         self.host = host
         self.vendor = vendor
         self.integration_id = integration_id

@@ -109,12 +109,12 @@ async def test_resync_of_a_failed_grant_makes_it_active(gql, memory, vendor):
 
 
 async def test_failed_change_then_resync_leaves_one_active_set(gql, memory, vendor):
-    """A change that fails (a door vanished) keeps the old set; once fixed, the resync replaces
-    it: never two active sets for one booking."""
+    """A change that fails (the mapped doors vanished) keeps the old set; once fixed, the resync
+    replaces it: never two active sets for one booking."""
     _, objects = await configured(gql)
     made = await create_booking(gql, objects["Studio 1"], future(10), future(12), status="confirmed")
     old_id = made["access"][0]["authorizationId"]
-    side_door = remove_door(vendor, SIDE_DOOR)
+    main_door, side_door = remove_door(vendor, "Main door"), remove_door(vendor, SIDE_DOOR)
     new_end = future(13, 10)
     data = await gql("mutation($i: UpdateBookingInput!) { updateBooking(input: $i) { errors { message } booking {"
                      " access { state lastError } } } }", {"i": {"id": made["id"], "end": new_end}})
@@ -122,7 +122,7 @@ async def test_failed_change_then_resync_leaves_one_active_set(gql, memory, vend
     assert access["state"] == "FAILED" and "'Side door'" in access["lastError"]
     assert [s.access.id for s in vendor.active_sets()] == [old_id]  # the old access stands meanwhile
 
-    vendor.doors.append(side_door)  # the door is back
+    vendor.doors += [main_door, side_door]  # the doors are back
     result = await repair(gql, RESYNC, made["id"])
     access = result["booking"]["access"][0]
     assert access["state"] == "ACTIVE" and access["authorizationId"] != old_id
@@ -167,12 +167,12 @@ async def test_retry_failed_access_requeues_that_integration_only(host, gql, mem
     assert (await set_mapping(gql, second_id, objects["Studio building"], [SIDE_DOOR]))["errors"] == []
     assert (await set_active(gql, second_id))["errors"] == []
 
-    side_door = remove_door(vendor, SIDE_DOOR)
+    main_door, side_door = remove_door(vendor, "Main door"), remove_door(vendor, SIDE_DOOR)
     made = await create_booking(gql, objects["Studio 1"], future(), future(11), status="confirmed")
-    assert [a["state"] for a in made["access"]] == ["FAILED", "FAILED"]
+    assert [a["state"] for a in made["access"]] == ["FAILED", "FAILED"]  # none of the mapped doors exists
     assert vendor.sets == {}
 
-    vendor.doors.append(side_door)  # fixed at the vendor
+    vendor.doors += [main_door, side_door]  # fixed at the vendor
     assert await Worker(host).run_until_idle() == 0  # FAILED is not retried by itself
     result = (await gql(RETRY, {"i": {"integrationId": first_id}}))["retryFailedAccess"]
     assert result == {"requeued": 1, "errors": []}

@@ -3,6 +3,7 @@
 from datetime import datetime, timedelta, timezone
 
 from addon.base.i18n import Message
+from addon.booking.models import BookableObject
 from addon.door_access.backend import AccessSet
 from addon.door_access.decide import (
     Step,
@@ -26,8 +27,9 @@ def grant(**values) -> AccessGrant:
     return AccessGrant(**{**defaults, **values})
 
 
-def plan(*problems: str) -> AccessPlan:
+def plan(*problems: str, mapped: bool = True) -> AccessPlan:
     return AccessPlan(integration=None, booking=None, action="GRANT", reason=Message("test"),
+                      mapped_object=BookableObject(id=1, code="studio", name="Studio", time_zone="UTC") if mapped else None,
                       problems=[Message.verbatim(p) for p in problems])
 
 
@@ -97,3 +99,9 @@ def test_the_state_shown_while_waiting():
     assert state_while_waiting(grant()) == GrantState.PENDING
     assert state_while_waiting(grant(state=GrantState.ACTIVE)) == GrantState.ACTIVE
     assert state_while_waiting(grant(desired=Desired.REVOKED, state=GrantState.ACTIVE)) == GrantState.REVOKING
+
+
+def test_an_integration_that_no_longer_maps_the_object_revokes_what_it_made():
+    decision = decide_active(grant(authorization_id="set-1", location_id="house"), True, plan(mapped=False), None, None)
+    assert decision.step == Step.REVOKE and decision.revoke_ids == ["set-1"]
+    assert decide_active(grant(), True, plan(mapped=False), None, None).revoke_ids == []

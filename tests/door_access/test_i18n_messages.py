@@ -51,14 +51,14 @@ async def test_graphql_errors_of_our_own_are_translated(http):
 
 async def test_access_last_error_is_translated_for_each_reader(gql, memory):
     _, objects = await configured(gql)
-    made = await create_booking(gql, objects["Meeting room"], "2030-06-12T14:00:00+02:00",
-                                "2030-06-13T10:00:00+02:00", status="confirmed")
+    made = await create_booking(gql, objects["Studio 1"], "2030-06-12T14:00:00+02:00",
+                                "2030-06-13T10:00:00+02:00", email=None, phone=None, status="confirmed")
     assert made["access"][0]["state"] == "FAILED"
     query = "query($id: ID!) { booking(id: $id) { access { lastError } } }"
     english = (await gql(query, {"id": made["id"]}))["booking"]["access"][0]["lastError"]
     dutch = (await gql(query, {"id": made["id"]}, headers={"Accept-Language": "nl"}))["booking"]["access"][0]["lastError"]
-    assert english == "Object 'Meeting room' (and its parent objects) has no door mapping."
-    assert dutch == "Object 'Meeting room' (en zijn bovenliggende objecten) heeft geen deurkoppeling."
+    assert english == "Customer 'Guest' has neither an e-mail address nor a phone number to send the door link to."
+    assert dutch == "Klant 'Guest' heeft geen e-mailadres en geen telefoonnummer om de deurlink naar te sturen."
 
 
 async def test_preview_shows_the_guest_message_and_reasons_in_the_readers_language(gql, memory):

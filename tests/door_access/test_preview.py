@@ -130,14 +130,16 @@ async def test_the_sub_object_own_mapping_wins_and_a_deeper_object_inherits_it(g
     assert_nothing_sent(vendor)
 
 
-async def test_an_object_without_any_mapping_is_a_problem_and_needs_no_look_up(gql, memory, vendor):
+async def test_an_integration_without_a_mapping_for_the_object_does_not_apply(gql, memory, vendor):
     _, objects = await configured(gql)
-    made = await create_booking(gql, objects["Meeting room"], START, END)
+    made = await create_booking(gql, objects["Meeting room"], START, END, status="confirmed")
     calls_before = dict(vendor.calls)
     [plan] = await preview(gql, made["id"])
+    assert plan["action"] == "NONE" and plan["problems"] == []
+    assert plan["reason"] == ("Integration 'Duinpark doors' maps no doors for object 'Meeting room' (nor its parent "
+                              "objects); it does not apply to this booking.")
     assert plan["mappedObject"] is None and plan["doors"] == [] and plan["doorNames"] == []
     assert plan["locationId"] is None
-    assert plan["problems"] == ["Object 'Meeting room' (and its parent objects) has no door mapping."]
     assert dict(vendor.calls) == calls_before  # not even the door list
 
 
@@ -158,7 +160,7 @@ async def test_a_phone_number_alone_is_a_recipient(gql, memory):
     assert plan["problems"] == []
 
 
-async def test_an_unknown_door_is_a_problem_and_an_offline_door_a_warning(gql, memory, vendor):
+async def test_an_unknown_door_is_a_warning_while_others_resolve_and_an_offline_door_a_warning(gql, memory, vendor):
     ident, objects = await configured(gql)
     await set_mapping(gql, ident, objects["Studio 2"], ["Meeting room door", "Cellar door"])
     vendor.doors = [d for d in vendor.doors if d.name != "Side door"]
@@ -166,7 +168,13 @@ async def test_an_unknown_door_is_a_problem_and_an_offline_door_a_warning(gql, m
     two = await create_booking(gql, objects["Studio 2"], START, END)
     [plan_one] = await preview(gql, one["id"])
     assert plan_one["doors"][1] == {"name": "Side door", "id": None, "online": None}
-    assert plan_one["problems"] == ["Door 'Side door' does not exist on the memory lock."]
+    # The main door still opens: the missing one is a warning; with no door left it is a problem.
+    assert plan_one["problems"] == []
+    assert plan_one["warnings"] == ["Door 'Side door' does not exist on the memory lock."]
+    vendor.doors = [d for d in vendor.doors if d.name != "Main door"]
+    [plan_one] = await preview(gql, one["id"])
+    assert plan_one["problems"] == ["Door 'Main door' does not exist on the memory lock.",
+                                    "Door 'Side door' does not exist on the memory lock."]
     [plan_two] = await preview(gql, two["id"])
     assert plan_two["problems"] == []
     assert plan_two["warnings"] == ["Door 'Cellar door' on the memory lock is offline; it cannot be opened remotely."]

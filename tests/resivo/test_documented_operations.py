@@ -17,10 +17,11 @@ from tests.base.test_graphql_operations import Operation, resolve
 pytestmark = pytest.mark.anyio
 
 OPERATIONS = REPO_ROOT / "graphql" / "operations"
-EXPECTED = ["door_access_preview", "door_access_resync", "door_access_retry_failed", "door_backends",
-            "door_connection_test", "door_integration", "door_integration_create", "door_integration_set_active",
-            "door_integration_update", "door_integrations", "door_mappable_objects", "door_mapping_set", "doors",
-            "integration_log", "resivo_set_credentials"]
+EXPECTED = ["door_access_bulk_resync", "door_access_health", "door_access_preview", "door_access_resync",
+            "door_access_retry_failed", "door_activation_preview", "door_backends", "door_connection_test",
+            "door_integration", "door_integration_create", "door_integration_set_active", "door_integration_update",
+            "door_integrations", "door_mappable_objects", "door_mapping_set", "doors", "integration_log",
+            "resivo_set_credentials"]
 
 
 @pytest.fixture
@@ -83,6 +84,7 @@ async def test_documented_operations_on_the_demo(demo, http, tokens):
     mapping = (await run("door_mapping_set", demo, http, tokens))["setDoorMapping"]
     assert mapping["mapping"]["doors"] == [{"name": "Studio building main door", "id": "duinpark-studio-main",
                                             "online": True}]
+    assert mapping["affectedBookings"] == 0  # no booking on Studio 1 has access yet
     [plan] = (await run("door_access_preview", demo, http, tokens))["previewBookingAccess"]
     assert plan["mappedObject"]["name"] == "Studio 1"  # the sub-object's own mapping now wins
 
@@ -92,7 +94,9 @@ async def test_documented_operations_on_the_demo(demo, http, tokens):
     assert credentials["integration"]["resivo"]["targetMobileAppId"] == 12345
     assert credentials["integration"]["resivo"]["clientSecretSet"] is True
     activated = (await run("door_integration_set_active", demo, http, tokens))["setDoorIntegrationActive"]
-    assert activated["integration"]["active"] is True
+    assert activated["integration"]["active"] is True and activated["grantsQueued"] == 0  # already active
+    preview = (await run("door_activation_preview", demo, http, tokens))["activationPreview"]
+    assert preview == {"canActivate": True, "bookingsToGrant": 0, "problems": []}
     created = (await run("door_integration_create", demo, http, tokens))["createDoorIntegration"]
     assert created["errors"] == [] and created["integration"]["active"] is False
     assert created["integration"]["backend"] == "resivo"
@@ -103,3 +107,7 @@ async def test_documented_operations_on_the_demo(demo, http, tokens):
     log = (await run("integration_log", demo, http, tokens))["integrationLog"]
     assert "create_remote_access" in {e["node"]["operation"] for e in log["edges"]}
     assert (await run("door_access_retry_failed", demo, http, tokens))["retryFailedAccess"]["requeued"] == 0
+    queued = (await run("door_access_bulk_resync", demo, http, tokens))["resyncAccess"]
+    assert queued["errors"] == [] and queued["queued"] >= 1
+    health = (await run("door_access_health", demo, http, tokens))["doorAccessHealth"]
+    assert sum(c["count"] for c in health["grantsByState"]) >= 2 and health["dueNow"] >= queued["queued"]

@@ -159,8 +159,9 @@ async def test_retry_after_of_a_429_is_honoured(host, gql, clock, wired_sandbox)
 
 async def test_unknown_door_fails_naming_door_and_site(gql, wired_sandbox):
     _, objects = await configured_resivo(gql)
-    removed = await wired_sandbox.admin.delete(f"/_sandbox/sites/demo-site/components/{SIDE_DOOR['id']}")
-    assert removed.status_code == 204
+    for component in ("duinpark-studio-main", SIDE_DOOR["id"]):  # every mapped door gone at Resivo
+        removed = await wired_sandbox.admin.delete(f"/_sandbox/sites/demo-site/components/{component}")
+        assert removed.status_code == 204
     made = await create_booking(gql, objects["Studio 1"], future(), future(11), status="confirmed")
     access = made["access"][0]
     assert access["state"] == "FAILED"

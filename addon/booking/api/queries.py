@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Optional
 
 import strawberry
@@ -42,13 +42,26 @@ def read_booking_cursor(cursor: str) -> tuple[datetime, int]:
         raise bad_cursor(cursor) from None
     if moment.tzinfo is None or number is None:
         raise bad_cursor(cursor)
+    try:
+        moment = moment.astimezone(timezone.utc)
+    except OverflowError:  # beyond the dates a stored booking can have: not one of our cursors
+        raise bad_cursor(cursor) from None
     return moment, number
 
 
-def _aware(value: Optional[datetime], name: str) -> Optional[datetime]:
-    if value is not None and value.tzinfo is None:
+def _bound(value: Optional[datetime], name: str) -> Optional[datetime]:
+    """A start filter as a UTC instant. Any date is a fair bound, however far out: one beyond the
+    dates Python can hold in UTC (year 1 ahead of UTC, 9999 behind it) is replaced by the first or
+    last instant there is, which selects exactly the same bookings."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
         raise CodedError("{name} needs a time-zone offset.", "BAD_USER_INPUT", name=name)
-    return value
+    try:
+        return value.astimezone(timezone.utc)
+    except OverflowError:
+        edge = datetime.min if value.year == datetime.min.year else datetime.max
+        return edge.replace(tzinfo=timezone.utc)
 
 
 @strawberry.type
@@ -96,9 +109,10 @@ class BookingQuery:
             oid = id_argument(object_id) or 0  # out of range names no row: an empty page
             children = select(BookableObject.id).where(BookableObject.parent_id == oid)
             query = query.where(or_(Booking.object_id == oid, Booking.object_id.in_(children)))
-        if _aware(starts_from, "startsFrom") is not None:
+        starts_from, starts_until = _bound(starts_from, "startsFrom"), _bound(starts_until, "startsUntil")
+        if starts_from is not None:
             query = query.where(Booking.start_at >= starts_from)
-        if _aware(starts_until, "startsUntil") is not None:
+        if starts_until is not None:
             query = query.where(Booking.start_at < starts_until)
         if after:
             start, ident = read_booking_cursor(after)

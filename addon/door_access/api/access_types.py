@@ -44,10 +44,14 @@ class AccessGrantType:
     locale: Optional[str]
     attempts: int
     last_error: Optional[str]
+    stored_warnings: strawberry.Private[list[dict]]
     next_attempt_at: Optional[datetime]
     revoke_requested_by: Optional[str]
     revoke_requested_at: Optional[datetime]
     updated_at: datetime
+    last_verified_at: Optional[datetime] = strawberry.field(description=(
+        "When the lock vendor last confirmed the set gives these doors and window (a reconcile or the drift "
+        "sweep); null: not yet."))
 
     @classmethod
     def from_model(cls, row: AccessGrant) -> "AccessGrantType":
@@ -56,10 +60,20 @@ class AccessGrantType:
             authorization_id=row.authorization_id,
             doors=[AccessDoorType(id=d["id"], name=d["name"]) for d in row.doors or []],
             valid_from=row.valid_from, valid_to=row.valid_to, locale=row.locale, attempts=row.attempts,
-            last_error=_last_error(row), next_attempt_at=row.next_attempt_at,
+            last_error=_last_error(row), stored_warnings=list(row.warnings or []), next_attempt_at=row.next_attempt_at,
             revoke_requested_by=row.revoke_requested_by, revoke_requested_at=row.revoke_requested_at,
-            updated_at=row.updated_at,
+            updated_at=row.updated_at, last_verified_at=row.verified_at,
         )
+
+    @strawberry.field(description=(
+        "Worth a look although access was given: offline doors, mapped names that no longer resolve, a "
+        "window that is over. In the reader's language."))
+    def warnings(self, info: Info) -> list[str]:
+        found = [Message.from_json(w).text() for w in self.stored_warnings]
+        if self.state == GrantState.ACTIVE and self.valid_to is not None and self.valid_to <= info.context.host.clock.now():
+            found.append(Message("The access window ended at {end}; the link no longer opens any door.",
+                                 {"end": self.valid_to.isoformat()}).text())
+        return found
 
     @strawberry.field
     async def integration(self, info: Info) -> AccessIntegrationType:

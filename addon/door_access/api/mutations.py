@@ -17,7 +17,13 @@ from .. import mapping, policy, repair
 from ..reconcile import reconcile_now
 from ..worker import running_worker
 from .live_doors import live_doors_cached, mapping_warnings, resolved_doors
-from .types import DoorIntegrationPayload, DoorIntegrationType, DoorMappingType, SetDoorMappingPayload
+from .types import (
+    DoorIntegrationPayload,
+    DoorIntegrationType,
+    DoorMappingType,
+    SetDoorIntegrationActivePayload,
+    SetDoorMappingPayload,
+)
 
 
 @strawberry.input(description="A new integration: its backend (see doorBackends) and the Details tab.")
@@ -79,11 +85,8 @@ class RetryFailedAccessPayload:
 
 async def _record_then_reconcile(ctx, work) -> BookingAccessPayload:
     """Commit the access intent ``work`` records, then reconcile the grants it names, waiting for
-    them before answering.
-
-    ``work`` returns the booking and the grant ids read inside its transaction: reading them
-    afterwards would open a new transaction on the request's session, which on SQLite holds
-    the write lock that the reconcile needs."""
+    them before answering. ``work`` returns the booking and the grant ids, read inside its own
+    transaction."""
     done, errors = await run_in_transaction(ctx.session, work)
     if errors:
         return BookingAccessPayload(booking=None, errors=errors)
@@ -91,6 +94,13 @@ async def _record_then_reconcile(ctx, work) -> BookingAccessPayload:
     await reconcile_now(ctx.host, grant_ids)
     ctx.session.expunge_all()
     return BookingAccessPayload(booking=BookingType.from_model(booking), errors=[])
+
+
+def _wake_worker(host, queued: int | None) -> None:
+    """Work was queued for the worker (not reconciled in the request): start on it now."""
+    worker = running_worker(host)
+    if worker is not None and queued:
+        worker.wake()
 
 
 @strawberry.type
@@ -114,11 +124,17 @@ class DoorAccessMutation:
 
     @strawberry.mutation(permission_classes=[IsAdmin], description=(
         "Activation checks the whole configuration first; deactivation is the rollback switch."))
-    async def set_door_integration_active(self, info: Info, input: SetDoorIntegrationActiveInput) -> DoorIntegrationPayload:
+    async def set_door_integration_active(self, info: Info, input: SetDoorIntegrationActiveInput
+                                          ) -> SetDoorIntegrationActivePayload:
         ctx = info.context
-        row, errors = await run_in_transaction(
+        done, errors = await run_in_transaction(
             ctx.session, lambda s: policy.set_active(ctx.host, s, input.integration_id, input.active))
-        return DoorIntegrationPayload(integration=row and DoorIntegrationType.from_model(row), errors=errors)
+        if errors:
+            return SetDoorIntegrationActivePayload(integration=None, grants_queued=0, errors=errors)
+        integration, queued = done
+        _wake_worker(ctx.host, queued)
+        return SetDoorIntegrationActivePayload(integration=DoorIntegrationType.from_model(integration),
+                                               grants_queued=queued, errors=[])
 
     @strawberry.mutation(permission_classes=[IsAdmin], description="Map one object to one or more doors, by name.")
     async def set_door_mapping(self, info: Info, input: SetDoorMappingInput) -> SetDoorMappingPayload:
@@ -126,7 +142,7 @@ class DoorAccessMutation:
         try:
             integration = await policy.get_integration(ctx.session, input.integration_id)
         except ValidationFailed as exc:
-            return SetDoorMappingPayload(mapping=None, warnings=[], errors=exc.user_errors())
+            return SetDoorMappingPayload(mapping=None, warnings=[], affected_bookings=0, errors=exc.user_errors())
         live = None
         if input.door_names:  # removing a mapping needs no door list
             live = await live_doors_cached(info, integration)
@@ -139,9 +155,11 @@ class DoorAccessMutation:
 
         result, errors = await run_in_transaction(ctx.session, work)
         if errors:
-            return SetDoorMappingPayload(mapping=None, warnings=[], errors=errors)
+            return SetDoorMappingPayload(mapping=None, warnings=[], affected_bookings=0, errors=errors)
+        _wake_worker(ctx.host, result.affected_bookings)
         if result.mapping is None:
-            return SetDoorMappingPayload(mapping=None, warnings=[], errors=[])
+            return SetDoorMappingPayload(mapping=None, warnings=[], affected_bookings=result.affected_bookings,
+                                         errors=[])
         obj = await ctx.session.get(BookableObject, result.mapping.object_id)
         names = list(result.mapping.door_names)
         # Stored, but worth a look: an offline or ambiguous door, doors in several places, or the
@@ -149,7 +167,8 @@ class DoorAccessMutation:
         warnings = [w.text() for w in result.warnings] if live.doors is None else mapping_warnings(names, live)
         found = DoorMappingType(object=BookableObjectType.from_model(obj), door_names=names,
                                 doors=resolved_doors(names, live.doors), warnings=warnings)
-        return SetDoorMappingPayload(mapping=found, warnings=warnings, errors=[])
+        return SetDoorMappingPayload(mapping=found, warnings=warnings, affected_bookings=result.affected_bookings,
+                                     errors=[])
 
     @strawberry.mutation(permission_classes=[IsStaff], description=(
         "Reconcile the booking's door access now: what its status asks for, against the lock vendor."))
@@ -168,7 +187,5 @@ class DoorAccessMutation:
     async def retry_failed_access(self, info: Info, input: RetryFailedAccessInput) -> RetryFailedAccessPayload:
         ctx = info.context
         count, errors = await run_in_transaction(ctx.session, lambda s: repair.retry_failed(ctx.host, s, input.integration_id))
-        worker = running_worker(ctx.host)
-        if worker is not None and count:
-            worker.wake()
+        _wake_worker(ctx.host, count)
         return RetryFailedAccessPayload(requeued=count or 0, errors=errors)

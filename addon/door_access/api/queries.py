@@ -20,10 +20,12 @@ from addon.booking.services import get_booking
 from ..backend import backends
 from ..models import AccessCallLog, DoorIntegration
 from ..plan import AccessPlan, plan_access, resolve_doors
+from .. import policy
 from ..policy import get_integration
 from .live_doors import connect, live_doors_cached, resolved_doors
 from .types import (
     AccessPreviewType,
+    ActivationPreview,
     AccessRecipientType,
     DoorBackendType,
     DoorConnectionTest,
@@ -51,6 +53,8 @@ def _preview(plan: AccessPlan, doors_known) -> AccessPreviewType:
     zone = ZoneInfo(plan.time_zone)
 
     def local(moment):
+        if moment is None:  # dates out of range: the problems say so
+            return None
         return LocalTimeType(utc=moment, local=moment.astimezone(zone), time_zone=plan.time_zone)
 
     return AccessPreviewType(
@@ -112,6 +116,17 @@ class DoorAccessQuery:
             raise CodedError("The door list could not be fetched: {error}",
                              "BACKEND_UNAVAILABLE" if live.transient else "BACKEND_REFUSED", error=live.reason)
         return [DoorType.from_door(d) for d in live.doors]
+
+    @strawberry.field(permission_classes=[IsAdmin], description=(
+        "What activating the integration would do now: what stops it, and how many bookings already at a "
+        "trigger status would be granted access. Changes nothing."))
+    async def activation_preview(self, info: Info, integration_id: strawberry.ID) -> ActivationPreview:
+        try:
+            problems, count = await policy.activation_preview(info.context.host, info.context.session, integration_id)
+        except ValidationFailed as exc:
+            raise CodedError.from_problem(exc.problems[0]) from None
+        return ActivationPreview(can_activate=not problems, problems=[p.as_user_error() for p in problems],
+                                 bookings_to_grant=count)
 
     @strawberry.field(permission_classes=[IsAdmin], description="Main objects each followed by its sub-objects.")
     async def mappable_objects(self, info: Info) -> list[BookableObjectType]:

@@ -118,7 +118,25 @@ class DoorConnectionTest:
 class SetDoorMappingPayload:
     mapping: Optional[DoorMappingType]
     warnings: list[str]
+    affected_bookings: int = strawberry.field(description=(
+        "Bookings whose door access now follows the change (the worker replaces their sets)."))
     errors: list[UserError]
+
+
+@strawberry.type
+class SetDoorIntegrationActivePayload:
+    integration: Optional[DoorIntegrationType]
+    grants_queued: int = strawberry.field(description=(
+        "Activation: bookings already at a trigger status that are being granted access (by the worker)."))
+    errors: list[UserError]
+
+
+@strawberry.type(description="What activating an integration would do now; nothing is changed.")
+class ActivationPreview:
+    can_activate: bool
+    problems: list[UserError] = strawberry.field(description="What stops the activation.")
+    bookings_to_grant: int = strawberry.field(description=(
+        "Bookings at a trigger status, not ended, on mapped objects, without access yet."))
 
 
 @strawberry.type(name="LocalTime", description="A moment in UTC and as wall time of the object's time zone.")
@@ -145,8 +163,8 @@ class AccessPreviewType:
     door_names: list[str]
     doors: list[ResolvedDoorType]
     location_id: Optional[str]
-    valid_from: LocalTimeType
-    valid_to: LocalTimeType
+    valid_from: Optional[LocalTimeType] = strawberry.field(description="Null when the booking's dates are out of range.")
+    valid_to: Optional[LocalTimeType]
     locale: str
     locale_reason: str
     recipients: list[AccessRecipientType]

@@ -1,0 +1,126 @@
+"""Health at a glance: per integration, where its grants stand, what waits and since when, why
+grants failed, what the last drift sweep found and how the lock vendor answered in the last hour."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Optional
+
+import strawberry
+from sqlalchemy import case, func, select
+from strawberry.types import Info
+
+from addon.base.errors import CodedError, ValidationFailed
+from addon.base.i18n import Message
+from addon.base.permissions import IsAdmin
+
+from ..models import AccessCallLog, AccessGrant, DoorIntegration, GrantState, SweepRun
+from ..policy import get_integration
+from .access_types import GrantStateType
+from .types import DoorIntegrationType
+
+VENDOR_WINDOW = timedelta(hours=1)
+
+
+@strawberry.type(name="AccessStateCount")
+class AccessStateCountType:
+    state: GrantStateType
+    count: int
+
+
+@strawberry.type(name="FailedAccessReason", description="FAILED grants that share one reason.")
+class FailedAccessReasonType:
+    reason: Optional[str] = strawberry.field(description="The grants' last error; null when none was recorded.")
+    count: int
+
+
+@strawberry.type(name="DoorSweepRun", description="One round of the drift sweep over an integration's active grants.")
+class DoorSweepRunType:
+    started_at: datetime
+    finished_at: Optional[datetime]
+    checked: int = strawberry.field(description="Access sets read at the lock vendor.")
+    drifted: int = strawberry.field(description="Found revoked, gone or changed, and queued for repair.")
+    errors: int = strawberry.field(description="Could not be checked (the vendor failed); checked again next round.")
+
+    @classmethod
+    def from_model(cls, row: SweepRun) -> "DoorSweepRunType":
+        return cls(started_at=row.started_at, finished_at=row.finished_at, checked=row.checked,
+                   drifted=row.drifted, errors=row.errors)
+
+
+@strawberry.type(name="VendorCallStats", description="Calls made to the lock vendor since a moment.")
+class VendorCallStatsType:
+    since: datetime
+    calls: int
+    failed: int = strawberry.field(description="Calls that did not answer ok (transient or permanent).")
+    error_rate: float = strawberry.field(description="failed / calls; 0 without calls.")
+
+
+@strawberry.type(name="DoorAccessHealth", description="How an integration's door access stands, at a glance.")
+class DoorAccessHealthType:
+    integration: DoorIntegrationType
+    at: datetime = strawberry.field(description="When these figures were taken.")
+    grants_by_state: list[AccessStateCountType] = strawberry.field(description="Every state, also those with none.")
+    due_now: int = strawberry.field(description="Grants waiting for the worker now (a first try, a retry, a repair).")
+    oldest_due_seconds: Optional[int] = strawberry.field(description=(
+        "How long the grant that is due longest has been waiting; null when none is due."))
+    failed_by_reason: list[FailedAccessReasonType] = strawberry.field(description="Most frequent first.")
+    last_sweep: Optional[DoorSweepRunType] = strawberry.field(description=(
+        "The last finished drift-sweep round; null before the first."))
+    vendor_last_hour: VendorCallStatsType
+
+
+async def health_of(session, integration: DoorIntegration, now: datetime) -> DoorAccessHealthType:
+    mine = AccessGrant.integration_id == integration.id
+    by_state = dict((await session.execute(
+        select(AccessGrant.state, func.count()).where(mine).group_by(AccessGrant.state))).all())
+    due_count, oldest_due = (await session.execute(
+        select(func.count(), func.min(AccessGrant.next_attempt_at))
+        .where(mine, AccessGrant.next_attempt_at.is_not(None), AccessGrant.next_attempt_at <= now))).one()
+    failed = (await session.execute(
+        select(AccessGrant.last_error, func.count(), func.min(AccessGrant.id))
+        .where(mine, AccessGrant.state == GrantState.FAILED)
+        .group_by(AccessGrant.last_error)
+        .order_by(func.count().desc(), AccessGrant.last_error))).all()
+    # Our own reasons are shown in the reader's language: the template of one grant of each group.
+    templates = dict((await session.execute(
+        select(AccessGrant.id, AccessGrant.last_error_i18n).where(AccessGrant.id.in_([row[2] for row in failed]))
+    )).all()) if failed else {}
+    last_run = (await session.execute(
+        select(SweepRun).where(SweepRun.integration_id == integration.id, SweepRun.finished_at.is_not(None))
+        .order_by(SweepRun.id.desc()).limit(1))).scalar_one_or_none()
+    since = now - VENDOR_WINDOW
+    calls, failed_calls = (await session.execute(
+        select(func.count(), func.coalesce(func.sum(case((AccessCallLog.outcome != "ok", 1), else_=0)), 0))
+        .where(AccessCallLog.integration_id == integration.id, AccessCallLog.at >= since))).one()
+
+    def reason(last_error, sample_id) -> Optional[str]:
+        template = templates.get(sample_id)
+        return Message.from_json(template).text() if template else last_error
+
+    return DoorAccessHealthType(
+        integration=DoorIntegrationType.from_model(integration),
+        at=now,
+        grants_by_state=[AccessStateCountType(state=s, count=by_state.get(s, 0)) for s in GrantState],
+        due_now=due_count,
+        oldest_due_seconds=max(0, int((now - oldest_due).total_seconds())) if oldest_due is not None else None,
+        failed_by_reason=[FailedAccessReasonType(reason=reason(text, sample), count=count)
+                          for text, count, sample in failed],
+        last_sweep=DoorSweepRunType.from_model(last_run) if last_run else None,
+        vendor_last_hour=VendorCallStatsType(since=since, calls=calls, failed=int(failed_calls),
+                                             error_rate=(int(failed_calls) / calls) if calls else 0.0),
+    )
+
+
+@strawberry.type
+class DoorAccessHealthQuery:
+    @strawberry.field(permission_classes=[IsAdmin], description=(
+        "An integration's door access at a glance: grants by state, what is due and since when, failures by "
+        "reason, the last drift sweep and the lock vendor's error rate over the last hour."))
+    async def door_access_health(self, info: Info, integration_id: strawberry.ID) -> DoorAccessHealthType:
+        session = info.context.session
+        try:
+            integration = await get_integration(session, integration_id)
+        except ValidationFailed as exc:
+            raise CodedError.from_problem(exc.problems[0]) from None
+        return await health_of(session, integration, info.context.host.clock.now())
