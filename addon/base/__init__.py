@@ -2,7 +2,7 @@
 
 
 def register(host) -> None:
-    from . import models  # noqa: F401  (tables on the metadata)
+    from . import audit, models  # noqa: F401  (tables on the metadata)
     from .host import GraphQLPart
 
     def graphql() -> GraphQLPart:

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from .audit import Actor
 from .db import utcnow
 from .models import ApiToken
 
@@ -33,12 +34,20 @@ class Role(enum.IntEnum):
 
 @dataclass(frozen=True)
 class Principal:
-    token_id: int
-    name: str
+    """Who makes a request: a person signed in (``kind`` "user") or an app token ("token")."""
+
+    kind: str
+    id: int  # the user's or the token's id
+    name: str  # the person's name, or the token's name
     role: Role
 
     def may(self, needed: Role) -> bool:
         return self.role >= needed
+
+    @property
+    def label(self) -> str:
+        """How history and the audit trail name them, e.g. "user:Anna Admin", "token:booking-site"."""
+        return f"{self.kind}:{self.name}"
 
 
 def hash_token(token: str) -> str:
@@ -73,4 +82,12 @@ async def authenticate(session: AsyncSession, authorization_header: str | None) 
     ).scalar_one_or_none()
     if row is None:
         return None
-    return Principal(token_id=row.id, name=row.name, role=Role.parse(row.role))
+    return Principal(kind="token", id=row.id, name=row.name, role=Role.parse(row.role))
+
+
+def actor_of(principal: Principal | None, request=None) -> Actor:
+    """The audit trail's name for the caller of a request (and where it came from)."""
+    address = request.client.host if request is not None and request.client else None
+    if principal is None:
+        return Actor("anonymous", "anonymous", address=address)
+    return Actor(principal.kind, principal.name, principal.id, address)

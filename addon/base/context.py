@@ -31,4 +31,5 @@ class Context:
 
     @property
     def actor(self) -> str:
-        return self.principal.name if self.principal else "system"
+        """Who is acting, as history records it ("user:Anna Admin", "token:booking-site")."""
+        return self.principal.label if self.principal else "system"

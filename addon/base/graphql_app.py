@@ -17,7 +17,8 @@ try:  # where strawberry's HTTP views take their HTTPException from (moved in 0.
 except ImportError:  # pragma: no cover - older strawberry
     from strawberry.http.exceptions import HTTPException
 
-from .auth import authenticate
+from .audit import set_actor
+from .auth import actor_of, authenticate
 from .context import Context
 from .db import DEFERRED, SQLITE_BEGIN, is_lock_timeout
 from .errors import DatabaseBusy
@@ -117,4 +118,6 @@ class GraphQLApp(GraphQL):
         session = request.scope[SESSION_SCOPE_KEY]
         principal = await authenticate(session, request.headers.get("authorization"))
         await session.rollback()  # end the read transaction; resolvers start their own
+        # Whatever this request changes is recorded in the audit trail as done by this caller.
+        set_actor(actor_of(principal, request))
         return Context(host=self.host, session=session, principal=principal, request=request, response=response)
