@@ -7,6 +7,7 @@ PYTEST_ARGS ?=
 
 # Demo defaults for `make run`: embedded SQLite, the Resivo sandbox mounted in the app.
 export IRESERVE_SANDBOX ?= true
+export RESIVO_ALLOW_PRIVATE_BASE_URL ?= true
 
 .PHONY: install run test bench i18n schema clean
 
@@ -34,6 +35,7 @@ i18n: $(STAMP)
 run: install
 	$(BIN)/ireserve db upgrade
 	$(BIN)/ireserve seed
+	$(BIN)/ireserve user ensure-demo
 	$(BIN)/ireserve token create --role admin --name make-run --replace
 	$(BIN)/ireserve serve
 

@@ -179,6 +179,7 @@ def make_environ(workdir: Path, database_url: str, **overrides: str) -> dict[str
         "IRESERVE_SANDBOX": "false",  # the sandbox is wired to the connector directly, not mounted in the app
         "IRESERVE_WORKER": "false",  # scenarios run addon.door_access.worker.Worker themselves
         "IRESERVE_LOG_LEVEL": "WARNING",
+        "RESIVO_ALLOW_PRIVATE_BASE_URL": "true",  # the sandbox's made-up host name, like the tests
     })
     environ.update({name: str(value) for name, value in overrides.items()})
     return environ

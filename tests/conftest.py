@@ -61,6 +61,7 @@ def base_environ(tmp_path: Path, database_url: str | None = None, **overrides: s
         "IRESERVE_SECRET_KEY_FILE": str(tmp_path / "secret.key"),
         "IRESERVE_SANDBOX": "false",
         "IRESERVE_WORKER": "false",
+        "RESIVO_ALLOW_PRIVATE_BASE_URL": "true",  # the sandbox is on loopback (or a made-up name)
     })
     environ.update({name: str(value) for name, value in overrides.items()})
     return environ

@@ -10,11 +10,12 @@ import sys
 from pathlib import Path
 
 from .addons import AddonError
-from .auth import Role, create_token
 from .crypto import SecretKeyMismatch
 from .errors import ValidationFailed
 from .events import commit
 from .host import Host, load_host
+from .identity_cli import add_commands as add_identity_commands
+from .secrets_cli import add_commands as add_secret_commands
 from .settings import REPO_ROOT, Settings, SettingsError
 
 DEMO_FILE = REPO_ROOT / "fixtures" / "demo.json"
@@ -93,25 +94,6 @@ def _seed(host: Host, args: argparse.Namespace) -> int:
     return 0
 
 
-def _token_create(host: Host, args: argparse.Namespace) -> int:
-    async def run() -> str:
-        try:
-            async with host.database.session() as session:
-                token = await create_token(session, args.name, Role.parse(args.role), replace=args.replace)
-                await commit(session)
-                return token
-        finally:
-            await host.database.dispose()
-
-    token = asyncio.run(run())
-    if args.quiet:
-        print(token)
-    else:
-        print(f"New {args.role} token {args.name!r} (shown once, only its hash is stored):\n\n  {token}\n")
-        print('In GraphiQL, open "Headers" and enter:  {"Authorization": "Bearer ' + token + '"}')
-    return 0
-
-
 def _schema(host: Host, args: argparse.Namespace) -> int:
     from .schema import print_sdl
 
@@ -144,18 +126,12 @@ def build_parser(host: Host) -> argparse.ArgumentParser:
     seed_cmd.add_argument("--file", default=str(DEMO_FILE), help="demo data JSON (default: fixtures/demo.json)")
     seed_cmd.set_defaults(func=_seed)
 
-    token = commands.add_parser("token", help="API token commands")
-    token_commands = token.add_subparsers(dest="token_command", required=True, metavar="COMMAND")
-    token_create = token_commands.add_parser("create", help="create an API token and print it once")
-    token_create.add_argument("--role", required=True, choices=["admin", "staff", "frontend"])
-    token_create.add_argument("--name", required=True, help="who or what uses the token")
-    token_create.add_argument("--replace", action="store_true", help="revoke earlier tokens of this name")
-    token_create.add_argument("--quiet", action="store_true", help="print only the token")
-    token_create.set_defaults(func=_token_create)
+    add_identity_commands(commands)  # ireserve user …, ireserve token …
 
     schema = commands.add_parser("schema", help="print the GraphQL schema (SDL)")
     schema.set_defaults(func=_schema)
 
+    add_secret_commands(commands)  # ireserve secrets rotate
     for add_commands in host.registry.cli_commands:
         add_commands(commands)
     return parser

@@ -5,11 +5,13 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+from html import escape
 from typing import Any
+from urllib.parse import urlencode
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import HTMLResponse, JSONResponse, Response
 from strawberry.asgi import GraphQL
 
 try:  # where strawberry's HTTP views take their HTTPException from (moved in 0.28x)
@@ -17,12 +19,13 @@ try:  # where strawberry's HTTP views take their HTTPException from (moved in 0.
 except ImportError:  # pragma: no cover - older strawberry
     from strawberry.http.exceptions import HTTPException
 
+from . import sessions
 from .audit import set_actor
-from .auth import actor_of, authenticate
+from .auth import RequestRefused, actor_of, authenticate_request
 from .context import Context
 from .db import DEFERRED, SQLITE_BEGIN, is_lock_timeout
 from .errors import DatabaseBusy
-from .i18n import language_from_header, set_request_language
+from .i18n import Message, language_from_header, set_request_language
 from .host import Host
 from .schema import RETRY_AFTER_SECONDS
 
@@ -88,6 +91,10 @@ class GraphQLApp(GraphQL):
             scope[SESSION_SCOPE_KEY] = session
             try:
                 await super().__call__(scope, receive, tracked_send)
+            except RequestRefused as refused:  # e.g. the session cookie without its CSRF token
+                if started:
+                    raise
+                await refused.response()(scope, receive, send)
             except Exception as exc:
                 # Outside execution (the token check): a busy database is a 503 to retry, not a 500.
                 if started or not is_lock_timeout(exc):
@@ -112,12 +119,54 @@ class GraphQLApp(GraphQL):
             raise HTTPException(400, "The request body must be a JSON object, e.g. {\"query\": \"{ viewer { name } }\"}.")
         return parsed
 
+    # -- GraphiQL: it shows the whole schema, so only to a signed-in user or a token holder
+
+    async def render_graphql_ide(self, request: Request) -> Response:
+        if self.host.settings.public_schema or await self._may_open_graphiql(request):
+            return HTMLResponse(graphiql_page(self.graphql_ide_html), headers={"Cache-Control": "no-store"})
+        return sign_in_page(request)
+
+    async def _may_open_graphiql(self, request: Request) -> bool:
+        # Opening the page (a browser navigating here) changes nothing and no other site can read
+        # it, so a signed-in browser needs no CSRF token for it; its queries do (see graphiql_page).
+        session = request.scope[SESSION_SCOPE_KEY]
+        return await authenticate_request(self.host, session, request, csrf=False) is not None
+
     async def get_context(self, request: Request, response: Any) -> Context:
         # Messages of our own making are answered in the caller's language (codes stay English).
         set_request_language(language_from_header(request.headers.get("accept-language")))
         session = request.scope[SESSION_SCOPE_KEY]
-        principal = await authenticate(session, request.headers.get("authorization"))
+        # A bearer token, or the session cookie with its CSRF proof (RequestRefused without it). The
+        # GraphiQL page itself is a navigation that runs nothing: there the cookie needs no proof.
+        page = self.should_render_graphql_ide(self.request_adapter_class(request))
+        principal = await authenticate_request(self.host, session, request, csrf=not page)
         await session.rollback()  # end the read transaction; resolvers start their own
         # Whatever this request changes is recorded in the audit trail as done by this caller.
         set_actor(actor_of(principal, request))
         return Context(host=self.host, session=session, principal=principal, request=request, response=response)
+
+
+def graphiql_page(html: str) -> str:
+    """Strawberry's GraphiQL page, sending our CSRF token (read from its cookie) with every query,
+    so that a person signed in with the session cookie can use it."""
+    patched = html.replace('Cookies.get("csrftoken")', f'Cookies.get("{sessions.CSRF_COOKIE}")')
+    patched = patched.replace('defaultHeaders["x-csrftoken"]', f'defaultHeaders["{sessions.CSRF_HEADER}"]')
+    if patched.count(sessions.CSRF_COOKIE) != 1 or patched.count(sessions.CSRF_HEADER) != 1:
+        log.warning("GraphiQL page changed upstream: signed-in browsers cannot send their CSRF token from it")
+    return patched
+
+
+def sign_in_page(request: Request) -> HTMLResponse:
+    """What a browser gets instead of GraphiQL before signing in: where to sign in (HTTP 401)."""
+    from .signin import LOGIN_PATH
+
+    set_request_language(language_from_header(request.headers.get("accept-language")))
+    sign_in_url = escape(f"{LOGIN_PATH}?{urlencode({'next': request.url.path})}")
+    title = escape(Message("Sign in to use GraphiQL").text())
+    text = escape(Message(
+        "GraphiQL shows the whole API, so it is open only to signed-in users and API tokens. Sign in at "
+        "{path}; you come back here afterwards.", {"path": LOGIN_PATH}).text())
+    link = escape(Message("Sign in").text())
+    body = (f'<!doctype html><html><head><meta charset="utf-8"><title>{title}</title></head>'
+            f'<body><h1>{title}</h1><p>{text}</p><p><a href="{sign_in_url}">{link}</a></p></body></html>')
+    return HTMLResponse(body, status_code=401, headers={"WWW-Authenticate": "Bearer", "Cache-Control": "no-store"})

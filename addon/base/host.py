@@ -41,6 +41,8 @@ class Registry:
     seeders: list[Callable[["Host", "AsyncSession", dict], Awaitable[None]]] = field(default_factory=list)
     routes: list[Callable[["Host"], "BaseRoute | None"]] = field(default_factory=list)
     cli_commands: list[Callable[[Any], None]] = field(default_factory=list)
+    # (model, column) of every column holding a SecretBox ciphertext: `ireserve secrets rotate` walks them.
+    secret_columns: list[tuple[type, str]] = field(default_factory=list)
 
 
 T = TypeVar("T")

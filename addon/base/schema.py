@@ -13,6 +13,7 @@ from strawberry.tools import merge_types
 from .db import is_lock_timeout
 from .errors import DatabaseBusy
 from .host import Host
+from .schema_access import SchemaAccess
 
 
 def _is_unexpected(error: GraphQLError) -> bool:
@@ -73,11 +74,13 @@ def build_schema(host: Host) -> strawberry.Schema:
     query = merge_types("Query", queries)
     mutation = merge_types("Mutation", mutations) if mutations else None
     depth = host.settings.max_query_depth
+    public_schema = host.settings.public_schema
     return Schema(
         query=query,
         mutation=mutation,
         types=[t for p in parts for t in p.types],
         extensions=[
+            lambda: SchemaAccess(public=public_schema),
             lambda: QueryDepthLimiter(max_depth=depth),
             lambda: MaskErrors(should_mask_error=_is_unexpected, error_message="Internal error; see the server log."),
         ],

@@ -73,6 +73,7 @@ class Settings:
     log_level: str = "INFO"
     secret_key: str | None = field(default=None, repr=False)
     secret_key_file: Path | None = None
+    public_schema: bool = False  # introspection and GraphiQL without signing in (development)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> "Settings":
@@ -99,6 +100,7 @@ class Settings:
             log_level=env.text("IRESERVE_LOG_LEVEL", "INFO").upper(),
             secret_key=env.optional("IRESERVE_SECRET_KEY"),
             secret_key_file=Path(key_file) if key_file else var_dir / "secret.key",
+            public_schema=env.bool("IRESERVE_PUBLIC_SCHEMA", False),
         )
 
 
@@ -114,3 +116,29 @@ def normalize_database_url(url: str) -> str:
     if url.startswith(("postgresql+asyncpg://", "sqlite+aiosqlite://")):
         return url
     raise SettingsError("DATABASE_URL must be a sqlite:// or postgresql:// URL")
+
+
+@dataclass(frozen=True)
+class SignInSettings:
+    """Browser sessions and the throttling of failed sign-ins (``addon/base/signin.py``)."""
+
+    session_hours: int = 12  # absolute lifetime of a session, however active
+    session_idle_minutes: int = 30  # a session unused this long ends
+    free_failures: int = 3  # failed sign-ins (per e-mail address) before the delays start
+    lockout_failures: int = 10  # failed sign-ins (per e-mail address) that lock it out
+    lockout_minutes: int = 15  # how long a lock-out lasts; failures older than this are forgiven
+    address_lockout_failures: int = 30  # failed sign-ins from one client address that lock it out
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> "SignInSettings":
+        env = Env(environ)
+        free = env.int("IRESERVE_SIGNIN_FREE_FAILURES", 3, minimum=1)
+        lockout = env.int("IRESERVE_SIGNIN_LOCKOUT_FAILURES", 10, minimum=free + 1)
+        return cls(
+            session_hours=env.int("IRESERVE_SESSION_HOURS", 12, minimum=1),
+            session_idle_minutes=env.int("IRESERVE_SESSION_IDLE_MINUTES", 30, minimum=1),
+            free_failures=free,
+            lockout_failures=lockout,
+            lockout_minutes=env.int("IRESERVE_SIGNIN_LOCKOUT_MINUTES", 15, minimum=1),
+            address_lockout_failures=env.int("IRESERVE_SIGNIN_ADDRESS_LOCKOUT_FAILURES", 30, minimum=lockout),
+        )

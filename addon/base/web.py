@@ -17,6 +17,7 @@ from starlette.routing import Route
 from .graphql_app import GraphQLApp
 from .host import Host, load_host
 from .schema import build_schema
+from .signin import routes as signin_routes
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +49,7 @@ def create_app(host: Host | None = None) -> Starlette:
     routes = [
         Route("/healthz", healthz, methods=["GET"]),
         Route("/graphql", GraphQLApp(host, build_schema(host)), methods=["GET", "POST"]),
+        *signin_routes(host),  # /admin/login, /admin/logout
     ]
     routes += [route for factory in host.registry.routes if (route := factory(host)) is not None]
     middleware = []

@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from addon.base import audit
 from addon.base.api_kit import clean_text, get_row
 from addon.base.db import utcnow
 from addon.base.errors import Problem, ValidationFailed
@@ -132,12 +133,19 @@ async def create_object(host: Host, session: AsyncSession, *, code: str, name: s
     obj = BookableObject(code=code, name=name, time_zone=zone, parent_id=parent.id if parent else None)
     session.add(obj)
     await session.flush()
+    await audit.record(session, "object.create", "object", obj.id, audit.diff({}, _audited_object(obj)))
     return obj
+
+
+def _audited_object(obj: BookableObject) -> dict:
+    """What the audit trail compares of an object, old → new."""
+    return {"code": obj.code, "name": obj.name, "time_zone": obj.time_zone, "parent_id": obj.parent_id}
 
 
 async def update_object(host: Host, session: AsyncSession, object_id, *, code=None, name=None,
                         time_zone=None, parent_id=None, clear_parent: bool = False) -> BookableObject:
     obj = await get_object(session, object_id, "id")
+    before = _audited_object(obj)
     if code is not None:
         code = _text(code, "code", Message("Code"), MAX_CODE)
         await _code_is_free(session, BookableObject, code, "code", exclude_id=obj.id)
@@ -157,6 +165,8 @@ async def update_object(host: Host, session: AsyncSession, object_id, *, code=No
     elif clear_parent:
         obj.parent_id = None
     await session.flush()
+    if changes := audit.diff(before, _audited_object(obj)):
+        await audit.record(session, "object.update", "object", obj.id, changes)
     return obj
 
 
@@ -177,6 +187,8 @@ async def create_booking_field(host: Host, session: AsyncSession, *, code: str, 
     row = BookingField(code=code, label=label)
     session.add(row)
     await session.flush()
+    await audit.record(session, "booking_field.create", "booking_field", row.id,
+                       audit.diff({}, {"code": row.code, "label": row.label}))
     return row
 
 

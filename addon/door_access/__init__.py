@@ -12,6 +12,7 @@ def register(host) -> None:
     from .demo import seed_door_access
     from .intents import register_handlers
     from .loaders import LOADERS
+    from .privacy import register_privacy
     from .settings import DoorAccessSettings
     from .worker import engine_lifespan
 
@@ -40,3 +41,4 @@ def register(host) -> None:
     host.registry.lifespans.append(engine_lifespan)
     host.registry.seeders.append(seed_door_access)
     register_handlers(host)
+    register_privacy(host)

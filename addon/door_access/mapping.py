@@ -10,6 +10,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from addon.base import audit
 from addon.base.errors import ValidationFailed
 from addon.base.i18n import Message
 from addon.booking.models import BookableObject, Booking
@@ -90,11 +91,13 @@ async def set_door_mapping(session: AsyncSession, integration: DoorIntegration, 
     if not cleaned:  # an empty list removes the mapping
         if existing is None:
             return MappingResult(None)
+        removed = list(existing.door_names)
         await session.delete(existing)
         await session.flush()
         if integration.active and not await _has_any_mapping(session, integration):
             raise ValidationFailed.one("REQUIRED", "An active integration needs at least one mapping; deactivate it first.",
                                        "doorNames")
+        await _record(session, "mapping.remove", integration, obj, removed, None)
         return MappingResult(None, affected_bookings=await follow_mapping(session, integration, obj.id, now))
     warnings: list[Message] = []
     if live_names is None:
@@ -106,6 +109,7 @@ async def set_door_mapping(session: AsyncSession, integration: DoorIntegration, 
             raise ValidationFailed.one("UNKNOWN_DOOR", "Unknown door {unknown}. Known doors: {known}.", "doorNames",
                                        unknown=", ".join(map(repr, unknown)),
                                        known=", ".join(sorted(live_names)) or "-")
+    old_names = list(existing.door_names) if existing is not None else None
     if existing is None:
         existing = DoorMapping(integration_id=integration.id, object_id=obj.id, door_names=cleaned, updated_at=now)
         session.add(existing)
@@ -115,7 +119,16 @@ async def set_door_mapping(session: AsyncSession, integration: DoorIntegration, 
         existing.door_names = cleaned
         existing.updated_at = now
     await session.flush()
+    await _record(session, "mapping.set", integration, obj, old_names, cleaned)
     return MappingResult(existing, warnings, await follow_mapping(session, integration, obj.id, now))
+
+
+async def _record(session: AsyncSession, action: str, integration: DoorIntegration, obj: BookableObject,
+                  old: list[str] | None, new: list[str] | None) -> None:
+    """The audit event of a mapping change, on the integration: which object (a fact, so no old
+    value) and its door names old → new."""
+    await audit.record(session, action, "integration", integration.id,
+                       {"object_id": [None, obj.id], "object": [None, obj.name], "door_names": [old, new]})
 
 
 async def follow_mapping(session: AsyncSession, integration: DoorIntegration, object_id: int, now: datetime) -> int:

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from addon.base import audit
 from addon.base.api_kit import UNSET, Changes, clean_text, get_row
 from addon.base.errors import Problem, ValidationFailed
 from addon.base.host import Host
@@ -32,6 +33,16 @@ class PolicyChanges(Changes):
     time_before_minutes: Any = UNSET
     authorization_id_field: Any = UNSET
     default_language: Any = UNSET
+
+
+# What the audit trail shows of an integration's Details tab (old → new).
+AUDITED_FIELDS = ("name", "backend", "trigger_statuses", "revoke_statuses", "time_before_minutes",
+                  "authorization_id_field", "default_language")
+
+
+def audited(integration: DoorIntegration) -> dict[str, Any]:
+    values = {key: getattr(integration, key) for key in AUDITED_FIELDS}
+    return {key: list(v) if isinstance(v, list) else v for key, v in values.items()}  # a copy, not the row's list
 
 
 async def get_integration(session: AsyncSession, value, field: str = "integrationId",
@@ -121,11 +132,13 @@ async def create_integration(host: Host, session: AsyncSession, backend_name: st
         setattr(integration, key, value)
     session.add(integration)
     await session.flush()
+    await audit.record(session, "integration.create", "integration", integration.id, audit.diff({}, audited(integration)))
     return integration
 
 
 async def update_integration(host: Host, session: AsyncSession, integration_id, changes: PolicyChanges) -> DoorIntegration:
     integration = await get_integration(session, integration_id, "id", lock=True)
+    before = audited(integration)
     problems: list[Problem] = []
     values = await check_policy(session, integration, changes, problems)
     if problems:
@@ -135,6 +148,8 @@ async def update_integration(host: Host, session: AsyncSession, integration_id, 
     integration.updated_at = host.clock.now()
     await ensure_runnable(host, session, integration)
     await session.flush()
+    if changed := audit.diff(before, audited(integration)):
+        await audit.record(session, "integration.update", "integration", integration.id, changed)
     return integration
 
 
@@ -185,9 +200,16 @@ async def set_active(host: Host, session: AsyncSession, integration_id, active: 
         )
         # Bookings already at a trigger status get access too; the worker sends it at its own pace.
         queued = await backfill(session, integration, now)
+    was_active = integration.active
     integration.active = active
     integration.updated_at = now
     await session.flush()
+    if was_active != active:
+        changes = {"active": [was_active, active]}
+        if active:
+            changes["bookings_queued"] = [None, queued]  # a count, not a change: no old value
+        await audit.record(session, "integration.activate" if active else "integration.deactivate", "integration",
+                           integration.id, changes)
     return integration, queued
 
 

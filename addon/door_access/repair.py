@@ -6,6 +6,7 @@ from __future__ import annotations
 from sqlalchemy import case, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from addon.base import audit
 from addon.base.errors import ValidationFailed
 from addon.base.host import Host
 from addon.booking.models import Booking, BookingStatus
@@ -28,7 +29,10 @@ async def resync(host: Host, session: AsyncSession, booking_id) -> tuple[Booking
     booking = await get_booking(session, booking_id, lock=True)
     status = await session.get(BookingStatus, booking.status_id)
     await follow_status(session, booking, status.code, host.clock.now())
-    return booking, await grant_ids_of(session, booking.id)
+    grant_ids = await grant_ids_of(session, booking.id)
+    if grant_ids:  # else no integration applies: nothing to compare, nothing done
+        await _record(session, "access.resync", booking, grant_ids)
+    return booking, grant_ids
 
 
 async def revoke(host: Host, session: AsyncSession, booking_id, actor: str) -> tuple[Booking, list[int]]:
@@ -40,6 +44,7 @@ async def revoke(host: Host, session: AsyncSession, booking_id, actor: str) -> t
     touched = [g for i in integrations if (g := await want_revoked(session, booking, i, now, actor=actor))]
     if not touched:
         raise ValidationFailed.one("NOT_FOUND", "This booking has no door access to revoke.", "bookingId")
+    await _record(session, "access.revoke", booking, [g.id for g in touched])
     return booking, [g.id for g in touched]
 
 
@@ -53,4 +58,14 @@ async def retry_failed(host: Host, session: AsyncSession, integration_id) -> int
         .values(state=case((AccessGrant.desired == Desired.ACTIVE, GrantState.PENDING), else_=GrantState.REVOKING),
                 attempts=0, next_attempt_at=now, updated_at=now, intent_version=AccessGrant.intent_version + 1)
     )
+    if result.rowcount:
+        await audit.record(session, "access.retry_failed", "integration", integration.id,
+                           {"requeued": [None, result.rowcount]})
     return result.rowcount
+
+
+async def _record(session: AsyncSession, action: str, booking: Booking, grant_ids: list[int]) -> None:
+    """A repair of one booking's access: which booking (its reference) and how many grants, as
+    facts (no old value)."""
+    await audit.record(session, action, "booking", booking.id,
+                       {"reference": [None, booking.reference], "grants": [None, len(grant_ids)]})

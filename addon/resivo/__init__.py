@@ -28,3 +28,4 @@ def register(host) -> None:
     host.registry.routes.append(sandbox_route)
     host.registry.seeders.append(seed_resivo)
     host.registry.preflight_checks.append(check_secrets)
+    host.registry.secret_columns.append((models.ResivoCredentials, "client_secret_encrypted"))

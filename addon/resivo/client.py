@@ -6,6 +6,10 @@ out to differ, this module and those samples are what change.
 
 One ``ResivoConnector`` per process owns the HTTP connection pool and the token cache;
 ``connector.client(credentials)`` hands out cheap per-credential clients that share both.
+
+Given an ``address_guard`` (the outbound address policy, see ``outbound.py``), the connector
+checks every URL before sending and every new connection's addresses at the moment it connects,
+and connects to the very address it checked.
 """
 
 from __future__ import annotations
@@ -21,9 +25,10 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 from urllib.parse import quote
 
+import httpcore
 import httpx
 
 from addon.door_access.backend import Recipient  # who gets the link: the engine's own value
@@ -41,14 +46,18 @@ __all__ = [
     "AUTHORIZATION_EXPIRED",
     "AUTHORIZATION_REVOKED",
     "OPERATIONS",
+    "AddressGuard",
     "Authorization",
     "CallRecord",
     "Component",
+    "DestinationRefused",
     "Recipient",
     "RemoteAccessRequest",
     "ResivoClient",
     "ResivoConnector",
     "ResivoCredentials",
+    "ResivoDestinationRefused",
+    "ResivoUnreachable",
     "Site",
     "format_utc",
     "parse_utc",
@@ -430,6 +439,104 @@ class _TokenEntry:
         return None
 
 
+# --------------------------------------------------------------------------- outbound addresses
+
+
+class DestinationRefused(Exception):
+    """An address guard refuses to let the connector reach ``host`` (``reason`` says which rule)."""
+
+    def __init__(self, host: str, reason: str):
+        super().__init__(f"{host}: {reason}")
+        self.host = host
+        self.reason = reason
+
+
+class AddressGuard(Protocol):
+    """Decides where the connector may connect (the outbound address policy implements it)."""
+
+    def check_url(self, url: httpx.URL) -> None:
+        """Before a request: raise DestinationRefused for what the URL alone shows (scheme, names)."""
+
+    async def addresses(self, host: str, port: int) -> tuple[list[str], bool]:
+        """At a new connection: the addresses to connect to, and whether all are public; raises
+        DestinationRefused for a refused one and OSError when ``host`` does not resolve."""
+
+
+class ResivoDestinationRefused(ResivoPermanentError):
+    """The base URL points where the outbound address policy does not let the server connect."""
+
+    def __init__(self, text: str, *, host: str | None = None, operation: str | None = None):
+        super().__init__(text, operation=operation)
+        self.host = host
+
+
+class ResivoUnreachable(ResivoTransientError):
+    """No answer from a host that is not known to be public: one sentence whatever went wrong
+    (refused, timed out, no such host), so that failures do not tell which ports are open."""
+
+    def __init__(self, text: str, *, host: str | None = None, operation: str | None = None):
+        super().__init__(text, operation=operation)
+        self.host = host
+
+
+class _GuardedNetwork(httpcore.AsyncNetworkBackend):
+    """Opens every connection through the guard: the host is resolved and checked when the
+    connection is made, and the connection goes to the very address that was checked — a name
+    that resolves elsewhere a moment later (DNS rebinding) cannot slip through."""
+
+    def __init__(self, guard: AddressGuard, inner: httpcore.AsyncNetworkBackend | None = None):
+        self._guard = guard
+        self._inner = inner or httpcore.AnyIOBackend()
+        # Whether a host's addresses were all public when last connected: only failures reaching
+        # such a host get the detailed messages (see ResivoConnector._transport_error).
+        self.public: dict[str, bool] = {}
+
+    async def connect_tcp(self, host: str, port: int, timeout: float | None = None,
+                          local_address: str | None = None, socket_options: Any = None) -> httpcore.AsyncNetworkStream:
+        try:
+            async with asyncio.timeout(timeout):
+                addresses, public = await self._guard.addresses(host, port)
+        except (OSError, UnicodeError) as exc:
+            self.public[host] = False
+            raise httpcore.ConnectError(f"cannot resolve {host}: {exc}") from None
+        except TimeoutError:
+            self.public[host] = False
+            raise httpcore.ConnectTimeout(f"resolving {host} timed out") from None
+        self.public[host] = public
+        failure: Exception | None = None
+        for address in addresses:  # in the resolver's order, like a plain connection
+            try:
+                return await self._inner.connect_tcp(address, port, timeout=timeout, local_address=local_address,
+                                                     socket_options=socket_options)
+            except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
+                failure = exc
+        assert failure is not None
+        raise failure
+
+    async def connect_unix_socket(self, path: str, timeout: float | None = None,
+                                  socket_options: Any = None) -> httpcore.AsyncNetworkStream:
+        raise DestinationRefused(path, "only TCP connections are checked")
+
+    async def sleep(self, seconds: float) -> None:
+        await self._inner.sleep(seconds)
+
+
+class _GuardedTransport(httpx.AsyncHTTPTransport):
+    """httpx's own transport (TLS verified against the host name as usual) on a guarded network.
+    Environment proxies do not apply: they would connect wherever they resolve the name."""
+
+    def __init__(self, network: _GuardedNetwork):
+        super().__init__()
+        limits = httpx.Limits(max_connections=100, max_keepalive_connections=20)  # httpx's defaults
+        self._pool = httpcore.AsyncConnectionPool(
+            ssl_context=httpx.create_ssl_context(),
+            max_connections=limits.max_connections,
+            max_keepalive_connections=limits.max_keepalive_connections,
+            keepalive_expiry=limits.keepalive_expiry,
+            network_backend=network,
+        )
+
+
 # --------------------------------------------------------------------------- connector
 
 
@@ -444,10 +551,20 @@ class ResivoConnector:
         transport: httpx.AsyncBaseTransport | None = None,
         on_call: OnCall | None = None,
         token_refresh_margin: float = 30.0,
+        address_guard: AddressGuard | None = None,
+        network_backend: httpcore.AsyncNetworkBackend | None = None,
     ):
+        """``address_guard`` checks every URL, and every connection the connector opens itself (a
+        given ``transport`` connects on its own: then only the URL is checked); ``network_backend``
+        is the sockets under the guard (tests replace it)."""
         self.connect_timeout = connect_timeout
         self.read_timeout = read_timeout
         self.on_call = on_call
+        self._guard = address_guard
+        self._network: _GuardedNetwork | None = None
+        if address_guard is not None and transport is None:
+            self._network = _GuardedNetwork(address_guard, network_backend)
+            transport = _GuardedTransport(self._network)
         self._token_refresh_margin = token_refresh_margin
         # httpx applies read timeouts per socket read; the overall deadline also bounds a
         # trickling answer and transports that ignore httpx timeouts (ASGI in tests).
@@ -579,18 +696,18 @@ class ResivoConnector:
         status: int | None = None
         try:
             try:
+                if self._guard is not None:
+                    self._guard.check_url(target)
                 async with asyncio.timeout(self._deadline):
                     response = await self._http.request(method, url, **request)
-            except (httpx.TimeoutException, TimeoutError) as exc:
-                raise ResivoTransientError(
-                    self._timeout_text(exc, target.host, operation), operation=operation
-                ) from None
-            except httpx.TransportError as exc:
-                detail = _scrub(str(exc) or type(exc).__name__, secrets)
-                raise ResivoTransientError(
-                    f"Could not reach Resivo at {target.host} ({operation}): {detail}",
+            except DestinationRefused as exc:
+                raise ResivoDestinationRefused(
+                    f"Resivo calls to {exc.host} are refused ({operation}): {exc.reason}",
+                    host=exc.host,
                     operation=operation,
                 ) from None
+            except (httpx.TimeoutException, TimeoutError, httpx.TransportError) as exc:
+                raise self._transport_error(exc, target.host, operation, secrets) from None
             status = response.status_code
             error = classify(operation, response)
             if error is not None:
@@ -601,6 +718,23 @@ class ResivoConnector:
             raise
         await self._report(operation, method, target.path, status, started, None, context)
         return result
+
+    def _transport_error(
+        self, exc: BaseException, host: str, operation: str, secrets: Sequence[str | None]
+    ) -> ResivoTransientError:
+        if self._network is not None and not self._network.public.get(host, False):
+            # Not a host known to be public: refused, timed out or no such host read the same.
+            return ResivoUnreachable(
+                f"Could not reach {host} ({operation}); check the base URL and the network",
+                host=host,
+                operation=operation,
+            )
+        if isinstance(exc, (httpx.TimeoutException, TimeoutError)):
+            return ResivoTransientError(self._timeout_text(exc, host, operation), operation=operation)
+        detail = _scrub(str(exc) or type(exc).__name__, secrets)
+        return ResivoTransientError(
+            f"Could not reach Resivo at {host} ({operation}): {detail}", operation=operation
+        )
 
     def _timeout_text(self, exc: BaseException, host: str, operation: str) -> str:
         if isinstance(exc, httpx.ConnectTimeout):

@@ -8,9 +8,17 @@ from addon.base.host import Host
 from addon.base.i18n import Message
 from addon.door_access.call_log import CallEntry, call_log
 
-from .client import CallRecord, ResivoClient, ResivoConnector, ResivoCredentials as WireCredentials
+from .client import (
+    CallRecord,
+    ResivoClient,
+    ResivoConnector,
+    ResivoCredentials as WireCredentials,
+    ResivoDestinationRefused,
+    ResivoUnreachable,
+)
 from .errors import ResivoAuthenticationError, ResivoError, ResivoPermanentError
 from .models import ResivoCredentials
+from .outbound import outbound_policy
 from .settings import resivo_settings
 
 
@@ -30,12 +38,13 @@ class CallLogBridge:
 
 
 def get_connector(host: Host) -> ResivoConnector:
-    """The shared connector, created on first use (tests may put their own in place first)."""
+    """The shared connector, created on first use (tests may put their own in place first); it
+    connects only where the outbound address policy allows."""
 
     def create() -> ResivoConnector:
         settings = resivo_settings(host)
         return ResivoConnector(connect_timeout=settings.connect_timeout, read_timeout=settings.read_timeout,
-                               on_call=CallLogBridge(host))
+                               on_call=CallLogBridge(host), address_guard=outbound_policy(host))
 
     return host.service(ResivoConnector, create)
 
@@ -63,6 +72,13 @@ def client_for(host: Host, credentials: ResivoCredentials, booking_id: int | Non
 
 def explain(exc: ResivoError, credentials: ResivoCredentials) -> Message:
     """An error an admin can act on; the client already keeps secrets out of ``str(exc)``."""
+    if isinstance(exc, ResivoDestinationRefused):
+        return Message("The Base URL is not allowed: Resivo is reached over https at a public address. Loopback and "
+                       "private addresses (and plain http) need RESIVO_ALLOW_PRIVATE_BASE_URL=true; link-local and "
+                       "cloud-metadata addresses are never allowed.")
+    if isinstance(exc, ResivoUnreachable):
+        # The same sentence whatever failed: an admin must not learn which internal ports are open.
+        return Message("Could not reach {host}: check the Base URL and the network.", {"host": exc.host})
     if isinstance(exc, ResivoAuthenticationError):
         return Message("Client id or secret rejected by Resivo: check the Client ID and Client secret on the "
                        "Authentication tab.")

@@ -9,8 +9,9 @@ from urllib.parse import urlsplit
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from addon.base import audit
 from addon.base.api_kit import UNSET, Changes, clean_text
-from addon.base.crypto import secret_box
+from addon.base.crypto import SecretKeyMismatch, secret_box
 from addon.base.errors import Problem, ValidationFailed
 from addon.base.host import Host
 from addon.base.i18n import Message, N_
@@ -18,6 +19,7 @@ from addon.door_access.models import DoorIntegration
 from addon.door_access.policy import ensure_runnable, get_integration
 
 from .models import PRODUCTION_BASE_URL, ResivoCredentials
+from .outbound import Refusal, outbound_policy
 
 BACKEND_NAME = "resivo"
 REQUIRED = {"site_owner_id": ("siteOwnerId", N_("Site Owner ID")), "client_id": ("clientId", N_("Client ID")),
@@ -39,7 +41,7 @@ class CredentialChanges(Changes):
 _API_VERSION_SEGMENT = re.compile(r"^v\d+$")
 
 
-def _check_base_url(value: str, problems: list[Problem]) -> str:
+async def _check_base_url(host: Host, value: str, problems: list[Problem]) -> str:
     try:
         parts = urlsplit(value)
         parts.port  # noqa: B018  (raises on a port that is not a number)
@@ -56,7 +58,27 @@ def _check_base_url(value: str, problems: list[Problem]) -> str:
     elif _API_VERSION_SEGMENT.match(parts.path.rstrip("/").rsplit("/", 1)[-1]):
         problems.append(Problem("INVALID", "Leave the API version out of the base URL (like {example}); the version "
                                            "is a server setting.", "baseUrl", {"example": PRODUCTION_BASE_URL}))
+    else:
+        await _check_destination(host, parts.scheme, parts.hostname, parts.port, problems)
     return value.rstrip("/")
+
+
+_REFUSALS = {
+    Refusal.PLAIN_HTTP: N_("The base URL must start with https:// (plain http only with "
+                           "RESIVO_ALLOW_PRIVATE_BASE_URL=true, for development and the sandbox)."),
+    Refusal.NEVER: N_("The base URL points at a link-local or cloud-metadata address, which is never allowed."),
+    Refusal.PRIVATE: N_("The base URL points at a loopback or private network address, which is only allowed with "
+                        "RESIVO_ALLOW_PRIVATE_BASE_URL=true (for development and the sandbox)."),
+}
+
+
+async def _check_destination(host: Host, scheme: str, hostname: str, port: int | None,
+                             problems: list[Problem]) -> None:
+    """The outbound address policy, by what the host name resolves to now; the connector checks
+    again at every connection."""
+    refusal = await outbound_policy(host).refusal(scheme, hostname, port or (443 if scheme == "https" else 80))
+    if refusal is not None:
+        problems.append(Problem("INVALID", _REFUSALS[refusal], "baseUrl"))
 
 
 async def credentials_of(session: AsyncSession, integration_id: int) -> ResivoCredentials | None:
@@ -104,10 +126,12 @@ async def set_credentials(host: Host, session: AsyncSession, integration_id,
         values["target_mobile_app_id"] = app_id
     if "base_url" in given:
         url = clean_text(given["base_url"], "baseUrl", Message("Base URL"), 300, required=False, problems=problems)
-        values["base_url"] = _check_base_url(url, problems) if url else PRODUCTION_BASE_URL
+        values["base_url"] = await _check_base_url(host, url, problems) if url else PRODUCTION_BASE_URL
     if problems:
         raise ValidationFailed(*problems)
 
+    before = _audited(row)
+    secret_changed = "client_secret_encrypted" in values and _secret_changed(host, row, given["client_secret"].strip())
     if row is None:
         row = ResivoCredentials(integration_id=integration.id, site_owner_id="", client_id="",
                                 client_secret_encrypted="")
@@ -119,7 +143,31 @@ async def set_credentials(host: Host, session: AsyncSession, integration_id,
     integration.updated_at = now
     await session.flush()
     await ensure_runnable(host, session, integration)
+    changes = audit.diff(before, _audited(row))
+    if secret_changed:
+        changes["client_secret"] = [audit.CHANGED, audit.CHANGED]  # never the secret itself
+    if changes:
+        await audit.record(session, "credentials.update", "integration", integration.id, changes)
     return integration
+
+
+# What the audit trail compares of the tab, old → new; the client secret only as "changed".
+AUDITED_FIELDS = ("site_owner_id", "client_id", "site_id", "target_mobile_app_id", "base_url")
+
+
+def _audited(row: ResivoCredentials | None) -> dict[str, Any]:
+    return {key: getattr(row, key) for key in AUDITED_FIELDS} if row is not None else {}
+
+
+def _secret_changed(host: Host, row: ResivoCredentials | None, new_secret: str) -> bool:
+    """Whether ``new_secret`` differs from the stored one (one that no key decrypts any more is
+    being replaced, so it changes)."""
+    if row is None or not row.client_secret_encrypted:
+        return True
+    try:
+        return secret_box(host).decrypt(row.client_secret_encrypted) != new_secret
+    except SecretKeyMismatch:
+        return True
 
 
 async def configuration_problems(session: AsyncSession, integration: DoorIntegration) -> list[Problem]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from addon.base.crypto import secret_box
+from addon.base.crypto import SecretKeyMismatch, secret_box
 from addon.base.host import Host
 from addon.door_access.models import DoorIntegration
 
@@ -31,18 +31,42 @@ async def seed_resivo(host: Host, session: AsyncSession, data: dict) -> None:
             client_id=settings["clientId"],
             client_secret_encrypted=secret_box(host).encrypt(settings["clientSecret"]),
             site_id=settings.get("siteId"),
-            base_url=f"http://{host.settings.host}:{host.settings.port}{SANDBOX_PATH}",
+            base_url=f"http://{_reachable(host.settings.host)}:{host.settings.port}{SANDBOX_PATH}",
         ))
     await session.flush()
 
 
+def _reachable(listening: str) -> str:
+    """Where the server reaches itself: listening on every interface (0.0.0.0, ::) is not an
+    address to connect to (the outbound policy refuses it), loopback is."""
+    if listening in ("0.0.0.0", "::", "[::]", ""):
+        return "127.0.0.1"
+    return f"[{listening}]" if ":" in listening and not listening.startswith("[") else listening  # IPv6
+
+
 async def check_secrets(host: Host) -> None:
-    """Fail at start-up, with a clear message, when stored secrets do not decrypt with the key."""
+    """Fail at start-up, with a clear message, when stored secrets decrypt with none of the keys
+    (any configured key will do: keys rotate); the message names the integrations and the way out."""
     box = secret_box(host)
-    async with host.database.session() as session:
+    async with host.database.session(read_only=True) as session:
         try:
-            rows = (await session.execute(select(ResivoCredentials.client_secret_encrypted))).scalars().all()
+            rows = (await session.execute(
+                select(ResivoCredentials.integration_id, ResivoCredentials.client_secret_encrypted)
+                .order_by(ResivoCredentials.integration_id)
+            )).all()
         except Exception:  # tables not there yet: nothing stored to check ('ireserve db upgrade' first)
             return
-    for encrypted in rows:
-        box.decrypt(encrypted)
+    failing = []
+    for integration_id, encrypted in rows:
+        try:
+            box.decrypt(encrypted)
+        except SecretKeyMismatch:
+            failing.append(integration_id)
+    if failing:
+        listed = ", ".join(str(i) for i in failing)
+        raise SecretKeyMismatch(
+            f"the stored client secret of Resivo integration(s) {listed} cannot be decrypted with any configured key "
+            "(IRESERVE_SECRET_KEY or the key file was changed or lost): restore the key (an old key may stay listed "
+            "after the new one), or re-enter the secret with 'ireserve resivo set-secret --integration ID' (reads it "
+            "from stdin)"
+        )

@@ -15,6 +15,8 @@ class ResivoSettings:
     read_timeout: float = 10.0
     concurrency: int = 8
     sandbox: bool = False  # mount the sandbox in the web app (demo, never production)
+    # Base URLs on loopback and private addresses, and plain http: development, the sandbox, tests.
+    allow_private_base_url: bool = False
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> "ResivoSettings":
@@ -25,6 +27,7 @@ class ResivoSettings:
             read_timeout=env.float("RESIVO_READ_TIMEOUT", 10.0, minimum=0.01),
             concurrency=env.int("RESIVO_CONCURRENCY", 8, minimum=1),
             sandbox=env.bool("IRESERVE_SANDBOX", False),
+            allow_private_base_url=env.bool("RESIVO_ALLOW_PRIVATE_BASE_URL", False),
         )
 
 

@@ -35,8 +35,9 @@ async def test_healthz_reports_an_unreachable_database(http, host, monkeypatch):
     assert "connection refused" not in response.text
 
 
-async def test_graphiql_is_served_to_browsers(http):
-    response = await http.get("/graphql", headers={"Accept": "text/html"})
+async def test_graphiql_is_served_to_browsers(http, tokens):
+    """To a caller with a token (the rule for callers without one: test_schema_access)."""
+    response = await http.get("/graphql", headers={"Accept": "text/html", "Authorization": f"Bearer {tokens['frontend']}"})
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/html")
     assert "graphiql" in response.text.lower()
@@ -52,12 +53,13 @@ async def test_no_cors_headers_by_default(http, tokens):
     assert "access-control-allow-origin" not in response.headers
 
 
-async def test_graphiql_can_introspect_without_a_token(http):
-    """GraphiQL loads the schema before anyone pastes a token; its deep introspection query
-    must not be cut by the depth limit."""
+async def test_graphiql_can_introspect(http, tokens):
+    """GraphiQL's deep introspection query must not be cut by the depth limit. It needs a token
+    or a signed-in user (without: test_schema_access)."""
     from graphql import get_introspection_query
 
-    response = await http.post("/graphql", json={"query": get_introspection_query(descriptions=True)})
+    response = await http.post("/graphql", json={"query": get_introspection_query(descriptions=True)},
+                               headers={"Authorization": f"Bearer {tokens['frontend']}"})
     assert response.status_code == 200
     body = response.json()
     assert "errors" not in body

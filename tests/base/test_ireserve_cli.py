@@ -69,7 +69,10 @@ def test_help_of_every_command(tmp_path, monkeypatch, capsys):
     for name, value in clean_env(tmp_path).items():
         monkeypatch.setenv(name, value)
     paths = command_paths(build_parser(load_host(environ=base_environ(tmp_path))))
-    for expected in [("serve",), ("db",), ("db", "upgrade"), ("seed",), ("token",), ("token", "create"), ("schema",)]:
+    for expected in [("serve",), ("db",), ("db", "upgrade"), ("seed",), ("token",), ("token", "create"),
+                     ("token", "list"), ("token", "revoke"), ("user",), ("user", "create"), ("user", "list"),
+                     ("user", "disable"), ("user", "enable"), ("user", "set-password"), ("user", "ensure-demo"),
+                     ("schema",)]:
         assert expected in paths
 
     for path in [()] + paths:
@@ -83,7 +86,7 @@ def test_help_of_every_command(tmp_path, monkeypatch, capsys):
 
 def test_help_as_a_console_script(tmp_path):
     out = ok(ireserve(tmp_path, "--help"))
-    for command in ("serve", "db", "seed", "token", "schema"):
+    for command in ("serve", "db", "seed", "token", "user", "schema"):
         assert command in out
 
 

@@ -46,7 +46,7 @@ async def test_status_changed_carries_old_and_new_status(gql, host, booking):
     seen = record(host, services.STATUS_CHANGED)
     await ok(gql, SET_STATUS, {"bookingId": booking["id"], "status": "confirmed"}, "setBookingStatus", "booking")
     [event] = seen
-    assert (event["old_status"], event["new_status"], event["actor"]) == ("option", "confirmed", "test-admin")
+    assert (event["old_status"], event["new_status"], event["actor"]) == ("option", "confirmed", "token:test-admin")
     assert event["booking"].id == int(booking["id"])
 
     # the same status again changes nothing, so nothing fires
@@ -154,7 +154,7 @@ async def test_booking_changed_fires_on_dates_and_object_only_when_something_cha
     [event] = changed
     assert set(event["changes"]) == {"start", "end"}
     assert event["changes"]["start"][1] == local(2)
-    assert event["booking"].id == int(booking["id"]) and event["actor"] == "test-admin"
+    assert event["booking"].id == int(booking["id"]) and event["actor"] == "token:test-admin"
 
     await ok(gql, UPDATE_BOOKING, {"id": booking["id"], "objectId": other["id"]}, "updateBooking", "booking")
     assert len(changed) == 2 and set(changed[1]["changes"]) == {"object"}

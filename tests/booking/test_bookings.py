@@ -63,7 +63,7 @@ async def test_create_booking_with_inline_customer(staff, objects):
     assert booking["fields"] == []
     [entry] = booking["history"]
     assert entry["from"] is None and entry["to"] == {"code": "option"}
-    assert entry["by"] == "test-staff", "history says who did it (the token's name)"
+    assert entry["by"] == "token:test-staff", "history says who did it (the token, by its name)"
 
 
 async def test_create_booking_with_status_and_generated_reference(staff, objects):
@@ -171,8 +171,8 @@ async def test_set_booking_status_records_history(staff, host, objects):
     paid = await ok(staff, SET_STATUS, {"bookingId": booking["id"], "status": "paid"}, "setBookingStatus", "booking")
 
     moves = [(h["from"] and h["from"]["code"], h["to"]["code"], h["by"]) for h in paid["history"]]
-    assert moves == [(None, "option", "test-staff"), ("option", "confirmed", "test-staff"),
-                     ("confirmed", "paid", "test-staff")]
+    assert moves == [(None, "option", "token:test-staff"), ("option", "confirmed", "token:test-staff"),
+                     ("confirmed", "paid", "token:test-staff")]
     times = [datetime.fromisoformat(h["at"]) for h in paid["history"]]
     assert times == sorted(times) and all(t.tzinfo is not None for t in times)
     assert await stored_status(host, booking["id"]) == "paid"

@@ -143,7 +143,7 @@ async def test_revoke_booking_access_whatever_the_status_and_audited(gql, tokens
     assert result["booking"]["status"]["code"] == "confirmed"  # the booking's status is not touched
     access = result["booking"]["access"][0]
     assert access["state"] == "REVOKED" and access["desired"] == "REVOKED"
-    assert access["revokeRequestedBy"] == "test-staff"
+    assert access["revokeRequestedBy"] == "token:test-staff"
     assert abs(datetime.fromisoformat(access["revokeRequestedAt"]) - clock.now()) < timedelta(seconds=1)
     assert [s.access.active for s in vendor.sets.values()] == [False]
 

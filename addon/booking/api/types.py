@@ -10,8 +10,10 @@ from strawberry.types import Info
 
 from addon.base.api_kit import PageInfo, payload
 from addon.base.extend import mixins_for
+from addon.base.permissions import STAFF_ONLY, StaffOnlyField, is_staff
 
 from ..models import BookableObject, Booking, BookingField, BookingStatus, Customer
+from ..privacy import staff_only_field_codes
 
 
 @strawberry.type(name="BookableObject", description="A bookable object; a sub-object has a parent.")
@@ -44,8 +46,8 @@ class BookableObjectType:
 class CustomerType:
     id: strawberry.ID
     name: str
-    email: Optional[str]
-    phone: Optional[str]
+    email: Optional[str] = strawberry.field(permission_classes=[StaffOnlyField], description=STAFF_ONLY)
+    phone: Optional[str] = strawberry.field(permission_classes=[StaffOnlyField], description=STAFF_ONLY)
     language: Optional[str] = strawberry.field(description="Preferred language, e.g. nl, de-CH; may be empty.")
 
     @classmethod
@@ -73,11 +75,20 @@ class BookingFieldType:
     def from_model(cls, row: BookingField) -> "BookingFieldType":
         return cls(id=strawberry.ID(str(row.id)), code=row.code, label=row.label)
 
+    @strawberry.field(description=(
+        "True when the frontend role cannot read this field's values (it holds something private, e.g. a "
+        "door authorisation id)."))
+    async def staff_only(self, info: Info) -> bool:
+        return self.code in await staff_only_field_codes(info.context)
+
 
 @strawberry.type(name="BookingFieldValue")
 class BookingFieldValueType:
     code: str
-    value: Optional[str]
+    value: Optional[str] = strawberry.field(permission_classes=[StaffOnlyField], description=(
+        "Every role reads it, unless the field holds something private (BookingField.staffOnly): then the frontend "
+        "role gets null and a FORBIDDEN error for it."))
+    staff_only: strawberry.Private[bool] = False
 
 
 @strawberry.type(name="StatusChange", description="One entry of a booking's status history.")
@@ -85,7 +96,8 @@ class StatusChangeType:
     from_status_id: strawberry.Private[Optional[int]]
     to_status_id: strawberry.Private[int]
     at: datetime
-    by: str
+    by: Optional[str] = strawberry.field(permission_classes=[StaffOnlyField], description=(
+        "Who made the change, e.g. \"user:Anna Admin\", \"token:booking-site\", \"system\". " + STAFF_ONLY))
 
     @strawberry.field(name="from")
     async def from_(self, info: Info) -> Optional[BookingStatusType]:
@@ -129,7 +141,8 @@ def _booking_base() -> type:
         @strawberry.field
         async def fields(self, info: Info) -> list[BookingFieldValueType]:
             rows = await info.context.loader("booking.field_values").load(int(self.id))
-            return [BookingFieldValueType(code=r.code, value=r.value) for r in rows]
+            private = frozenset() if is_staff(info) else await staff_only_field_codes(info.context)
+            return [BookingFieldValueType(code=r.code, value=r.value, staff_only=r.code in private) for r in rows]
 
         @strawberry.field
         async def history(self, info: Info) -> list[StatusChangeType]:

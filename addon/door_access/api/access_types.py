@@ -11,6 +11,7 @@ from strawberry.types import Info
 
 from addon.base.extend import extend_type
 from addon.base.i18n import Message
+from addon.base.permissions import STAFF_ONLY, StaffOnlyField
 
 from ..models import AccessGrant, Desired, GrantState
 
@@ -37,16 +38,19 @@ class AccessGrantType:
     integration_id: strawberry.Private[int]
     state: GrantStateType
     desired: DesiredType
-    authorization_id: Optional[str]
+    authorization_id: Optional[str] = strawberry.field(permission_classes=[StaffOnlyField], description=(
+        "The lock vendor's id of the access set. " + STAFF_ONLY))
     doors: list[AccessDoorType]
     valid_from: Optional[datetime]
     valid_to: Optional[datetime]
     locale: Optional[str]
     attempts: int
-    last_error: Optional[str]
+    last_error: Optional[str] = strawberry.field(permission_classes=[StaffOnlyField], description=(
+        "Why the last attempt failed. " + STAFF_ONLY))
     stored_warnings: strawberry.Private[list[dict]]
     next_attempt_at: Optional[datetime]
-    revoke_requested_by: Optional[str]
+    revoke_requested_by: Optional[str] = strawberry.field(permission_classes=[StaffOnlyField], description=(
+        "Who asked for the revocation. " + STAFF_ONLY))
     revoke_requested_at: Optional[datetime]
     updated_at: datetime
     last_verified_at: Optional[datetime] = strawberry.field(description=(
@@ -65,10 +69,10 @@ class AccessGrantType:
             updated_at=row.updated_at, last_verified_at=row.verified_at,
         )
 
-    @strawberry.field(description=(
+    @strawberry.field(permission_classes=[StaffOnlyField], description=(
         "Worth a look although access was given: offline doors, mapped names that no longer resolve, a "
-        "window that is over. In the reader's language."))
-    def warnings(self, info: Info) -> list[str]:
+        "window that is over. In the reader's language. " + STAFF_ONLY))
+    def warnings(self, info: Info) -> Optional[list[str]]:
         found = [Message.from_json(w).text() for w in self.stored_warnings]
         if self.state == GrantState.ACTIVE and self.valid_to is not None and self.valid_to <= info.context.host.clock.now():
             found.append(Message("The access window ended at {end}; the link no longer opens any door.",

@@ -11,6 +11,7 @@ from sqlalchemy import case, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.types import Info
 
+from addon.base import audit
 from addon.base.errors import UserError, ValidationFailed
 from addon.base.host import Host
 from addon.base.mutations import run_in_transaction
@@ -74,11 +75,13 @@ async def queue_resync(host: Host, session: AsyncSession, integration_id=None, o
     query = (select(AccessGrant.id)
              .join(DoorIntegration, DoorIntegration.id == AccessGrant.integration_id)
              .where(DoorIntegration.active.is_(True)))
+    filters: dict = {}  # as the audit trail shows them
     if integration_id is not None:
         integration = await get_integration(session, integration_id)
         if not integration.active:
             raise ValidationFailed.one("INACTIVE", "The integration is not active.", "integrationId")
         query = query.where(AccessGrant.integration_id == integration.id)
+        filters["integration_id"] = integration.id
     _aware(starts_from, "startsFrom")
     _aware(starts_until, "startsUntil")
     if starts_from is not None and starts_until is not None and starts_until <= starts_from:
@@ -88,11 +91,14 @@ async def queue_resync(host: Host, session: AsyncSession, integration_id=None, o
     if object_id is not None:
         obj = await get_object(session, object_id)
         query = query.where(Booking.object_id.in_(await _with_sub_objects(session, obj.id)))
+        filters["object_id"] = obj.id
     if starts_from is not None:
         query = query.where(Booking.start_at >= starts_from)
     if starts_until is not None:
         query = query.where(Booking.start_at < starts_until)
     query = query.where(AccessGrant.state.in_([GrantState(s) for s in states] if states else LIVE_STATES))
+    filters.update(starts_from=starts_from, starts_until=starts_until,
+                   states=[str(GrantState(s)) for s in states] if states else None)
     now = host.clock.now()
     failed = AccessGrant.state == GrantState.FAILED
     result = await session.execute(
@@ -106,6 +112,11 @@ async def queue_resync(host: Host, session: AsyncSession, integration_id=None, o
             updated_at=now,
         ).execution_options(synchronize_session=False)
     )
+    if result.rowcount:
+        # The filters given (no old value: facts, not changes) and how many grants were queued.
+        changes = audit.diff({}, {**filters, "queued": result.rowcount})
+        await audit.record(session, "access.bulk_resync", "integration" if integration_id is not None else None,
+                           filters.get("integration_id"), changes)
     return result.rowcount
 
 

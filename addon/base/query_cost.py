@@ -1,0 +1,117 @@
+"""What a GraphQL operation would cost, computed from the document before anything runs.
+
+Every field costs 1. A field that returns a list multiplies the cost of what it selects by how
+many items it may answer: for a connection its page size (``first``/``last``, else the default
+page size), for another list an estimate (``LIST_SIZE``). Aliases are fields like any other: a
+hundred aliased ``bookings(first: 500)`` cost a hundred times one. Fragments are expanded.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from graphql import (
+    DocumentNode,
+    FieldNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
+    GraphQLList,
+    GraphQLNonNull,
+    GraphQLObjectType,
+    GraphQLSchema,
+    InlineFragmentNode,
+    OperationDefinitionNode,
+    SelectionSetNode,
+    VariableNode,
+    get_named_type,
+    value_from_ast_untyped,
+)
+
+LIST_SIZE = 10  # what a plain list (the doors of a grant, the statuses) is assumed to hold
+PAGE_ARGUMENTS = ("first", "last")
+
+
+def _is_list(type_) -> bool:
+    while isinstance(type_, GraphQLNonNull):
+        type_ = type_.of_type
+    return isinstance(type_, GraphQLList)
+
+
+def _is_connection(type_) -> bool:
+    named = get_named_type(type_)
+    return isinstance(named, GraphQLObjectType) and "edges" in named.fields and "pageInfo" in named.fields
+
+
+class CostCounter:
+    def __init__(self, schema: GraphQLSchema, document: DocumentNode, variables: Mapping[str, Any] | None,
+                 default_page_size: int, stop_at: int | None = None) -> None:
+        self.schema = schema
+        self.variables = dict(variables or {})
+        self.default_page_size = default_page_size
+        self.stop_at = stop_at
+        self.fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
+
+    def operation(self, operation: OperationDefinitionNode) -> int:
+        root = self.schema.get_root_type(operation.operation)
+        return self._selection(root, operation.selection_set, (), None) if root is not None else 0
+
+    def _page_size(self, field: FieldNode) -> int:
+        for argument in field.arguments or ():
+            if argument.name.value in PAGE_ARGUMENTS:
+                node = argument.value
+                value = self.variables.get(node.name.value) if isinstance(node, VariableNode) \
+                    else value_from_ast_untyped(node, self.variables)
+                if isinstance(value, int) and value > 0:
+                    return value
+        return self.default_page_size
+
+    def _selection(self, parent, selection_set: SelectionSetNode | None, seen: tuple[str, ...],
+                   page: int | None) -> int:
+        """``page``: inside a connection, how many items its lists (edges, nodes) hold."""
+        if selection_set is None:
+            return 0
+        total = 0
+        parent = get_named_type(parent)
+        for selection in selection_set.selections:
+            if isinstance(selection, FieldNode):
+                total += self._field(parent, selection, seen, page)
+            elif isinstance(selection, InlineFragmentNode):
+                condition = selection.type_condition
+                target = self.schema.get_type(condition.name.value) if condition else parent
+                total += self._selection(target or parent, selection.selection_set, seen, page)
+            elif isinstance(selection, FragmentSpreadNode):
+                name = selection.name.value
+                fragment = self.fragments.get(name)
+                if fragment is None or name in seen:  # unknown or cyclic: validation reports it
+                    continue
+                target = self.schema.get_type(fragment.type_condition.name.value) or parent
+                total += self._selection(target, fragment.selection_set, seen + (name,), page)
+            if self.stop_at is not None and total > self.stop_at:
+                return total  # already over budget: no need to count the rest
+        return total
+
+    def _field(self, parent, field: FieldNode, seen: tuple[str, ...], page: int | None) -> int:
+        fields = getattr(parent, "fields", None) or {}
+        definition = fields.get(field.name.value)
+        if definition is None:  # __typename, introspection, or unknown (validation reports it)
+            return 1
+        if _is_connection(definition.type):
+            # Its own fields (pageInfo, totalCount) count once; its edges once per item of the page.
+            return 1 + self._selection(definition.type, field.selection_set, seen, self._page_size(field))
+        inner = self._selection(definition.type, field.selection_set, seen, None)
+        if _is_list(definition.type):
+            return 1 + (page or LIST_SIZE) * max(inner, 1)
+        return 1 + inner
+
+
+def query_cost(schema: GraphQLSchema, document: DocumentNode, variables: Mapping[str, Any] | None = None,
+               operation_name: str | None = None, default_page_size: int = 50, stop_at: int | None = None) -> int:
+    """The cost of the operation that would run (``operation_name``, or the only one)."""
+    operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+    if operation_name is not None:
+        operations = [o for o in operations if o.name is not None and o.name.value == operation_name]
+    if not operations:
+        return 0
+    counter = CostCounter(schema, document, variables, default_page_size, stop_at)
+    return max(counter.operation(o) for o in operations)
