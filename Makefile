@@ -4,6 +4,8 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
+# The suite runs on every core (pytest-xdist); each worker starts its own PostgreSQL.
+PYTEST_WORKERS ?= auto
 
 # Demo defaults for `make run`: embedded SQLite, the Resivo sandbox mounted in the app.
 export IRESERVE_SANDBOX ?= true
@@ -40,7 +42,7 @@ run: install
 	$(BIN)/ireserve serve
 
 test: install
-	IRESERVE_SANDBOX=false $(BIN)/python -m pytest $(PYTEST_ARGS)
+	IRESERVE_SANDBOX=false $(BIN)/python -m pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
 bench: install
 	$(BIN)/python -m bench.run $(BENCH_ARGS)

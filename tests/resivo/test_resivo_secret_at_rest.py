@@ -316,7 +316,8 @@ async def test_start_up_with_an_environment_key_uses_it_instead_of_the_file(host
         await file_host.database.dispose()
 
 
-@pytest.mark.parametrize("key", ["not-a-fernet-key", "x" * 44, Fernet.generate_key().decode()[:-2]])
+@pytest.mark.parametrize("key", ["not-a-fernet-key", "x" * 44, Fernet.generate_key().decode()[:-2]],
+                         ids=["not-base64", "wrong-length", "truncated"])
 async def test_start_up_with_a_malformed_key_is_a_settings_error(host, key):
     bad = other_host(host, IRESERVE_SECRET_KEY=key)
     try:
