@@ -11,7 +11,7 @@ PYTEST_WORKERS ?= auto
 export IRESERVE_SANDBOX ?= true
 export RESIVO_ALLOW_PRIVATE_BASE_URL ?= true
 
-.PHONY: install run test bench i18n schema clean
+.PHONY: install run test bench i18n schema trusted-documents clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -49,6 +49,11 @@ bench: install
 
 schema: install
 	$(BIN)/ireserve schema > graphql/schema.graphql
+
+# The manifest of trusted documents: the hash of each file of graphql/operations/. Rebuild it
+# after changing an operation (a test fails while it is out of date).
+trusted-documents: $(STAMP)
+	$(BIN)/python -m addon.base.trusted_documents
 
 clean:
 	rm -rf $(VENV) var .pytest_cache

@@ -42,7 +42,12 @@ from addon.base.host import Host, load_host  # noqa: E402
 from addon.base.migrate import upgrade  # noqa: E402
 from addon.booking import services  # noqa: E402
 from addon.booking.models import BookingField, BookingFieldValue  # noqa: E402
-from addon.door_access.models import AccessGrant, DoorIntegration, DoorMapping, GrantState  # noqa: E402
+from addon.door_access.models import (  # noqa: E402
+    AccessGrant,
+    DoorIntegration,
+    DoorMapping,
+    GrantState,
+)
 from addon.door_access.settings import door_settings  # noqa: E402
 from addon.resivo.client import ResivoConnector  # noqa: E402
 from addon.resivo.connection import CallLogBridge  # noqa: E402

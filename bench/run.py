@@ -35,8 +35,8 @@ from bench.harness import (  # noqa: E402
     SQLiteBackend,
     http_implementation,
     medians,
-    rounded,
     restore_logging,
+    rounded,
     setup_logging,
 )
 
@@ -89,9 +89,10 @@ def selected_scenarios(spec: str) -> list:
 
 
 def machine() -> dict:
+    from importlib.metadata import version
+
     import sqlalchemy
     import strawberry  # noqa: F401
-    from importlib.metadata import version
 
     return {
         "cpu_count": os.cpu_count(),

@@ -10,6 +10,11 @@ def register(host) -> None:
 
         return GraphQLPart(query=BaseQuery)
 
+    def node_graphql() -> GraphQLPart:
+        from .nodes import NodeQuery
+
+        return GraphQLPart(query=NodeQuery)
+
     def audit_graphql() -> GraphQLPart:
         from .audit_api import AuditQuery
 
@@ -20,9 +25,18 @@ def register(host) -> None:
 
         return GraphQLPart(query=IdentityQuery, mutation=IdentityMutation)
 
+    from .audit_api import node_loaders as audit_node_loaders
+    from .identity_api import NODE_LOADERS as IDENTITY_NODE_LOADERS
     from .settings import SignInSettings
 
     host.declare_settings(SignInSettings)  # sessions and sign-in throttling: a bad value stops start-up
+    from .pubsub import LiveSettings, pubsub_lifespan
+
+    host.declare_settings(LiveSettings)  # WebSocket keep-alive and limits
+    host.registry.lifespans.append(pubsub_lifespan)  # first in, last out: the engine publishes until it stops
     host.registry.graphql_parts.append(graphql)
+    host.registry.graphql_parts.append(node_graphql)
     host.registry.graphql_parts.append(identity_graphql)
     host.registry.graphql_parts.append(audit_graphql)
+    host.registry.node_loaders.update(IDENTITY_NODE_LOADERS)
+    host.registry.node_loaders.update(audit_node_loaders(host))

@@ -1,5 +1,5 @@
-"""The small kit every addon's GraphQL API is built with: ids, text input, cursors and pages,
-and mutation payloads. One copy, so that every part of the API answers alike."""
+"""The small kit every addon's GraphQL API is built with: ids, text input and mutation payloads
+(cursors and pages: see .connections). One copy, so that every part of the API answers alike."""
 
 from __future__ import annotations
 
@@ -19,31 +19,76 @@ T = TypeVar("T")
 
 
 # -- ids -----------------------------------------------------------------------------------------
+#
+# Every entity has an opaque global id (Relay's object identification): base64url of
+# "<GraphQL type name>:<row id>", e.g. "Qm9va2luZzox" for Booking 1. Arguments that take an id
+# accept it, and — so that hand-written queries and old clients keep working — a bare row id too.
 
-def parse_id(value: Any, field: str) -> int:
-    """An id given in a mutation's input; a malformed one is a user error on ``field``."""
+def global_id(type_name: str, pk: int) -> strawberry.ID:
+    return strawberry.ID(base64.urlsafe_b64encode(f"{type_name}:{pk}".encode()).decode().rstrip("="))
+
+
+def split_global_id(value: Any) -> tuple[str | None, str]:
+    """(type name, row id as written) of a global id; (None, value) for a bare row id or anything
+    that is not a global id."""
+    text = str(value).strip() if value is not None else ""
+    if text.isdigit():
+        return None, text
     try:
-        return int(str(value).strip())
+        decoded = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)).decode()
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        return None, text
+    type_name, separator, local = decoded.partition(":")
+    if not separator or not type_name.isidentifier() or not local.isdigit():
+        return None, text
+    return type_name, local
+
+
+class WrongIdType(ValueError):
+    def __init__(self, found: str, expected: str) -> None:
+        super().__init__(f"the id of a {found}, not of a {expected}")
+        self.found, self.expected = found, expected
+
+
+def _local_id(value: Any, type_name: str | None) -> int:
+    found, local = split_global_id(value)
+    if found is not None and type_name is not None and found != type_name:
+        raise WrongIdType(found, type_name)
+    return int(local)  # ValueError when it is neither a global nor a bare row id
+
+
+def parse_id(value: Any, field: str, type_name: str | None = None) -> int:
+    """An id given in a mutation's input (a global id of ``type_name``, or a bare row id); a
+    malformed one, or one of another type, is a user error on ``field``."""
+    try:
+        return _local_id(value, type_name)
+    except WrongIdType as exc:
+        raise ValidationFailed.one("INVALID", "{value!r} is the id of a {found}, not of a {expected}.", field,
+                                   value=value, found=exc.found, expected=exc.expected) from None
     except (TypeError, ValueError):
         raise ValidationFailed.one("INVALID", "{value!r} is not a valid id.", field, value=value) from None
 
 
-def id_argument(value: Any) -> int | None:
-    """An id given as a query argument; malformed is a coded error, out of range is ``None``
-    (no row can have it, and PostgreSQL refuses to even compare it)."""
+def id_argument(value: Any, type_name: str | None = None) -> int | None:
+    """An id given as a query argument; malformed (or of another type) is a coded error, out of
+    range is ``None`` (no row can have it, and PostgreSQL refuses to even compare it)."""
     try:
-        ident = int(str(value).strip())
+        ident = _local_id(value, type_name)
+    except WrongIdType as exc:
+        raise CodedError("{value!r} is the id of a {found}, not of a {expected}.", "BAD_USER_INPUT", value=value,
+                         found=exc.found, expected=exc.expected) from None
     except (TypeError, ValueError):
         raise CodedError("Invalid id {value!r}.", "BAD_USER_INPUT", value=value) from None
     return ident if id_in_range(ident) else None
 
 
 async def get_row(session: AsyncSession, model: type[T], value: Any, field: str, not_found: str,
-                  lock: bool = False) -> T:
-    """The row of ``model`` with the id ``value``, or a NOT_FOUND user error (template
-    ``not_found`` with ``{id}``). ``lock``: FOR UPDATE, which serializes concurrent changes of
-    one row on PostgreSQL (SQLite serializes every writer already)."""
-    ident = parse_id(value, field)
+                  lock: bool = False, type_name: str | None = None) -> T:
+    """The row of ``model`` with the id ``value`` (a global id of ``type_name``, or a bare row
+    id), or a NOT_FOUND user error (template ``not_found`` with ``{id}``). ``lock``: FOR UPDATE,
+    which serializes concurrent changes of one row on PostgreSQL (SQLite serializes every writer
+    already)."""
+    ident = parse_id(value, field, type_name)
     row = await session.get(model, ident, with_for_update=lock or None) if id_in_range(ident) else None
     if row is None:
         raise ValidationFailed.one("NOT_FOUND", not_found, field, id=value)
@@ -72,42 +117,10 @@ def clean_text(value: Any, field: str, label: Message, max_length: int, *, requi
     return value
 
 
-# -- cursors and pages ---------------------------------------------------------------------------
-
-@strawberry.type(description="Where a page of a connection stands.")
-class PageInfo:
-    has_next_page: bool
-    end_cursor: Optional[str]
-
-
-def encode_cursor(kind: str, *parts: Any) -> str:
-    """An opaque cursor; ``kind`` keeps a cursor of one list from being used on another."""
-    raw = "|".join([kind, *(str(p) for p in parts)])
-    return base64.urlsafe_b64encode(raw.encode()).decode()
-
-
-def decode_cursor(cursor: str, kind: str, count: int) -> list[str]:
-    """The ``count`` parts of a cursor made by :func:`encode_cursor` for ``kind``."""
-    try:
-        parts = base64.urlsafe_b64decode(cursor.encode()).decode().split("|")
-    except (binascii.Error, UnicodeDecodeError, ValueError):
-        parts = []
-    if len(parts) != count + 1 or parts[0] != kind:
-        raise bad_cursor(cursor)
-    return parts[1:]
-
-
-def bad_cursor(cursor: str) -> CodedError:
-    """For a cursor that decodes but names nothing this API could have made."""
-    return CodedError("Invalid cursor {cursor!r}; use an endCursor from an earlier page.", "BAD_USER_INPUT",
-                      cursor=cursor)
-
-
-def check_page_size(first: int, limit: int) -> int:
-    if not 1 <= first <= limit:
-        raise CodedError("first must be between 1 and {limit}.", "BAD_USER_INPUT", limit=limit)
-    return first
-
+# -- pages ---------------------------------------------------------------------------------------
+# Connections (cursors, PageInfo, keyset pages) live in .connections; PageInfo is here too for
+# the addons that imported it from the kit.
+from .connections import PageInfo  # noqa: E402,F401
 
 # -- payloads ------------------------------------------------------------------------------------
 

@@ -22,7 +22,7 @@ from starlette.responses import JSONResponse
 from . import sessions
 from .audit import Actor, record
 from .db import is_lock_timeout, release, utcnow
-from .i18n import Message, N_
+from .i18n import N_, Message
 from .models import ApiToken, User
 
 log = logging.getLogger(__name__)

@@ -24,6 +24,7 @@ DEMO_FILE = REPO_ROOT / "fixtures" / "demo.json"
 def _serve(host: Host, args: argparse.Namespace) -> int:
     import uvicorn
 
+    from .graphql_ws import MAX_MESSAGE_BYTES
     from .web import create_app
 
     settings = host.settings
@@ -40,6 +41,7 @@ def _serve(host: Host, args: argparse.Namespace) -> int:
         host=args.host or settings.host,
         port=args.port or settings.port,
         log_level=settings.log_level.lower(),
+        ws_max_size=MAX_MESSAGE_BYTES,  # a subscribe message is small; never buffer megabytes of one
     )
     return 0
 

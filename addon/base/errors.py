@@ -10,9 +10,10 @@ from dataclasses import dataclass
 from dataclasses import field as dataclass_field
 
 import strawberry
+
 from graphql import GraphQLError
 
-from .i18n import Message, N_
+from .i18n import N_, Message
 
 
 @strawberry.type(description="A problem with the input of a mutation; nothing was changed.")

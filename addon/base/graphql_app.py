@@ -25,8 +25,16 @@ from .auth import RequestRefused, actor_of, authenticate_request
 from .context import Context
 from .db import DEFERRED, SQLITE_BEGIN, is_lock_timeout
 from .errors import DatabaseBusy
-from .i18n import Message, language_from_header, set_request_language
+from .graphql_ws import WebSocketSupport, websocket_options
 from .host import Host
+from .i18n import Message, language_from_header, set_request_language
+from .limits import (
+    api_limits,
+    body_too_large,
+    declared_length,
+    limited_receive,
+    parse_json_body,
+)
 from .schema import RETRY_AFTER_SECONDS
 
 log = logging.getLogger(__name__)
@@ -71,15 +79,25 @@ def _busy_response(request: Request) -> JSONResponse:
                         headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
 
 
-class GraphQLApp(GraphQL):
+class GraphQLApp(WebSocketSupport, GraphQL):
     def __init__(self, host: Host, schema, **kwargs: Any) -> None:
-        super().__init__(schema, graphql_ide="graphiql", **kwargs)
+        # Subscriptions: graphql-transport-ws on the same path (see graphql_ws.py).
+        super().__init__(schema, graphql_ide="graphiql", **{**websocket_options(host), **kwargs})
         self.host = host
 
     async def __call__(self, scope, receive, send) -> None:
         if scope["type"] != "http":
             await super().__call__(scope, receive, send)
             return
+        # A body over the limit is refused before anything is read when its length is declared,
+        # and as soon as the limit is passed while reading when not (or when it lies).
+        max_body = api_limits(self.host).max_body_bytes
+        declared = declared_length(scope.get("headers", []))
+        if declared is not None and declared > max_body:
+            set_request_language(language_from_header(Request(scope).headers.get("accept-language")))
+            await body_too_large(max_body).response()(scope, receive, send)
+            return
+        receive = limited_receive(receive, max_body)
         started = False
 
         async def tracked_send(message) -> None:
@@ -112,9 +130,10 @@ class GraphQLApp(GraphQL):
         return RequestSession(**self.host.database.sessionmaker.kw, execution_options=options)
 
     def parse_json(self, data: str | bytes) -> Any:
+        # Too deeply nested JSON is refused (400) before the recursive parser sees it.
+        parsed = parse_json_body(data)
         # strawberry expects an object (or a batch list) and fails with a 500 on a bare
         # string, number or null; that is the client's mistake, so say so with a 400.
-        parsed = super().parse_json(data)
         if not isinstance(parsed, dict | list):
             raise HTTPException(400, "The request body must be a JSON object, e.g. {\"query\": \"{ viewer { name } }\"}.")
         return parsed
@@ -133,6 +152,8 @@ class GraphQLApp(GraphQL):
         return await authenticate_request(self.host, session, request, csrf=False) is not None
 
     async def get_context(self, request: Request, response: Any) -> Context:
+        if self.is_websocket_request(request):
+            return await self.socket_context(request)  # signed in by connection_init (on_ws_connect)
         # Messages of our own making are answered in the caller's language (codes stay English).
         set_request_language(language_from_header(request.headers.get("accept-language")))
         session = request.scope[SESSION_SCOPE_KEY]

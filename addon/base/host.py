@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 class GraphQLPart:
     query: type | None = None
     mutation: type | None = None
+    subscription: type | None = None
     types: tuple[type, ...] = ()
 
 
@@ -34,6 +35,8 @@ class Registry:
     # Called at schema build time, after every addon has registered (see extend.py).
     graphql_parts: list[Callable[[], "GraphQLPart"]] = field(default_factory=list)
     loader_factories: dict[str, Callable[[Any], Any]] = field(default_factory=dict)
+    # GraphQL type name → its addon.base.nodes.NodeLoader: how node(id) reads that type, and who may.
+    node_loaders: dict[str, Any] = field(default_factory=dict)
     # Started with the web app / worker process, stopped on shutdown.
     lifespans: list[Callable[["Host"], AbstractAsyncContextManager[None]]] = field(default_factory=list)
     # Checked before serving or working (e.g. that stored secrets decrypt with the configured key).

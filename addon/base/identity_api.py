@@ -8,23 +8,31 @@ from datetime import datetime
 from typing import Optional
 
 import strawberry
+from sqlalchemy import select
 from strawberry.types import Info
 
 from . import tokens, users
-from .api_kit import parse_id
+from .api import RoleType
+from .api_kit import global_id, parse_id
+from .auth import Role
 from .db import id_in_range
 from .errors import UserError, ValidationFailed
 from .models import ApiToken, User
 from .mutations import run_in_transaction
+from .nodes import Node, NodeLoader, rows_loader
 from .permissions import IsAdmin
 
 
+def _role(value: str) -> Role:
+    return Role.parse(value)
+
+
 @strawberry.type(name="User", description="A person who signs in (admin console, GraphiQL).")
-class UserType:
-    id: strawberry.ID
+class UserType(Node):
+    row_id: strawberry.Private[int]
     email: str
     name: str
-    role: str = strawberry.field(description="admin or staff.")
+    role: RoleType = strawberry.field(description="ADMIN or STAFF.")
     active: bool = strawberry.field(description="A disabled user cannot sign in, and their tokens do not work.")
     created_at: datetime
     updated_at: datetime
@@ -32,7 +40,8 @@ class UserType:
 
     @classmethod
     def from_model(cls, row: User) -> "UserType":
-        return cls(id=strawberry.ID(str(row.id)), email=row.email, name=row.name, role=row.role, active=row.active,
+        return cls(id=global_id("User", row.id), row_id=row.id, email=row.email, name=row.name, role=_role(row.role),
+                   active=row.active,
                    created_at=row.created_at, updated_at=row.updated_at, last_signin_at=row.last_signin_at)
 
 
@@ -45,10 +54,10 @@ class ApiTokenState(enum.Enum):
 
 @strawberry.type(name="ApiToken",
                  description="An API token. The token itself is answered only once, by createApiToken.")
-class ApiTokenType:
-    id: strawberry.ID
+class ApiTokenType(Node):
+    row_id: strawberry.Private[int]
     name: str
-    role: str = strawberry.field(description="frontend, staff or admin.")
+    role: RoleType
     state: ApiTokenState
     owner_user: Optional[UserType] = strawberry.field(description="The person it belongs to, if any.")
     owner_app: Optional[str] = strawberry.field(description="The app it belongs to, if not a person.")
@@ -59,7 +68,7 @@ class ApiTokenType:
 
     @classmethod
     def from_model(cls, row: ApiToken, owner: User | None, now: datetime) -> "ApiTokenType":
-        return cls(id=strawberry.ID(str(row.id)), name=row.name, role=row.role,
+        return cls(id=global_id("ApiToken", row.id), row_id=row.id, name=row.name, role=_role(row.role),
                    state=ApiTokenState(tokens.state(row, now)),
                    owner_user=UserType.from_model(owner) if owner is not None else None,
                    owner_app=row.owner_app if row.owner_user_id is None else None, created_at=row.created_at,
@@ -70,7 +79,7 @@ class ApiTokenType:
 class CreateUserInput:
     email: str
     name: str
-    role: str = strawberry.field(description="admin or staff.")
+    role: RoleType = strawberry.field(description="ADMIN or STAFF.")
     password: str = strawberry.field(description="At least 12 characters; stored only as an argon2id hash.")
 
 
@@ -89,7 +98,7 @@ class SetUserPasswordInput:
 @strawberry.input
 class CreateApiTokenInput:
     name: str = strawberry.field(description="Who or what uses the token, e.g. booking-site.")
-    role: str = strawberry.field(description="frontend, staff or admin.")
+    role: RoleType
     owner_user_id: Optional[strawberry.ID] = strawberry.field(
         default=None, description="The person it belongs to; its role cannot be above theirs.")
     owner_app: Optional[str] = strawberry.field(
@@ -122,7 +131,7 @@ class ApiTokenPayload:
 
 
 async def _user(session, value, field: str) -> User:
-    ident = parse_id(value, field)
+    ident = parse_id(value, field, "User")
     row = await session.get(User, ident) if id_in_range(ident) else None
     if row is None:
         raise ValidationFailed.one("NOT_FOUND", "There is no user with the id {id}.", field, id=value)
@@ -148,7 +157,7 @@ class IdentityMutation:
     @strawberry.mutation(permission_classes=[IsAdmin], description="Add a person who can sign in.")
     async def create_user(self, info: Info, input: CreateUserInput) -> UserPayload:
         row, errors = await run_in_transaction(info.context.session, lambda s: users.create_user(
-            s, email=input.email, name=input.name, role=input.role, password=input.password))
+            s, email=input.email, name=input.name, role=input.role.name.lower(), password=input.password))
         return UserPayload(user=row and UserType.from_model(row), errors=errors)
 
     @strawberry.mutation(permission_classes=[IsAdmin], description=(
@@ -180,7 +189,8 @@ class IdentityMutation:
 
         async def work(session):
             owner = await _user(session, input.owner_user_id, "ownerUserId") if input.owner_user_id else None
-            issued = await tokens.issue_token(session, name=input.name, role=input.role, now=now, owner=owner,
+            issued = await tokens.issue_token(session, name=input.name, role=input.role.name.lower(), now=now,
+                                              owner=owner,
                                               owner_app=input.owner_app, expires_at=input.expires_at)
             return issued, ApiTokenType.from_model(issued.row, owner, now)
 
@@ -196,9 +206,24 @@ class IdentityMutation:
         now = ctx.host.clock.now()
 
         async def work(session):
-            row, _changed = await tokens.revoke_token(session, parse_id(input.id, "id"), now)
+            row, _changed = await tokens.revoke_token(session, parse_id(input.id, "id", "ApiToken"), now)
             owner = await session.get(User, row.owner_user_id) if row.owner_user_id else None
             return ApiTokenType.from_model(row, owner, now)
 
         answer, errors = await run_in_transaction(ctx.session, work)
         return ApiTokenPayload(api_token=answer, errors=errors)
+
+
+# -- node(id) ------------------------------------------------------------------------------------
+
+async def _load_tokens(context, ids: list[int]) -> list[ApiTokenType | None]:
+    now = context.host.clock.now()
+    found = {row.id: (row, owner) for row, owner in (await context.session.execute(
+        select(ApiToken, User).outerjoin(User, User.id == ApiToken.owner_user_id).where(ApiToken.id.in_(ids)))).all()}
+    return [ApiTokenType.from_model(*found[i], now) if i in found else None for i in ids]
+
+
+NODE_LOADERS = {
+    "User": rows_loader(User, UserType.from_model, Role.ADMIN, audit_target="user"),
+    "ApiToken": NodeLoader(_load_tokens, Role.ADMIN, ApiToken, audit_target="token"),
+}

@@ -4,16 +4,33 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Iterator
 
 import strawberry
-from graphql import GraphQLError
-from strawberry.extensions import MaskErrors, QueryDepthLimiter
+from strawberry.extensions import (
+    MaskErrors,
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    QueryDepthLimiter,
+    SchemaExtension,
+)
 from strawberry.tools import merge_types
+
+from graphql import GraphQLError, GraphQLSyntaxError
 
 from .db import is_lock_timeout
 from .errors import DatabaseBusy
 from .host import Host
+from .i18n import N_, Message
+from .limits import (
+    DocumentLength,
+    QueryCostLimiter,
+    RepeatedFieldsLimiter,
+    api_limits,
+    budgets,
+)
 from .schema_access import SchemaAccess
+from .trusted_documents import TrustedDocumentsGate, published
 
 
 def _is_unexpected(error: GraphQLError) -> bool:
@@ -22,6 +39,121 @@ def _is_unexpected(error: GraphQLError) -> bool:
     # server log.
     original = error.original_error
     return original is not None and not isinstance(original, GraphQLError) and not is_lock_timeout(original)
+
+
+# -- error codes -----------------------------------------------------------------------------------
+#
+# Every error answered carries ``extensions.code``. Resolvers raise coded errors (CodedError:
+# UNAUTHENTICATED, FORBIDDEN, BAD_USER_INPUT, DATABASE_BUSY …); the limits theirs
+# (QUERY_TOO_COSTLY, PERSISTED_QUERY_NOT_FOUND, DOCUMENT_NOT_TRUSTED …); the rest get theirs here:
+# by the step that found them (ErrorCodes) and, for what graphql-core reports during execution,
+# in Schema.process_errors; a masked error is INTERNAL_SERVER_ERROR.
+
+PARSE_FAILED = "GRAPHQL_PARSE_FAILED"
+VALIDATION_FAILED = "GRAPHQL_VALIDATION_FAILED"
+BAD_USER_INPUT = "BAD_USER_INPUT"
+INTERNAL = "INTERNAL_SERVER_ERROR"
+BAD_REQUEST = "BAD_REQUEST"
+DOCUMENT_TOO_LARGE = "DOCUMENT_TOO_LARGE"
+QUERY_TOO_DEEP = "QUERY_TOO_DEEP"
+TOO_MANY_ALIASES = "TOO_MANY_ALIASES"
+
+INTERNAL_ERROR = N_("Internal error; see the server log.")
+TOO_MANY_TOKENS = N_("The document has more than {limit} tokens (names, punctuation, values); send a smaller one.")
+TOO_LONG_DOCUMENT = N_("The document is longer than {limit} characters; send a smaller one.")
+TOO_DEEP_QUERY = N_("The operation {name} nests fields more than {limit} levels deep.")
+TOO_MANY_ALIASES_FOUND = N_("The document has {count} aliases; at most {limit} are allowed.")
+NOT_A_VALUE = N_("{where} is not a valid {type}.")
+NOT_A_DATE_TIME = N_("{where} is not a valid {type}: send an ISO 8601 date and time with its offset, e.g. "
+                     "2026-06-12T14:00:00+02:00.")
+NOT_A_DATE = N_("{where} is not a valid {type}: send an ISO 8601 date, e.g. 2026-06-12.")
+NOT_A_TIME = N_("{where} is not a valid {type}: send an ISO 8601 time, e.g. 14:00:00.")
+A_VALUE = N_("A value")
+A_VARIABLE = N_("Variable ${name}")
+
+_TOKENS = re.compile(r"Document contains more than (\d+) tokens")
+_LENGTH = re.compile(r"Source contains more than (\d+) code points")
+_DEPTH = re.compile(r"^'(.*)' exceeds maximum operation depth of (\d+)$")
+_ALIASES = re.compile(r"^(\d+) aliases found\. Allowed: (\d+)$")
+_VARIABLE = re.compile(r"^Variable '\$(\w+)' has invalid value")
+_SCALAR = re.compile(r"Value cannot represent an? (\w+)")
+_SCALAR_HINTS = {"DateTime": NOT_A_DATE_TIME, "Date": NOT_A_DATE, "Time": NOT_A_TIME}
+
+
+def _coded(error: GraphQLError, code: str, template: str | None = None, /, limit: int | None = None,
+           **params) -> None:
+    if template is not None:
+        error.message = Message(template, {**params, **({"limit": limit} if limit is not None else {})}).text()
+    error.extensions = {**(error.extensions or {}), "code": code, **({"limit": limit} if limit is not None else {})}
+
+
+def _has_code(error: GraphQLError) -> bool:
+    return bool(error.extensions and error.extensions.get("code"))
+
+
+def code_parse_error(error: GraphQLError) -> None:
+    if _has_code(error):
+        return
+    if tokens := _TOKENS.search(error.message):
+        _coded(error, DOCUMENT_TOO_LARGE, TOO_MANY_TOKENS, limit=int(tokens.group(1)))
+    elif length := _LENGTH.search(error.message):
+        _coded(error, DOCUMENT_TOO_LARGE, TOO_LONG_DOCUMENT, limit=int(length.group(1)))
+    else:
+        _coded(error, PARSE_FAILED)
+
+
+def code_validation_error(error: GraphQLError) -> None:
+    if _has_code(error):
+        return
+    if depth := _DEPTH.match(error.message):
+        _coded(error, QUERY_TOO_DEEP, TOO_DEEP_QUERY, limit=int(depth.group(2)), name=depth.group(1))
+    elif aliases := _ALIASES.match(error.message):
+        _coded(error, TOO_MANY_ALIASES, TOO_MANY_ALIASES_FOUND, limit=int(aliases.group(2)),
+               count=int(aliases.group(1)))
+    elif not code_bad_value(error):
+        _coded(error, VALIDATION_FAILED)
+
+
+def code_bad_value(error: GraphQLError) -> bool:
+    """A value that does not fit its type (a variable's, or a literal a scalar cannot read):
+    BAD_USER_INPUT, with a message that says what is expected and does not quote the value."""
+    variable = _VARIABLE.match(error.message)
+    scalar = _SCALAR.search(error.message)
+    if scalar is None and variable is None:
+        return False
+    if scalar is not None:
+        where = Message(A_VARIABLE, {"name": variable.group(1)}) if variable else Message(A_VALUE)
+        _coded(error, BAD_USER_INPUT, _SCALAR_HINTS.get(scalar.group(1), NOT_A_VALUE), where=where,
+               type=scalar.group(1))
+    else:
+        _coded(error, BAD_USER_INPUT)
+    error.original_error = None  # answered as the caller's mistake, not masked as ours
+    return True
+
+
+class ErrorCodes(SchemaExtension):
+    """Codes the errors of parsing and validation, once their step is over."""
+
+    def on_parse(self) -> Iterator[None]:
+        yield
+        for error in self.execution_context.pre_execution_errors or ():
+            code_parse_error(error)
+
+    def on_validate(self) -> Iterator[None]:
+        yield
+        for error in self.execution_context.pre_execution_errors or ():
+            code_validation_error(error)
+
+
+class MaskInternalErrors(MaskErrors):
+    """An unexpected error is answered as INTERNAL_SERVER_ERROR, in the caller's language; what
+    happened is in the server log (Schema.process_errors)."""
+
+    def anonymise_error(self, error: GraphQLError) -> GraphQLError:
+        masked = super().anonymise_error(error)
+        masked.message = Message(INTERNAL_ERROR).text()
+        masked.extensions = {"code": INTERNAL}
+        return masked
 
 
 log = logging.getLogger("addon.base.graphql")
@@ -44,6 +176,10 @@ class Schema(strawberry.Schema):
 
     def process_errors(self, errors: list[GraphQLError], execution_context=None) -> None:
         for error in errors:
+            if isinstance(error, GraphQLSyntaxError):
+                code_parse_error(error)  # a parse error not seen by ErrorCodes (a subscription's)
+            elif not _has_code(error) and error.path is None:
+                code_bad_value(error)  # the variables, checked when execution starts
             error.message = scrub_echoed_input(error.message)
             if is_lock_timeout(error.original_error):
                 # A lock wait that timed out anywhere (a read, a DataLoader): retryable, not a bug.
@@ -59,6 +195,10 @@ class Schema(strawberry.Schema):
             else:
                 # Only the message: the full error text would quote the request's source.
                 log.info("GraphQL error at %s: %s", error.path, error.message)
+                if not _has_code(error):
+                    # graphql-core's own: about the request as a whole (no operation to run), or
+                    # a field that broke its type (a bug).
+                    _coded(error, BAD_REQUEST if error.path is None else INTERNAL)
 
 
 def _ask_to_retry(execution_context) -> None:
@@ -73,16 +213,31 @@ def build_schema(host: Host) -> strawberry.Schema:
     mutations = tuple(p.mutation for p in parts if p.mutation)
     query = merge_types("Query", queries)
     mutation = merge_types("Mutation", mutations) if mutations else None
+    subscriptions = tuple(p.subscription for p in parts if p.subscription)
+    subscription = merge_types("Subscription", subscriptions) if subscriptions else None
     depth = host.settings.max_query_depth
     public_schema = host.settings.public_schema
+    limits = api_limits(host)
+    trusted = published()
     return Schema(
         query=query,
         mutation=mutation,
+        subscription=subscription,
         types=[t for p in parts for t in p.types],
+        # Factories, not instances: an extension keeps per-operation state, so each operation
+        # gets its own. In this order: what a document may be (trusted, length, tokens) before it
+        # is parsed, its cost before it is validated, the rest while validating.
         extensions=[
+            lambda: TrustedDocumentsGate(documents=trusted, enforce=limits.trusted_documents),
+            lambda: DocumentLength(max_length=limits.max_document_length),
+            lambda: MaxTokensLimiter(max_token_count=limits.max_tokens),
+            lambda: QueryCostLimiter(budgets=budgets(limits), max_page_size=host.settings.max_page_size),
+            RepeatedFieldsLimiter,
             lambda: SchemaAccess(public=public_schema),
             lambda: QueryDepthLimiter(max_depth=depth),
-            lambda: MaskErrors(should_mask_error=_is_unexpected, error_message="Internal error; see the server log."),
+            lambda: MaxAliasesLimiter(max_alias_count=limits.max_aliases),
+            ErrorCodes,
+            lambda: MaskInternalErrors(should_mask_error=_is_unexpected),
         ],
     )
 

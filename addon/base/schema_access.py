@@ -11,8 +11,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from graphql import FieldNode, GraphQLError, ValidationRule
 from strawberry.extensions import SchemaExtension
+
+from graphql import FieldNode, GraphQLError, ValidationRule
 
 from .i18n import N_, Message
 

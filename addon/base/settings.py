@@ -119,6 +119,39 @@ def normalize_database_url(url: str) -> str:
 
 
 @dataclass(frozen=True)
+class ApiLimits:
+    """What one GraphQL request may ask of the server (``addon/base/limits.py``): refused before
+    anything runs when over, so no single request can hold the server up."""
+
+    # The cost of a query (``addon/base/query_cost.py``: fields, times the page sizes they ask
+    # for) a caller of each role may spend on one request. Never unlimited.
+    cost_budget_frontend: int = 5_000
+    cost_budget_staff: int = 50_000
+    cost_budget_admin: int = 100_000
+    max_aliases: int = 30  # the shipped operations use none
+    max_tokens: int = 2_000  # names, punctuation and values of a document; the shipped ones use < 100
+    max_document_length: int = 50_000  # characters of a document, comments and blanks included
+    max_body_bytes: int = 1_048_576  # of an HTTP request body (1 MiB); more is refused with 413
+    trusted_documents: bool = False  # frontend callers may run only graphql/operations/ documents
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> "ApiLimits":
+        env = Env(environ)
+        frontend = env.int("IRESERVE_COST_BUDGET_FRONTEND", 5_000, minimum=1)
+        staff = env.int("IRESERVE_COST_BUDGET_STAFF", 50_000, minimum=frontend)
+        return cls(
+            cost_budget_frontend=frontend,
+            cost_budget_staff=staff,
+            cost_budget_admin=env.int("IRESERVE_COST_BUDGET_ADMIN", 100_000, minimum=staff),
+            max_aliases=env.int("IRESERVE_MAX_ALIASES", 30, minimum=0),
+            max_tokens=env.int("IRESERVE_MAX_TOKENS", 2_000, minimum=100),
+            max_document_length=env.int("IRESERVE_MAX_DOCUMENT_LENGTH", 50_000, minimum=1_000),
+            max_body_bytes=env.int("IRESERVE_MAX_BODY_BYTES", 1_048_576, minimum=10_000),
+            trusted_documents=env.bool("IRESERVE_TRUSTED_DOCUMENTS", False),
+        )
+
+
+@dataclass(frozen=True)
 class SignInSettings:
     """Browser sessions and the throttling of failed sign-ins (``addon/base/signin.py``)."""
 

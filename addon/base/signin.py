@@ -27,9 +27,9 @@ from . import sessions, throttle
 from .audit import Actor, record
 from .db import is_lock_timeout
 from .errors import DatabaseBusy
-from .i18n import Message, N_, language_from_header, set_request_language
-from .passwords import hash_password, needs_rehash, verify_password
+from .i18n import N_, Message, language_from_header, set_request_language
 from .models import User
+from .passwords import hash_password, needs_rehash, verify_password
 from .users import EMAIL_MAX, find_by_email, normalize_email
 
 log = logging.getLogger(__name__)

@@ -19,7 +19,7 @@ from .audit import record
 from .auth import Role, create_token, hash_token
 from .db import id_in_range
 from .errors import Problem, ValidationFailed
-from .i18n import Message, N_
+from .i18n import N_, Message
 from .models import ApiToken, User
 
 TOKEN_ROLES = ("frontend", "staff", "admin")

@@ -13,7 +13,7 @@ from .api_kit import clean_text
 from .audit import CHANGED, record
 from .db import utcnow
 from .errors import Problem, ValidationFailed
-from .i18n import Message, N_
+from .i18n import N_, Message
 from .models import User
 from .passwords import generate_password, hash_password, password_problems
 
@@ -26,6 +26,7 @@ DEMO_EMAIL = "admin@example.com"
 DEMO_NAME = "Demo Admin"
 
 NAME_LABEL = N_("Name")
+EMAIL_LABEL = N_("E-mail")
 
 
 def normalize_email(value: str | None) -> str:
@@ -37,7 +38,10 @@ def _email(value: str | None, problems: list[Problem]) -> str:
     email = normalize_email(value)
     if not email:
         problems.append(Problem("REQUIRED", "An e-mail address is required.", "email"))
-    elif len(email) > EMAIL_MAX or not _EMAIL.match(email):
+    elif len(email) > EMAIL_MAX:
+        problems.append(Problem("TOO_LONG", "{label} is longer than {max_length} characters.", "email",
+                                {"label": Message(EMAIL_LABEL), "max_length": EMAIL_MAX}))
+    elif not _EMAIL.match(email):
         problems.append(Problem("INVALID", "{email!r} is not an e-mail address.", "email", {"email": email[:80]}))
     return email
 

@@ -12,7 +12,7 @@ from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
-from starlette.routing import Route
+from starlette.routing import Route, WebSocketRoute
 
 from .graphql_app import GraphQLApp
 from .host import Host, load_host
@@ -46,9 +46,11 @@ def create_app(host: Host | None = None) -> Starlette:
         finally:
             await host.database.dispose()
 
+    graphql = GraphQLApp(host, build_schema(host))
     routes = [
         Route("/healthz", healthz, methods=["GET"]),
-        Route("/graphql", GraphQLApp(host, build_schema(host)), methods=["GET", "POST"]),
+        Route("/graphql", graphql, methods=["GET", "POST"]),
+        WebSocketRoute("/graphql", graphql),  # subscriptions (graphql-transport-ws)
         *signin_routes(host),  # /admin/login, /admin/logout
     ]
     routes += [route for factory in host.registry.routes if (route := factory(host)) is not None]

@@ -7,7 +7,14 @@ from collections import defaultdict
 from sqlalchemy import select
 from strawberry.dataloader import DataLoader
 
-from .models import BookableObject, BookingField, BookingFieldValue, BookingStatus, BookingStatusHistory, Customer
+from .models import (
+    BookableObject,
+    BookingField,
+    BookingFieldValue,
+    BookingStatus,
+    BookingStatusHistory,
+    Customer,
+)
 
 
 def by_id(model):

@@ -18,8 +18,8 @@ from addon.base import audit
 from addon.base.api_kit import clean_text, get_row
 from addon.base.db import utcnow
 from addon.base.errors import Problem, ValidationFailed
-from addon.base.i18n import Message, N_
 from addon.base.host import Host
+from addon.base.i18n import N_, Message
 
 from .models import (
     BookableObject,
@@ -36,17 +36,29 @@ STATUS_CHANGED = "booking.status_changed"
 CHANGED = "booking.changed"
 MAX_CODE = 64
 MAX_NAME = 200
+MAX_FIELD_VALUE = 10_000  # a booking field's value (an authorisation id, a note)
+MAX_TIME_ZONE = 64  # the longest IANA name is 32 characters
 
 
 async def get_object(session, value, field="objectId") -> BookableObject:
-    return await get_row(session, BookableObject, value, field, N_("Object {id} does not exist."))
+    return await get_row(session, BookableObject, value, field, N_("Object {id} does not exist."),
+                         type_name="BookableObject")
 
 
 async def get_booking(session, value, field="bookingId", lock: bool = False) -> Booking:
-    return await get_row(session, Booking, value, field, N_("Booking {id} does not exist."), lock)
+    return await get_row(session, Booking, value, field, N_("Booking {id} does not exist."), lock,
+                         type_name="Booking")
+
+
+def _lookup_code(code: str, field: str, label: str) -> None:
+    """A code looked up (and quoted when unknown) is no longer than any code we store."""
+    if isinstance(code, str) and len(code) > MAX_CODE:
+        raise ValidationFailed.one("TOO_LONG", "{label} is longer than {max_length} characters.", field,
+                                   label=Message(label), max_length=MAX_CODE)
 
 
 async def get_status(session: AsyncSession, code: str, field: str = "status") -> BookingStatus:
+    _lookup_code(code, field, N_("Status"))
     row = (await session.execute(select(BookingStatus).where(BookingStatus.code == code))).scalar_one_or_none()
     if row is None:
         known = (await session.execute(select(BookingStatus.code).order_by(BookingStatus.sequence))).scalars().all()
@@ -56,6 +68,7 @@ async def get_status(session: AsyncSession, code: str, field: str = "status") ->
 
 
 async def get_field(session: AsyncSession, code: str, field: str = "field") -> BookingField:
+    _lookup_code(code, field, N_("Booking field"))
     row = (await session.execute(select(BookingField).where(BookingField.code == code))).scalar_one_or_none()
     if row is None:
         raise ValidationFailed.one("NOT_FOUND", "Unknown booking field {code!r}.", field, code=code)
@@ -67,6 +80,9 @@ def _text(value: str | None, field: str, label: Message, max_length: int, requir
 
 
 def validate_time_zone(name: str, field: str = "timeZone") -> str:
+    if len(name) > MAX_TIME_ZONE:
+        raise ValidationFailed.one("TOO_LONG", "{label} is longer than {max_length} characters.", field,
+                                   label=Message("Time zone"), max_length=MAX_TIME_ZONE)
     try:
         ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
@@ -217,6 +233,9 @@ async def read_field_value(session: AsyncSession, booking_id: int, field_code: s
 
 
 async def set_booking_field(host: Host, session: AsyncSession, booking_id, field_code: str, value: str | None) -> Booking:
+    if value is not None and len(value) > MAX_FIELD_VALUE:
+        raise ValidationFailed.one("TOO_LONG", "{label} is longer than {max_length} characters.", "value",
+                                   label=Message("Value"), max_length=MAX_FIELD_VALUE)
     booking = await get_booking(session, booking_id)
     field = await get_field(session, field_code)
     await write_field_value(session, booking.id, field, value)

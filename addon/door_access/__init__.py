@@ -2,8 +2,27 @@
 grants and the engine that reconciles them with a lock vendor through its backend."""
 
 
+def _from_model(module: str, type_name: str):
+    """The GraphQL object of a row, made by a type built at schema build time."""
+
+    def convert(row):
+        import importlib
+
+        return getattr(importlib.import_module(f"{__name__}.api.{module}"), type_name).from_model(row)
+
+    return convert
+
+
+async def _load_mappings(context, ids):
+    from .api.live_doors import load_mappings
+
+    return await load_mappings(context, ids)
+
+
 def register(host) -> None:
+    from addon.base.auth import Role
     from addon.base.host import GraphQLPart
+    from addon.base.nodes import NodeLoader, rows_loader
 
     from . import models  # noqa: F401  (tables on the metadata)
     from .api import access_types  # noqa: F401  (adds Booking.access before the Booking type is built)
@@ -28,6 +47,11 @@ def register(host) -> None:
 
         return GraphQLPart(mutation=BulkRepairMutation)
 
+    def live_graphql() -> GraphQLPart:
+        from .api.subscriptions import DoorAccessSubscription
+
+        return GraphQLPart(subscription=DoorAccessSubscription)
+
     def health_graphql() -> GraphQLPart:
         from .api.health import DoorAccessHealthQuery
 
@@ -35,10 +59,20 @@ def register(host) -> None:
 
     host.declare_settings(DoorAccessSettings)
     backends(host)  # the registry backend addons add themselves to
-    host.registry.graphql_parts.extend([graphql, bulk_repair_graphql, health_graphql])
+    host.registry.graphql_parts.extend([graphql, bulk_repair_graphql, health_graphql, live_graphql])
     host.registry.loader_factories.update(LOADERS)
     host.registry.cli_commands.append(add_commands)
     host.registry.lifespans.append(engine_lifespan)
     host.registry.seeders.append(seed_door_access)
     register_handlers(host)
     register_privacy(host)
+    # node(id): a booking's access is read by every role (its private fields stay staff-only); the
+    # configuration, its mappings and the vendor's call log by admins only, as everywhere else.
+    host.registry.node_loaders.update({
+        "DoorIntegration": rows_loader(models.DoorIntegration, _from_model("types", "DoorIntegrationType"), Role.ADMIN,
+                                       audit_target="integration"),
+        "DoorMapping": NodeLoader(_load_mappings, Role.ADMIN, models.DoorMapping),
+        "AccessGrant": rows_loader(models.AccessGrant, _from_model("access_types", "AccessGrantType")),
+        "IntegrationLogEntry": rows_loader(models.AccessCallLog, _from_model("types", "IntegrationLogEntryType"),
+                                           Role.ADMIN),
+    })

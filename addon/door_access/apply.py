@@ -12,7 +12,13 @@ from typing import Protocol
 
 from addon.base.i18n import Message
 
-from .backend import AccessSet, AccessSetRequest, DoorConnection, PermanentBackendError, TransientBackendError
+from .backend import (
+    AccessSet,
+    AccessSetRequest,
+    DoorConnection,
+    PermanentBackendError,
+    TransientBackendError,
+)
 from .decide import (
     CANNOT_REVOKE,
     Decision,

@@ -12,7 +12,6 @@ from .backend import AccessSet
 from .models import AccessGrant, Desired, GrantState
 from .plan import AccessPlan
 
-
 CANNOT_REVOKE = Message("Cannot revoke: where the authorisation lives at the lock system is unknown.")
 
 

@@ -9,6 +9,7 @@ from babel.dates import format_date, format_time
 
 from addon.base.i18n import translate
 
+
 def local_text(moment: datetime, time_zone: str, language: str) -> str:
     """A moment as the guest reads it: the object's wall time, in the words and order of the
     guest's language (nl: "vrijdag 12 juni 2026 14:30")."""

@@ -150,11 +150,13 @@ async def backfill(session: AsyncSession, integration: DoorIntegration, now: dat
 
 
 def register_handlers(host: Host) -> None:
+    from .live import announce
     from .reconcile import reconcile_soon
 
     async def on_status_changed(session: AsyncSession, booking: Booking, old_status, new_status: str, actor: str):
         touched = await follow_status(session, booking, new_status, host.clock.now())
         if touched:
+            await announce(host, session, touched)  # with the booking's change: heard once it commits
             ids = [g.id for g in touched]
             after_commit(session, lambda: reconcile_soon(host, ids))
 
@@ -170,6 +172,7 @@ def register_handlers(host: Host) -> None:
             mark_due(grant, now)  # reconcile compares doors and window; unchanged means no vendor call
         if grants:
             await session.flush()
+            await announce(host, session, grants)
             ids = [g.id for g in grants]
             after_commit(session, lambda: reconcile_soon(host, ids))
 

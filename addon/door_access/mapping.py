@@ -19,6 +19,9 @@ from addon.booking.services import get_object
 from .backend import Door
 from .models import AccessGrant, Desired, DoorIntegration, DoorMapping, GrantState
 
+MAX_DOOR_NAMES = 50  # per mapping: doors one booking opens
+MAX_DOOR_NAME = 200
+
 
 @dataclass
 class Resolution:
@@ -79,6 +82,12 @@ async def set_door_mapping(session: AsyncSession, integration: DoorIntegration, 
                            live_names: list[str] | None, unreachable: Message | None, now: datetime) -> MappingResult:
     """Store object → door names. ``live_names`` is None when the vendor could not be asked (down,
     or refusing the credentials): the names are then stored unchecked, with a warning."""
+    if len(names) > MAX_DOOR_NAMES:
+        raise ValidationFailed.one("TOO_MANY", "A mapping holds at most {max_count} door names.", "doorNames",
+                                   max_count=MAX_DOOR_NAMES)
+    if any(n and len(n.strip()) > MAX_DOOR_NAME for n in names):
+        raise ValidationFailed.one("TOO_LONG", "{label} is longer than {max_length} characters.", "doorNames",
+                                   label=Message("Door name"), max_length=MAX_DOOR_NAME)
     obj = await get_object(session, object_id)
     if any(not n or not n.strip() for n in names):
         # A blank entry is a mistake, not a wish to remove the mapping (that is an empty list).

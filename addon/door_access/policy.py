@@ -13,7 +13,7 @@ from addon.base import audit
 from addon.base.api_kit import UNSET, Changes, clean_text, get_row
 from addon.base.errors import Problem, ValidationFailed
 from addon.base.host import Host
-from addon.base.i18n import Message, N_, is_language_code
+from addon.base.i18n import N_, Message, is_language_code
 from addon.booking.models import BookingField, BookingStatus
 
 from .backend import backends
@@ -21,6 +21,9 @@ from .intents import backfill, bookings_to_grant
 from .models import AccessGrant, DoorIntegration, DoorMapping
 
 MAX_TIME_BEFORE_MINUTES = 7 * 24 * 60
+MAX_STATUSES = 50  # per list (trigger, revoke)
+MAX_STATUS_CODE = 64  # as booking status codes are stored
+MAX_LANGUAGE = 35  # a language tag; the default language must be a two-letter code anyway
 
 
 @dataclass
@@ -47,12 +50,17 @@ def audited(integration: DoorIntegration) -> dict[str, Any]:
 
 async def get_integration(session: AsyncSession, value, field: str = "integrationId",
                           lock: bool = False) -> DoorIntegration:
-    return await get_row(session, DoorIntegration, value, field, N_("Integration {id} does not exist."), lock)
+    return await get_row(session, DoorIntegration, value, field, N_("Integration {id} does not exist."), lock,
+                         type_name="DoorIntegration")
 
 
 async def _check_statuses(session: AsyncSession, trigger: list[str], revoke: list[str], problems: list[Problem]) -> None:
     known = set((await session.execute(select(BookingStatus.code))).scalars().all())
     for codes, field_name in ((trigger, "triggerStatuses"), (revoke, "revokeStatuses")):
+        if len(codes) > MAX_STATUSES or any(len(c) > MAX_STATUS_CODE for c in codes):
+            problems.append(Problem("TOO_LONG", "At most {max_count} statuses of at most {max_length} characters "
+                                    "each.", field_name, {"max_count": MAX_STATUSES, "max_length": MAX_STATUS_CODE}))
+            continue
         unknown = [c for c in codes if c not in known]
         if unknown:
             problems.append(Problem("NOT_FOUND", "Unknown status {unknown}; known: {known}.", field_name,
@@ -98,7 +106,10 @@ async def check_policy(session: AsyncSession, integration: DoorIntegration, chan
         values["authorization_id_field"] = code
     if "default_language" in given:
         language = (given["default_language"] or "").strip().lower()
-        if not is_language_code(language):
+        if len(language) > MAX_LANGUAGE:
+            problems.append(Problem("TOO_LONG", "{label} is longer than {max_length} characters.", "defaultLanguage",
+                                    {"label": Message("Default language"), "max_length": MAX_LANGUAGE}))
+        elif not is_language_code(language):
             problems.append(Problem("INVALID", "{language!r} is not a two-letter language code (e.g. nl, en, de).",
                                     "defaultLanguage", {"language": given["default_language"]}))
         values["default_language"] = language
@@ -119,7 +130,7 @@ async def create_integration(host: Host, session: AsyncSession, backend_name: st
     backend = backends(host).get(backend_name or "")
     if backend is None:
         problems.append(Problem("NOT_FOUND", "Unknown backend {backend!r}; known: {known}.", "backend",
-                                {"backend": backend_name, "known": ", ".join(backends(host).names()) or "-"}))
+                                {"backend": (backend_name or "")[:64], "known": ", ".join(backends(host).names()) or "-"}))
     if changes.name is UNSET or changes.name is None:
         changes.name = backend.label if backend else "Door access"
     now = host.clock.now()  # the host's clock, as updates use: updatedAt never runs before createdAt

@@ -35,6 +35,7 @@ from .leases import (
     start_attempt,
     vendor_slots,
 )
+from .live import announce
 from .models import AccessGrant, Desired, DoorIntegration, GrantState
 from .plan import AccessPlan, plan_access
 from .settings import door_settings
@@ -198,6 +199,7 @@ async def _write(host: Host, snap: Snapshot, outcome: Outcome, worker_id: str) -
         grant.claimed_until = None
         grant.claimed_by = None
         grant.updated_at = now
+        await announce(host, session, [grant])  # heard by subscribers once this commits
         await session.commit()
         return grant.state
 
@@ -219,6 +221,7 @@ async def _write_failure(host: Host, grant_id: int, worker_id: str, error: Messa
         grant.claimed_until = None
         grant.claimed_by = None
         grant.updated_at = now
+        await announce(host, session, [grant])
         await session.commit()
 
 

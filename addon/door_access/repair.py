@@ -13,6 +13,7 @@ from addon.booking.models import Booking, BookingStatus
 from addon.booking.services import get_booking
 
 from .intents import follow_status, want_revoked
+from .live import announce
 from .models import AccessGrant, Desired, DoorIntegration, GrantState
 from .policy import get_integration
 
@@ -28,7 +29,7 @@ async def resync(host: Host, session: AsyncSession, booking_id) -> tuple[Booking
     and every grant of it (each is then compared with what the vendor has)."""
     booking = await get_booking(session, booking_id, lock=True)
     status = await session.get(BookingStatus, booking.status_id)
-    await follow_status(session, booking, status.code, host.clock.now())
+    await announce(host, session, await follow_status(session, booking, status.code, host.clock.now()))
     grant_ids = await grant_ids_of(session, booking.id)
     if grant_ids:  # else no integration applies: nothing to compare, nothing done
         await _record(session, "access.resync", booking, grant_ids)
@@ -45,6 +46,7 @@ async def revoke(host: Host, session: AsyncSession, booking_id, actor: str) -> t
     if not touched:
         raise ValidationFailed.one("NOT_FOUND", "This booking has no door access to revoke.", "bookingId")
     await _record(session, "access.revoke", booking, [g.id for g in touched])
+    await announce(host, session, touched)
     return booking, [g.id for g in touched]
 
 

@@ -13,8 +13,7 @@ from contextlib import asynccontextmanager
 from addon.base.host import Host
 
 from .backend import backends
-from .leases import claim_due
-from .leases import lease_seconds
+from .leases import claim_due, lease_seconds
 from .reconcile import drain_background, reconcile_grant
 from .settings import door_settings
 from .sweep import sweep_forever

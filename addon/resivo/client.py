@@ -31,7 +31,9 @@ from urllib.parse import quote
 import httpcore
 import httpx
 
-from addon.door_access.backend import Recipient  # who gets the link: the engine's own value
+from addon.door_access.backend import (
+    Recipient,  # who gets the link: the engine's own value
+)
 
 from .errors import (
     ResivoAuthenticationError,

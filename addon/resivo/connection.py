@@ -12,9 +12,11 @@ from .client import (
     CallRecord,
     ResivoClient,
     ResivoConnector,
-    ResivoCredentials as WireCredentials,
     ResivoDestinationRefused,
     ResivoUnreachable,
+)
+from .client import (
+    ResivoCredentials as WireCredentials,
 )
 from .errors import ResivoAuthenticationError, ResivoError, ResivoPermanentError
 from .models import ResivoCredentials

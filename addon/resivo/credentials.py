@@ -14,7 +14,7 @@ from addon.base.api_kit import UNSET, Changes, clean_text
 from addon.base.crypto import SecretKeyMismatch, secret_box
 from addon.base.errors import Problem, ValidationFailed
 from addon.base.host import Host
-from addon.base.i18n import Message, N_
+from addon.base.i18n import N_, Message
 from addon.door_access.models import DoorIntegration
 from addon.door_access.policy import ensure_runnable, get_integration
 
@@ -22,6 +22,7 @@ from .models import PRODUCTION_BASE_URL, ResivoCredentials
 from .outbound import Refusal, outbound_policy
 
 BACKEND_NAME = "resivo"
+MAX_CLIENT_SECRET = 4096  # an OAuth client secret is far shorter; more is a mistake (or an attack)
 REQUIRED = {"site_owner_id": ("siteOwnerId", N_("Site Owner ID")), "client_id": ("clientId", N_("Client ID")),
             "client_secret": ("clientSecret", N_("Client secret"))}
 
@@ -114,6 +115,9 @@ async def set_credentials(host: Host, session: AsyncSession, integration_id,
         secret = given["client_secret"]
         if not isinstance(secret, str) or not secret.strip():
             problems.append(Problem("REQUIRED", "Client secret is required.", "clientSecret"))
+        elif len(secret.strip()) > MAX_CLIENT_SECRET:
+            problems.append(Problem("TOO_LONG", "{label} is longer than {max_length} characters.", "clientSecret",
+                                    {"label": Message("Client secret"), "max_length": MAX_CLIENT_SECRET}))
         else:
             values["client_secret_encrypted"] = secret_box(host).encrypt(secret.strip())
     if "site_id" in given:

@@ -7,7 +7,11 @@ classes may carry the client secret or a bearer token: the client scrubs it firs
 
 from __future__ import annotations
 
-from addon.door_access.backend import BackendError, PermanentBackendError, TransientBackendError
+from addon.door_access.backend import (
+    BackendError,
+    PermanentBackendError,
+    TransientBackendError,
+)
 
 
 class ResivoError(BackendError):

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from strawberry.dataloader import DataLoader
 from sqlalchemy import select
+from strawberry.dataloader import DataLoader
 
 from .models import ResivoCredentials
 

@@ -4,7 +4,13 @@ from pathlib import Path
 
 import pytest
 
-from addon.base.addons import ADDONS_PATH, AddonError, discover, load_order, read_manifest
+from addon.base.addons import (
+    ADDONS_PATH,
+    AddonError,
+    discover,
+    load_order,
+    read_manifest,
+)
 
 
 def make_addon(root: Path, name: str, depends=(), manifest: str | None = None) -> Path:
@@ -118,8 +124,8 @@ def test_the_shipped_addons_load_in_a_valid_order():
 
 
 def test_host_loads_the_shipped_addons_in_order(tmp_path):
-    from tests.conftest import base_environ
     from addon.base.host import load_host
+    from tests.conftest import base_environ
 
     host = load_host(wanted=["booking"], environ=base_environ(tmp_path))
     assert host.addon_names == ["base", "booking"]

@@ -15,7 +15,6 @@ from addon.base.models import ApiToken
 from tests.booking.helpers import (
     BOOKING_FIELDS,
     CREATE_FIELD,
-    CREATE_OBJECT,
     SET_STATUS,
     UPDATE_OBJECT,
     create_booking,
@@ -24,11 +23,12 @@ from tests.booking.helpers import (
     refused,
 )
 from tests.conftest import GraphQLClient
+from tests.support.ids import global_id, row_id
 
 pytestmark = pytest.mark.anyio
 
 EVENT_FIELDS = "id at actor { kind name id } address action target { type id } changes { field old new secret }"
-TRAIL = f"""query($first: Int!, $after: String, $action: String, $actorName: String, $actorKind: String,
+TRAIL = f"""query($first: Int!, $after: String, $action: String, $actorName: String, $actorKind: AuditActorKind,
                  $targetType: String, $targetId: ID, $from: DateTime, $until: DateTime) {{
   auditTrail(first: $first, after: $after, action: $action, actorName: $actorName, actorKind: $actorKind,
              targetType: $targetType, targetId: $targetId, from: $from, until: $until) {{
@@ -62,8 +62,9 @@ async def only_event(gql, action: str) -> dict:
 
 
 async def token_id(host, name: str) -> str:
+    """The token's global id, as the trail names an actor."""
     async with host.database.session() as session:
-        return str((await session.execute(select(ApiToken.id).where(ApiToken.name == name))).scalar_one())
+        return global_id("ApiToken", (await session.execute(select(ApiToken.id).where(ApiToken.name == name))).scalar_one())
 
 
 def client(gql, tokens, role: str) -> GraphQLClient:
@@ -82,7 +83,7 @@ async def test_booking_field_create_is_recorded_with_the_token_as_actor(gql, hos
     field = await ok(gql, CREATE_FIELD, {"code": "door_pin", "label": "Door PIN"}, "createBookingField", "field")
 
     event = await only_event(gql, "booking_field.create")
-    assert event["actor"] == {"kind": "token", "name": "test-admin", "id": await token_id(host, "test-admin")}
+    assert event["actor"] == {"kind": "TOKEN", "name": "test-admin", "id": await token_id(host, "test-admin")}
     assert event["address"], "where the request came from"
     assert event["target"] == {"type": "booking_field", "id": field["id"]}
     assert changes(event) == {"code": [None, "door_pin"], "label": [None, "Door PIN"]}
@@ -103,14 +104,14 @@ async def test_object_create_and_update_old_to_new(gql):
     created = await audit_events(gql, action="object.create")
     assert [e["target"] for e in created] == [{"type": "object", "id": room["id"]}, {"type": "object", "id": house["id"]}]
     assert changes(created[0]) == {"code": [None, "room"], "name": [None, "Room"], "time_zone": [None, "Europe/Berlin"],
-                                   "parent_id": [None, int(house["id"])]}
+                                   "parent_id": [None, row_id(house["id"])]}
 
     await ok(gql, UPDATE_OBJECT, {"id": room["id"], "name": "Blue room", "timeZone": "Europe/Amsterdam",
                                   "clearParent": True}, "updateObject", "object")
     event = await only_event(gql, "object.update")
     assert event["target"] == {"type": "object", "id": room["id"]}
     assert changes(event) == {"name": ["Room", "Blue room"], "time_zone": ["Europe/Berlin", "Europe/Amsterdam"],
-                              "parent_id": [int(house["id"]), None]}
+                              "parent_id": [row_id(house["id"]), None]}
 
 
 async def test_object_update_that_changes_nothing_or_is_refused_records_nothing(gql):
@@ -175,7 +176,7 @@ async def test_filters_by_action_actor_target_and_time(gql, host):
     assert await hours(action="integration.") == [], "a dotted value is one exact action"
     assert await hours(actorName="ANNA") == [10, 9], "part of the name, in any case"
     assert await hours(actorName="%") == [], "no wildcards"
-    assert await hours(actorKind="token") == [11]
+    assert await hours(actorKind="TOKEN") == [11]
     assert await hours(targetType="integration", targetId="3") == [10, 9]
     assert await hours(targetId="3") == [12, 10, 9]
     assert await hours(**{"from": "2020-03-01T12:00:00+02:00", "until": "2020-03-01T12:00:00Z"}) == [11, 10]
@@ -185,9 +186,9 @@ async def test_filters_by_action_actor_target_and_time(gql, host):
     assert await hours(action="integration", actorName="anna", targetId="3", until=at(10).isoformat()) == [9]
 
     [failure] = await audit_events(gql, action="signin.failure")
-    assert failure["actor"] == {"kind": "anonymous", "name": "anonymous", "id": None}
+    assert failure["actor"] == {"kind": "ANONYMOUS", "name": "anonymous", "id": None}
     assert failure["address"] == "203.0.113.9" and failure["target"] is None and failure["changes"] == []
-    [renamed] = await audit_events(gql, action="integration.update", actorKind="user")
+    [renamed] = await audit_events(gql, action="integration.update", actorKind="USER")
     assert renamed["changes"] == [{"field": "name", "old": "Old", "new": "New", "secret": False}]
 
 
@@ -197,18 +198,18 @@ async def test_pages_newest_first_with_a_cursor(gql, host):
     seen, after = [], None
     for _ in range(4):
         page = (await gql(TRAIL, {"first": 3, "after": after, "action": "token.create"}))["auditTrail"]
-        seen.append([e["node"]["target"]["id"] for e in page["edges"]])
+        seen.append([row_id(e["node"]["target"]["id"]) for e in page["edges"]])
         after = page["pageInfo"]["endCursor"]
         if not page["pageInfo"]["hasNextPage"]:
             break
-    assert seen == [["6", "5", "4"], ["3", "2", "1"], ["0"]]
+    assert seen == [[6, 5, 4], [3, 2, 1], [0]]
     assert after == page["edges"][-1]["cursor"]
 
     # An event recorded while paging does not shift the pages after it.
     first = (await gql(TRAIL, {"first": 2, "action": "token.create"}))["auditTrail"]
     await _add_events(host, {"at": at(11), "action": "token.create", "target_type": "token", "target_id": "new"})
     rest = (await gql(TRAIL, {"first": 10, "after": first["pageInfo"]["endCursor"], "action": "token.create"}))
-    assert [e["node"]["target"]["id"] for e in rest["auditTrail"]["edges"]] == ["4", "3", "2", "1", "0"]
+    assert [row_id(e["node"]["target"]["id"]) for e in rest["auditTrail"]["edges"]] == [4, 3, 2, 1, 0]
 
 
 @pytest.mark.parametrize("arguments", [

@@ -7,7 +7,15 @@ from addon.base.auth import Role, authenticate, create_token, hash_token
 from addon.base.events import commit
 from addon.base.models import ApiToken
 from addon.booking.models import BookableObject, Booking
-from tests.booking.helpers import CREATE_OBJECT, SET_STATUS, count, create_booking, create_object, history_count, local
+from tests.booking.helpers import (
+    CREATE_OBJECT,
+    SET_STATUS,
+    count,
+    create_booking,
+    create_object,
+    history_count,
+    local,
+)
 
 pytestmark = pytest.mark.anyio
 
@@ -43,13 +51,13 @@ async def test_missing_or_wrong_token_is_unauthenticated(http, tokens, headers):
 
 async def test_token_with_another_scheme_spelling_works(http, tokens):
     response = await http.post("/graphql", json={"query": VIEWER}, headers={"Authorization": f"bearer  {tokens['staff']}"})
-    assert response.json()["data"]["viewer"] == {"name": "test-staff", "role": "staff"}
+    assert response.json()["data"]["viewer"] == {"name": "test-staff", "role": "STAFF"}
 
 
 async def test_every_role_reads(gql, tokens):
     for role in ("frontend", "staff", "admin"):
         data = await gql(VIEWER + " ", token=tokens[role])
-        assert data["viewer"] == {"name": f"test-{role}", "role": role}
+        assert data["viewer"] == {"name": f"test-{role}", "role": role.upper()}
         assert (await gql("{ objects { id } bookings(first: 1) { edges { cursor } } }", token=tokens[role]))
 
 
@@ -108,7 +116,7 @@ async def test_replaced_token_stops_working(host, gql):
         await commit(session)
     assert new != old
     only_error(await gql.raw(VIEWER, token=old), "UNAUTHENTICATED")
-    assert (await gql(VIEWER, token=new))["viewer"] == {"name": "planner", "role": "staff"}
+    assert (await gql(VIEWER, token=new))["viewer"] == {"name": "planner", "role": "STAFF"}
     assert (await gql(VIEWER, token=other))["viewer"]["name"] == "other-app", "other names are untouched"
 
 

@@ -9,7 +9,15 @@ from starlette.requests import Request
 
 from addon.base.sessions import from_other_origin, from_own_origin
 from addon.booking.models import BookableObject
-from tests.base.identity_helpers import ORIGIN, VIEWER, add_user, browser, code_of, graphql, signed_in
+from tests.base.identity_helpers import (
+    ORIGIN,
+    VIEWER,
+    add_user,
+    browser,
+    code_of,
+    graphql,
+    signed_in,
+)
 from tests.booking.helpers import CREATE_OBJECT
 
 pytestmark = pytest.mark.anyio
@@ -69,7 +77,7 @@ async def test_the_token_alone_is_not_enough_without_our_origin(client, host, he
 async def test_our_referer_stands_in_for_a_missing_origin(client):
     sent = {"X-CSRF-Token": client.cookies["ireserve_csrf"], "Referer": f"{ORIGIN}/admin/console"}
     response = await graphql(client, VIEWER, csrf=False, headers=sent)
-    assert response.json()["data"]["viewer"]["kind"] == "user"
+    assert response.json()["data"]["viewer"]["kind"] == "USER"
 
 
 async def test_the_token_of_another_session_does_not_fit(client, host, app):
@@ -102,7 +110,7 @@ async def test_bearer_requests_are_unaffected(http, tokens, host):
 
 async def test_a_bearer_token_wins_over_the_cookie(client, tokens):
     response = await graphql(client, VIEWER, csrf=False, headers={"Authorization": f"Bearer {tokens['staff']}"})
-    assert response.json()["data"]["viewer"] == {"kind": "token", "name": "test-staff", "role": "staff",
+    assert response.json()["data"]["viewer"] == {"kind": "TOKEN", "name": "test-staff", "role": "STAFF",
                                                  "email": None}
     wrong = await graphql(client, VIEWER, headers={"Authorization": "Bearer irs_wrong"})
     assert code_of(wrong.json()) == "UNAUTHENTICATED", "a wrong bearer token does not fall back to the cookie"

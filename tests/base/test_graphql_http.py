@@ -71,7 +71,7 @@ async def test_queries_over_get(http, tokens):
     response = await http.get("/graphql", params={"query": "{ viewer { role } }"},
                               headers={"Authorization": f"Bearer {tokens['frontend']}", "Accept": "application/json"})
     assert response.status_code == 200
-    assert response.json()["data"] == {"viewer": {"role": "frontend"}}
+    assert response.json()["data"] == {"viewer": {"role": "FRONTEND"}}
 
 
 async def test_several_root_fields_share_the_request_safely(gql):
@@ -96,17 +96,24 @@ def nested_objects(levels: int) -> str:
     return f"{{ objects {{ {inner} }} }}"
 
 
-async def test_query_depth_is_limited(gql):
-    main = await create_object(gql, "main", "Main")
-    await create_object(gql, "sub", "Sub", parentId=main["id"])
+class TestQueryDepth:
+    @pytest.fixture
+    def env_overrides(self):
+        # Nested lists are costly (tests/base/test_cost_limits.py); here only the depth limit counts.
+        return {"IRESERVE_COST_BUDGET_ADMIN": "10000000000"}
 
-    allowed = await gql.raw(nested_objects(9))
-    assert "errors" not in allowed
-    assert allowed["data"]["objects"][0]["subObjects"][0]["parent"]["code"] == "main"
+    async def test_query_depth_is_limited(self, gql):
+        main = await create_object(gql, "main", "Main")
+        await create_object(gql, "sub", "Sub", parentId=main["id"])
 
-    body = await gql.raw(nested_objects(14))
-    assert body.get("data") is None
-    assert "exceeds maximum operation depth of 10" in body["errors"][0]["message"]
+        allowed = await gql.raw(nested_objects(9))
+        assert "errors" not in allowed
+        assert allowed["data"]["objects"][0]["subObjects"][0]["parent"]["code"] == "main"
+
+        body = await gql.raw(nested_objects(14))
+        assert body.get("data") is None
+        assert body["errors"][0]["extensions"] == {"code": "QUERY_TOO_DEEP", "limit": 10}
+        assert "more than 10 levels deep" in body["errors"][0]["message"]
 
 
 @pytest.mark.parametrize(

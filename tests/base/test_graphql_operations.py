@@ -8,11 +8,13 @@ A file holds one named operation and says in its leading comment lines how to ru
     #             "status": "confirmed"}}  (optional; JSON, may continue on further # lines)
     mutation SetBookingStatus($input: SetBookingStatusInput!) { ... }
 
-Ids differ per database, so a variable's string value may name a demo row instead:
+Ids differ per database, so a variable's string value may name a demo row instead; it is replaced
+by that row's global id (what a frontend holds, from an earlier answer):
 
 * ``$OBJECT_ID_OF:<object code>``, ``$BOOKING_ID_OF:<booking reference>``,
   ``$FIELD_ID_OF:<booking field code>``;
-* ``$ID_OF:<table>.<column>=<value>`` for any other addon's table.
+* ``$ID_OF:<table>.<column>=<value>`` for any other addon's table (its GraphQL type is the one
+  registered for ``node`` with that table).
 
 Each file runs on a freshly migrated database loaded with fixtures/demo.json (through every
 addon's seeder), with a token of its role; it must answer without GraphQL errors and with an
@@ -28,12 +30,18 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from graphql import OperationDefinitionNode, parse
 from graphql.language import NonNullTypeNode
 from sqlalchemy import text
 
+from addon.base.api_kit import global_id
 from addon.base.cli import DEMO_FILE, seed
+from addon.base.host import load_host
+from addon.base.nodes import node_type_of_table
 from addon.base.settings import REPO_ROOT
+from addon.base.web import create_app
+from graphql import OperationDefinitionNode, parse
+from tests.conftest import base_environ
+from tests.support.live_server import LiveServer, open_socket
 
 pytestmark = pytest.mark.anyio
 
@@ -103,9 +111,11 @@ def test_there_are_documented_operations():
 
 
 def test_the_graphql_folder_holds_only_graphql():
-    """A .py file (above all __init__.py) in graphql/ would shadow graphql-core on import."""
+    """A .py file (above all __init__.py) in graphql/ would shadow graphql-core on import.
+
+    The one other file allowed is the trusted-documents manifest built from the operations."""
     strays = [p.relative_to(REPO_ROOT) for p in GRAPHQL_DIR.rglob("*")
-              if p.is_file() and p.suffix != ".graphql"]
+              if p.is_file() and p.suffix != ".graphql" and p.name != "trusted-documents.json"]
     assert strays == [], f"only .graphql files belong in graphql/: {strays}"
 
 
@@ -120,12 +130,12 @@ def test_operation_files_are_well_formed():
         assert not missing, f"{op.path.name}: required variables without a value in '# variables:': {sorted(missing)}"
 
 
-async def resolve(value, session):
-    """Replace the ``$..._ID_OF:...`` placeholders by the ids of the demo rows they name."""
+async def resolve(value, session, host):
+    """Replace the ``$..._ID_OF:...`` placeholders by the global ids of the demo rows they name."""
     if isinstance(value, dict):
-        return {key: await resolve(item, session) for key, item in value.items()}
+        return {key: await resolve(item, session, host) for key, item in value.items()}
     if isinstance(value, list):
-        return [await resolve(item, session) for item in value]
+        return [await resolve(item, session, host) for item in value]
     if not isinstance(value, str) or not value.startswith("$"):
         return value
     match = PLACEHOLDER.match(value)
@@ -137,7 +147,9 @@ async def resolve(value, session):
         table, column, key = match["table"], match["column"], match["value"]
     ids = (await session.execute(text(f'SELECT id FROM "{table}" WHERE "{column}" = :key'), {"key": key})).scalars().all()
     assert len(ids) == 1, f"{value!r} names {len(ids)} rows in the demo data, not one"
-    return str(ids[0])
+    type_name = node_type_of_table(host, table)
+    assert type_name, f"{value!r}: no GraphQL type is registered for node(id) with the table {table!r}"
+    return global_id(type_name, ids[0])
 
 
 def payload_errors(data) -> list:
@@ -178,11 +190,24 @@ async def demo(host, app):
         await connector.aclose()
 
 
-@pytest.mark.parametrize("path", OPERATION_FILES, ids=lambda path: path.stem)
+def _kind(path: Path) -> str:
+    document = parse(path.read_text(encoding="utf-8"))
+    return next(d.operation.value for d in document.definitions if isinstance(d, OperationDefinitionNode))
+
+
+HTTP_FILES = [path for path in OPERATION_FILES if _kind(path) != "subscription"]
+SUBSCRIPTION_FILES = [path for path in OPERATION_FILES if _kind(path) == "subscription"]
+
+
+def test_subscriptions_are_documented_too():
+    assert SUBSCRIPTION_FILES, "graphql/operations/ shows how to subscribe"
+
+
+@pytest.mark.parametrize("path", HTTP_FILES, ids=lambda path: path.stem)
 async def test_operation_runs_on_the_demo_data(path, demo, http, tokens):
     operation = Operation.read(path)
     async with demo.database.session() as session:
-        variables = await resolve(operation.variables, session)
+        variables = await resolve(operation.variables, session, demo)
     response = await http.post(
         "/graphql",
         json={"query": path.read_text(encoding="utf-8"), "variables": variables, "operationName": operation.name},
@@ -193,3 +218,35 @@ async def test_operation_runs_on_the_demo_data(path, demo, http, tokens):
     assert not body.get("errors"), f"{path.name}: {body['errors']}"
     assert body["data"] and all(value is not None for value in body["data"].values()), body
     assert payload_errors(body["data"]) == [], f"{path.name} was refused: {payload_errors(body['data'])}"
+
+
+async def subscribe_once(query: str, variables: dict, token: str, tmp_path, database_url, clock,
+                         operation_name: str | None = None) -> dict:
+    """The first event of a subscription, sent as a frontend would: over graphql-transport-ws to a
+    real uvicorn serving the test's database (its payload: data and errors)."""
+    served = load_host(environ=base_environ(tmp_path, database_url, IRESERVE_SANDBOX="true"), clock=clock)
+    server = LiveServer(create_app(served)).start()
+    try:
+        async with open_socket(server.ws_url) as socket:
+            ack = await socket.init({"Authorization": f"Bearer {token}"})
+            assert ack["type"] == "connection_ack", ack
+            await socket.send({"id": "1", "type": "subscribe", "payload": {
+                "query": query, "variables": variables, "operationName": operation_name}})
+            event = await socket.next("1")
+            assert event["type"] == "next", event
+            await socket.send({"id": "1", "type": "complete"})
+            return event["payload"]
+    finally:
+        server.stop()
+
+
+@pytest.mark.parametrize("path", SUBSCRIPTION_FILES, ids=lambda path: path.stem)
+async def test_subscription_answers_over_a_websocket(path, demo, tokens, tmp_path, database_url, clock):
+    """A documented subscription's first event (the current state) comes without errors."""
+    operation = Operation.read(path)
+    async with demo.database.session() as session:
+        variables = await resolve(operation.variables, session, demo)
+    payload = await subscribe_once(path.read_text(encoding="utf-8"), variables, tokens[operation.role],
+                                   tmp_path, database_url, clock, operation.name)
+    assert not payload.get("errors"), f"{path.name}: {payload['errors']}"
+    assert all(value is not None for value in payload["data"].values()), payload

@@ -5,7 +5,12 @@ from pathlib import Path
 
 import pytest
 
-from addon.base.settings import REPO_ROOT, Settings, SettingsError, normalize_database_url
+from addon.base.settings import (
+    REPO_ROOT,
+    Settings,
+    SettingsError,
+    normalize_database_url,
+)
 
 
 @pytest.fixture

@@ -124,7 +124,7 @@ def test_the_demo_admin_is_made_once(cli, tmp_path):
             return response.status_code, viewer.json()
 
     status, viewer = in_app(tmp_path, signs_in)
-    assert status == 303 and viewer["data"]["viewer"] == {"role": "admin", "email": "admin@example.com"}
+    assert status == 303 and viewer["data"]["viewer"] == {"role": "ADMIN", "email": "admin@example.com"}
     with sqlite3.connect(tmp_path / "cli.sqlite3") as connection:
         assert connection.execute("SELECT count(*) FROM base_user").fetchone()[0] == 1
         assert password not in str(connection.execute("SELECT * FROM base_user").fetchall())
@@ -150,8 +150,8 @@ def test_token_commands(cli, tmp_path):
     assert code == 0 and script not in listing and site not in listing
     assert re.search(r"1\s+sams-script\s+staff\s+user:sam@example\.com\s+active", listing)
     assert re.search(r"2\s+booking-site\s+frontend\s+app:Website\s+active", listing)
-    assert viewer_with(tmp_path, site)["data"]["viewer"] == {"kind": "token", "name": "booking-site",
-                                                             "role": "frontend"}
+    assert viewer_with(tmp_path, site)["data"]["viewer"] == {"kind": "TOKEN", "name": "booking-site",
+                                                             "role": "FRONTEND"}
 
     assert cli("token", "revoke", "2")[1].strip() == "token 2 (booking-site) revoked"
     assert "already revoked" in cli("token", "revoke", "2")[1]

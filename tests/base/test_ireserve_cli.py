@@ -172,7 +172,7 @@ async def test_token_create_prints_a_working_token(tmp_path):
 
     token = ok(ireserve(tmp_path, "token", "create", "--role", "staff", "--name", "planner", "--quiet")).strip()
     assert token.startswith("irs_") and "\n" not in token
-    assert (await viewer(database, tmp_path, token))["data"]["viewer"] == {"name": "planner", "role": "staff"}
+    assert (await viewer(database, tmp_path, token))["data"]["viewer"] == {"name": "planner", "role": "STAFF"}
 
     verbose = ok(ireserve(tmp_path, "token", "create", "--role", "admin", "--name", "console"))
     assert "shown once" in verbose and "Authorization" in verbose

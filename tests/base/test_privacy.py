@@ -15,7 +15,14 @@ from tests.booking.helpers import create_booking as create_plain_booking
 from tests.booking.helpers import create_object
 from tests.conftest import GraphQLClient, count_statements
 from tests.door_access.conftest import memory, vendor  # noqa: F401  (fixtures: the in-memory lock vendor)
-from tests.door_access.helpers import AUTH_FIELD, configured, create_booking, create_booking_field, future, update_integration
+from tests.door_access.helpers import (
+    AUTH_FIELD,
+    configured,
+    create_booking,
+    create_booking_field,
+    future,
+    update_integration,
+)
 
 pytestmark = pytest.mark.anyio
 
@@ -222,14 +229,15 @@ PUBLIC_FIELDS = {
     "Viewer.kind", "Viewer.name", "Viewer.role", "Viewer.email",
     "BookableObject.id", "BookableObject.code", "BookableObject.name", "BookableObject.timeZone",
     "BookableObject.parent", "BookableObject.subObjects",
-    "BookingConnection.edges", "BookingConnection.pageInfo", "BookingEdge.cursor", "BookingEdge.node",
-    "PageInfo.hasNextPage", "PageInfo.endCursor",
+    "BookingConnection.edges", "BookingConnection.pageInfo", "BookingConnection.totalCount", "BookingEdge.cursor",
+    "BookingEdge.node", "PageInfo.hasNextPage", "PageInfo.hasPreviousPage", "PageInfo.startCursor", "PageInfo.endCursor",
+    "Node.id",
     "Booking.id", "Booking.reference", "Booking.start", "Booking.end", "Booking.object", "Booking.customer",
     "Booking.status", "Booking.fields", "Booking.history", "Booking.access",
     "Customer.id", "Customer.name", "Customer.language",
-    "BookingStatus.code", "BookingStatus.name", "BookingField.id", "BookingField.code", "BookingField.label",
+    "BookingStatus.id", "BookingStatus.code", "BookingStatus.name", "BookingField.id", "BookingField.code", "BookingField.label",
     "BookingField.staffOnly", "BookingFieldValue.code", "StatusChange.at", "StatusChange.from", "StatusChange.to",
-    "AccessGrant.state", "AccessGrant.desired", "AccessGrant.doors", "AccessGrant.validFrom", "AccessGrant.validTo",
+    "AccessGrant.id", "AccessGrant.state", "AccessGrant.desired", "AccessGrant.doors", "AccessGrant.validFrom", "AccessGrant.validTo",
     "AccessGrant.locale", "AccessGrant.attempts", "AccessGrant.nextAttemptAt", "AccessGrant.revokeRequestedAt",
     "AccessGrant.updatedAt", "AccessGrant.lastVerifiedAt", "AccessGrant.integration",
     "AccessIntegration.id", "AccessIntegration.name", "AccessIntegration.active", "AccessIntegration.backend",
@@ -237,9 +245,12 @@ PUBLIC_FIELDS = {
 }
 
 
-def frontend_reachable_fields(schema) -> dict[str, list[str]]:
-    """``Type.field`` → its permission classes, for every field a frontend token can query."""
-    from graphql import GraphQLObjectType, get_named_type
+def frontend_reachable_fields(schema, node_loaders=None) -> dict[str, list[str]]:
+    """``Type.field`` → its permission classes, for every field a frontend token can query. Through
+    an interface (``node``) it reaches the types whose node loader lets the frontend role read them
+    (``node_loaders``: the host's registry; without it, interfaces are not followed)."""
+    from addon.base.auth import Role
+    from graphql import GraphQLInterfaceType, GraphQLObjectType, get_named_type
 
     graphql_schema, names = schema._schema, schema.config.name_converter
 
@@ -253,7 +264,15 @@ def frontend_reachable_fields(schema) -> dict[str, list[str]]:
     found, seen = {}, set()
     while pending:
         kind = pending.pop()
-        if kind.name in seen or not isinstance(kind, GraphQLObjectType):
+        if kind.name in seen:
+            continue
+        if isinstance(kind, GraphQLInterfaceType) and node_loaders is not None:
+            seen.add(kind.name)
+            found.update({f"{kind.name}.{name}": [] for name in kind.fields})
+            pending.extend(t for t in graphql_schema.get_possible_types(kind)
+                           if node_loaders[t.name].role <= Role.FRONTEND)
+            continue
+        if not isinstance(kind, GraphQLObjectType):
             continue
         seen.add(kind.name)
         declared = permissions(kind.name)
@@ -268,7 +287,7 @@ async def test_every_field_the_frontend_can_reach_is_public_or_staff_only(host):
     ``permission_classes=[StaffOnlyField]`` (and a line in the README's role table)."""
     from addon.base.schema import build_schema
 
-    reachable = frontend_reachable_fields(build_schema(host))
+    reachable = frontend_reachable_fields(build_schema(host), host.registry.node_loaders)
     assert set(reachable) == PUBLIC_FIELDS | STAFF_ONLY_FIELDS, (
         f"unclassified: {sorted(set(reachable) - PUBLIC_FIELDS - STAFF_ONLY_FIELDS)}, "
         f"gone: {sorted(PUBLIC_FIELDS | STAFF_ONLY_FIELDS - set(reachable))}")

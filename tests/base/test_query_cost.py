@@ -1,11 +1,11 @@
 """The cost of a GraphQL operation, from the document alone (before anything runs)."""
 
 import pytest
-from graphql import parse
 
 from addon.base.host import load_host
 from addon.base.query_cost import LIST_SIZE, query_cost
 from addon.base.schema import build_schema
+from graphql import parse
 from tests.conftest import base_environ
 
 

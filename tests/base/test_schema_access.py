@@ -4,12 +4,12 @@ unless IRESERVE_PUBLIC_SCHEMA=true opens them (for development)."""
 from __future__ import annotations
 
 import pytest
-from graphql import get_introspection_query
 
 from addon.base import sessions
 from addon.base.events import commit
 from addon.base.settings import Settings, SettingsError
 from addon.base.users import create_user
+from graphql import get_introspection_query
 
 pytestmark = pytest.mark.anyio
 

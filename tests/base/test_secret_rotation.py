@@ -26,6 +26,7 @@ from addon.resivo.cli import read_secret
 from addon.resivo.models import ResivoCredentials
 from tests.resivo.host_helpers import create_resivo_integration
 from tests.resivo.test_resivo_secret_at_rest import database_dump, stored_ciphertext
+from tests.support.ids import row_id
 
 pytestmark = pytest.mark.anyio
 
@@ -46,9 +47,11 @@ def other_host(host, **environ: str | None):
 
 
 async def integration(gql, secret: str) -> str:
-    return await create_resivo_integration(
+    """The new integration's row id, as the operator's tools (start-up checks, the CLI) name it."""
+    made = await create_resivo_integration(
         gql, {"siteOwnerId": "demo-owner", "clientId": "demo-client", "clientSecret": secret},
         authorizationIdField=None)
+    return str(row_id(made))
 
 
 async def two_integrations(gql) -> dict[str, str]:

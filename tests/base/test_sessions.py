@@ -7,7 +7,15 @@ import pytest
 from sqlalchemy import func, select, update
 
 from addon.base.models import User, UserSession
-from tests.base.identity_helpers import VIEWER, add_user, browser, code_of, events, graphql, signed_in
+from tests.base.identity_helpers import (
+    VIEWER,
+    add_user,
+    browser,
+    code_of,
+    events,
+    graphql,
+    signed_in,
+)
 
 pytestmark = pytest.mark.anyio
 
@@ -35,9 +43,9 @@ async def test_a_session_ends_after_the_idle_time(host, app, clock):
     async with browser(app) as client:
         await signed_in(client)
         clock.advance(minutes=29)
-        assert await viewer_kind(client) == "user"
+        assert await viewer_kind(client) == "USER"
         clock.advance(minutes=29)
-        assert await viewer_kind(client) == "user", "each use starts the idle time afresh"
+        assert await viewer_kind(client) == "USER", "each use starts the idle time afresh"
         clock.advance(minutes=30)
         assert await viewer_kind(client) is None
         page = (await client.get("/admin/login")).text
@@ -53,7 +61,7 @@ async def test_a_session_ends_at_its_absolute_expiry_however_busy(host, app, clo
         await signed_in(client)
         for _ in range(5):  # used every 20 minutes: never idle, for 1 h 40 min
             clock.advance(minutes=20)
-            assert await viewer_kind(client) == "user"
+            assert await viewer_kind(client) == "USER"
         clock.advance(minutes=20)  # two hours after signing in
         assert await viewer_kind(client) is None
     [expired] = await events(host, "session.expired")
@@ -98,7 +106,7 @@ async def test_sign_out_needs_the_csrf_token(host, app, sent):
         await signed_in(client)
         response = await client.post("/admin/logout", data=sent)
         assert response.status_code == 403
-        assert await viewer_kind(client) == "user", "still signed in"
+        assert await viewer_kind(client) == "USER", "still signed in"
     assert await session_count(host) == 1 and await events(host, "signout") == []
 
 
@@ -122,7 +130,7 @@ async def test_a_disabled_user_is_refused_at_once_with_a_live_session(host, app,
     user = await add_user(host, "sam@example.com", "Sam Staff", "staff")
     async with browser(app) as client:
         await signed_in(client, "sam@example.com")
-        assert await viewer_kind(client) == "user"
+        assert await viewer_kind(client) == "USER"
         data = await gql("""mutation($input: SetUserActiveInput!) {
             setUserActive(input: $input) { user { active } errors { code } } }""",
                          {"input": {"userId": str(user.id), "active": False}})
@@ -153,4 +161,4 @@ async def test_a_new_password_ends_the_sessions(host, app, gql):
         assert data["setUserPassword"]["errors"] == []
         assert await viewer_kind(client) is None
         await signed_in(client, password="a-brand-new-passphrase")
-        assert await viewer_kind(client) == "user"
+        assert await viewer_kind(client) == "USER"

@@ -74,7 +74,7 @@ async def test_signing_in_sets_the_cookies_and_the_viewer_is_the_person(host, ap
         assert client.cookies["ireserve_csrf"] == csrf_token_for(session_id) != session_id
 
         body = (await graphql(client, VIEWER)).json()
-    assert body == {"data": {"viewer": {"kind": "user", "name": "Anna Admin", "role": "admin",
+    assert body == {"data": {"viewer": {"kind": "USER", "name": "Anna Admin", "role": "ADMIN",
                                         "email": "anna@example.com"}}}
     async with host.database.session(read_only=True) as session:
         [row] = (await session.execute(select(UserSession))).scalars().all()

@@ -12,6 +12,7 @@ from sqlalchemy import select
 from addon.base.models import User
 from addon.base.passwords import password_problems
 from tests.base.identity_helpers import PASSWORD, add_user, dumped, events
+from tests.support.ids import row_id
 
 pytestmark = pytest.mark.anyio
 
@@ -27,7 +28,7 @@ USERS = f"{{ users {{ {USER_FIELDS} }} }}"
 
 
 async def create(gql, **fields) -> dict:
-    data = await gql(CREATE, {"input": {"email": "Anna@Example.com", "name": "Anna Admin", "role": "admin",
+    data = await gql(CREATE, {"input": {"email": "Anna@Example.com", "name": "Anna Admin", "role": "ADMIN",
                                         "password": PASSWORD, **fields}})
     return data["createUser"]
 
@@ -37,7 +38,7 @@ async def test_an_admin_creates_a_user(gql, host, caplog):
     made = await create(gql)
     assert made["errors"] == []
     user = made["user"]
-    assert (user["email"], user["name"], user["role"], user["active"]) == ("anna@example.com", "Anna Admin", "admin",
+    assert (user["email"], user["name"], user["role"], user["active"]) == ("anna@example.com", "Anna Admin", "ADMIN",
                                                                            True)
     assert user["lastSigninAt"] is None
     async with host.database.session(read_only=True) as session:
@@ -48,7 +49,7 @@ async def test_an_admin_creates_a_user(gql, host, caplog):
     [event] = await events(host, "user.create")
     assert event.changes == {"email": [None, "anna@example.com"], "name": [None, "Anna Admin"],
                              "role": [None, "admin"], "active": [None, True]}
-    assert (event.actor_kind, event.actor_name, event.target_id) == ("token", "test-admin", user["id"])
+    assert (event.actor_kind, event.actor_name, event.target_id) == ("token", "test-admin", str(row_id(user["id"])))
 
 
 async def test_the_user_type_has_no_password():
@@ -69,13 +70,13 @@ async def test_an_address_is_taken_whatever_its_case(gql, host):
     ({"email": "not-an-address"}, [("email", "INVALID")]),
     ({"email": ""}, [("email", "REQUIRED")]),
     ({"name": " "}, [("name", "REQUIRED")]),
-    ({"role": "frontend"}, [("role", "INVALID")]),
+    ({"role": "FRONTEND"}, [("role", "INVALID")]),  # a token role, not a person's
     ({"password": "short-one"}, [("password", "PASSWORD_TOO_SHORT")]),
     ({"password": "x" * 257 + "yz12"}, [("password", "PASSWORD_TOO_LONG")]),
     ({"password": "password1234"}, [("password", "PASSWORD_TOO_WEAK")]),
     ({"password": "aaaaaaaaaaaaaaaa"}, [("password", "PASSWORD_TOO_WEAK")]),
     ({"password": "anna@example.com"}, [("password", "PASSWORD_TOO_WEAK")]),
-    ({"email": "bad", "role": "root", "password": "1"},
+    ({"email": "bad", "role": "FRONTEND", "password": "1"},
      [("email", "INVALID"), ("role", "INVALID"), ("password", "PASSWORD_TOO_SHORT")]),
 ])
 async def test_bad_input_is_refused_with_every_problem(gql, host, fields, expected):
@@ -105,7 +106,7 @@ async def test_disable_and_enable(gql, host):
     assert [e.action for e in await events(host) if e.action.startswith("user.")] == [
         "user.create", "user.disable", "user.enable"]
     [disabled] = await events(host, "user.disable")
-    assert disabled.changes == {"active": [True, False]} and disabled.target_id == user["id"]
+    assert disabled.changes == {"active": [True, False]} and disabled.target_id == str(row_id(user["id"]))
     again = (await gql(SET_ACTIVE, {"input": {"userId": user["id"], "active": True}}))["setUserActive"]
     assert again["errors"] == [] and len(await events(host, "user.enable")) == 1, "no change, no event"
 
@@ -139,7 +140,7 @@ async def test_only_admins_manage_users(gql, tokens):
     for role in ("staff", "frontend"):
         body = await gql.raw(USERS, token=tokens[role])
         assert body["data"] is None and body["errors"][0]["extensions"]["code"] == "FORBIDDEN"
-        body = await gql.raw(CREATE, {"input": {"email": "x@example.com", "name": "X", "role": "staff",
+        body = await gql.raw(CREATE, {"input": {"email": "x@example.com", "name": "X", "role": "STAFF",
                                                 "password": PASSWORD}}, token=tokens[role])
         assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN"
 

@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 
 from addon.booking.models import Booking, BookingStatus, BookingStatusHistory
+from tests.support.ids import row_id
 
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")
 ERRORS = "errors { field code message }"
@@ -109,10 +110,10 @@ async def stored_status(host, booking_id) -> str:
         return (
             await session.execute(
                 select(BookingStatus.code).join(Booking, Booking.status_id == BookingStatus.id)
-                .where(Booking.id == int(booking_id))
+                .where(Booking.id == row_id(booking_id))
             )
         ).scalar_one()
 
 
 async def history_count(host, booking_id) -> int:
-    return await count(host, BookingStatusHistory, BookingStatusHistory.booking_id == int(booking_id))
+    return await count(host, BookingStatusHistory, BookingStatusHistory.booking_id == row_id(booking_id))

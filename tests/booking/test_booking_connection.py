@@ -5,7 +5,14 @@ from datetime import timedelta
 
 import pytest
 
-from tests.booking.helpers import SET_STATUS, create_booking, create_object, iso, local, ok
+from tests.booking.helpers import (
+    SET_STATUS,
+    create_booking,
+    create_object,
+    iso,
+    local,
+    ok,
+)
 
 pytestmark = pytest.mark.anyio
 

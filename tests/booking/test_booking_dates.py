@@ -27,6 +27,7 @@ from tests.booking.helpers import (
     same_instant,
 )
 from tests.conftest import base_environ
+from tests.support.ids import row_id
 
 pytestmark = pytest.mark.anyio
 
@@ -203,7 +204,7 @@ async def test_update_of_one_date_up_to_the_maximum_is_accepted(gql, stay):
 
 async def test_a_booking_stored_before_the_rules_takes_other_edits_but_no_half_date_change(gql, host, stay):
     async with host.database.session() as session:
-        row = (await session.execute(select(Booking).where(Booking.id == int(stay["id"])))).scalar_one()
+        row = (await session.execute(select(Booking).where(Booking.id == row_id(stay["id"])))).scalar_one()
         row.start_at = datetime(1990, 5, 1, 13, tzinfo=UTC)
         await session.commit()
 

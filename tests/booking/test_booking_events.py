@@ -19,6 +19,7 @@ from tests.booking.helpers import (
     refused,
     stored_status,
 )
+from tests.support.ids import row_id
 
 pytestmark = pytest.mark.anyio
 
@@ -47,7 +48,7 @@ async def test_status_changed_carries_old_and_new_status(gql, host, booking):
     await ok(gql, SET_STATUS, {"bookingId": booking["id"], "status": "confirmed"}, "setBookingStatus", "booking")
     [event] = seen
     assert (event["old_status"], event["new_status"], event["actor"]) == ("option", "confirmed", "token:test-admin")
-    assert event["booking"].id == int(booking["id"])
+    assert event["booking"].id == row_id(booking["id"])
 
     # the same status again changes nothing, so nothing fires
     await ok(gql, SET_STATUS, {"bookingId": booking["id"], "status": "confirmed"}, "setBookingStatus", "booking")
@@ -60,7 +61,7 @@ async def test_status_changed_fires_on_create(gql, host):
     created = await create_booking(gql, obj["id"], status="confirmed")
     [event] = seen
     assert (event["old_status"], event["new_status"]) == (None, "confirmed")
-    assert event["booking"].id == int(created["id"])
+    assert event["booking"].id == row_id(created["id"])
 
 
 async def test_a_failing_handler_rolls_the_status_change_back(gql, host, booking):
@@ -125,7 +126,7 @@ async def test_a_handlers_writes_commit_with_the_change(gql, host, booking):
     result = await ok(gql, SET_STATUS, {"bookingId": booking["id"], "status": "confirmed"}, "setBookingStatus", "booking")
     assert result["fields"] == [{"code": "last_move", "value": "option->confirmed"}]
     async with host.database.session() as session:
-        assert await services.read_field_value(session, int(booking["id"]), "last_move") == "option->confirmed"
+        assert await services.read_field_value(session, row_id(booking["id"]), "last_move") == "option->confirmed"
 
 
 async def test_a_handlers_writes_roll_back_with_a_refused_change(gql, host, booking):
@@ -154,7 +155,7 @@ async def test_booking_changed_fires_on_dates_and_object_only_when_something_cha
     [event] = changed
     assert set(event["changes"]) == {"start", "end"}
     assert event["changes"]["start"][1] == local(2)
-    assert event["booking"].id == int(booking["id"]) and event["actor"] == "token:test-admin"
+    assert event["booking"].id == row_id(booking["id"]) and event["actor"] == "token:test-admin"
 
     await ok(gql, UPDATE_BOOKING, {"id": booking["id"], "objectId": other["id"]}, "updateBooking", "booking")
     assert len(changed) == 2 and set(changed[1]["changes"]) == {"object"}

@@ -4,7 +4,12 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from addon.booking.models import Booking, BookingFieldValue, BookingStatusHistory, Customer
+from addon.booking.models import (
+    Booking,
+    BookingFieldValue,
+    BookingStatusHistory,
+    Customer,
+)
 from tests.booking.helpers import (
     BOOKING,
     CREATE_BOOKING,

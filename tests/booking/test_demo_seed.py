@@ -6,7 +6,13 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from addon.base.cli import DEMO_FILE, seed
-from addon.booking.models import BookableObject, Booking, BookingField, BookingStatusHistory, Customer
+from addon.booking.models import (
+    BookableObject,
+    Booking,
+    BookingField,
+    BookingStatusHistory,
+    Customer,
+)
 from tests.booking.helpers import count
 
 pytestmark = pytest.mark.anyio

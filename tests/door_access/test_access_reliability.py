@@ -17,7 +17,8 @@ from sqlalchemy.orm import Session
 from addon.base.events import AFTER_COMMIT_KEY, commit
 from addon.base.host import load_host
 from addon.booking.models import Booking, BookingStatus
-from addon.booking.services import STATUS_CHANGED, CustomerData, create_booking as create_booking_row
+from addon.booking.services import STATUS_CHANGED, CustomerData
+from addon.booking.services import create_booking as create_booking_row
 from addon.door_access import reconcile
 from addon.door_access.backend import register_backend
 from addon.door_access.call_log import call_log
@@ -37,6 +38,7 @@ from tests.door_access.helpers import (
     set_status,
 )
 from tests.door_access.memory_backend import MemoryBackend
+from tests.support.ids import row_id
 
 pytestmark = pytest.mark.anyio
 
@@ -331,10 +333,10 @@ async def test_grant_row_commits_with_the_status_change(host, gql, memory, vendo
     async with host.database.session() as session:
         status = (await session.execute(
             select(BookingStatus.code).join(Booking, Booking.status_id == BookingStatus.id)
-            .where(Booking.id == int(made["id"])))).scalar_one()
+            .where(Booking.id == row_id(made["id"])))).scalar_one()
         [grant] = (await session.execute(select(AccessGrant))).scalars().all()
     assert status == "confirmed"
-    assert (grant.booking_id, grant.desired, grant.state) == (int(made["id"]), Desired.ACTIVE, GrantState.PENDING)
+    assert (grant.booking_id, grant.desired, grant.state) == (row_id(made["id"]), Desired.ACTIVE, GrantState.PENDING)
     assert grant.authorization_id is None
     assert vendor.sets == {}
 

@@ -10,7 +10,8 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from addon.base.events import commit
-from addon.booking.services import CustomerData, create_booking as create_booking_row
+from addon.booking.services import CustomerData
+from addon.booking.services import create_booking as create_booking_row
 from addon.door_access.call_log import call_log
 from addon.door_access.worker import Worker
 from tests.conftest import GraphQLClient, count_statements
@@ -27,6 +28,7 @@ from tests.door_access.helpers import (
     set_mapping,
     set_status,
 )
+from tests.support.ids import row_id
 
 pytestmark = pytest.mark.anyio
 
@@ -243,15 +245,15 @@ async def test_integration_log_lists_calls_newest_first(host, gql, clock, memory
     page = await log_page(gql, integration_id)
     nodes = [e["node"] for e in page["edges"]]
     assert page["pageInfo"]["hasNextPage"] is False
-    assert [int(n["id"]) for n in nodes] == sorted((int(n["id"]) for n in nodes), reverse=True)
+    assert [row_id(n["id"]) for n in nodes] == sorted((row_id(n["id"]) for n in nodes), reverse=True)
     assert [n["at"] for n in nodes] == sorted((n["at"] for n in nodes), reverse=True)
     assert nodes[0]["at"] > nodes[-1]["at"]
     newest = nodes[0]
     assert newest["operation"] == "create" and newest["bookingId"] == bad["id"]
-    assert (newest["outcome"], newest["method"], newest["path"]) == ("transient", "CALL", "/create")
+    assert (newest["outcome"], newest["method"], newest["path"]) == ("TRANSIENT", "CALL", "/create")
     assert "503" in newest["error"] and newest["durationMs"] >= 0
     created = [n for n in nodes if n["operation"] == "create" and n["bookingId"] == good["id"]]
-    assert [(n["outcome"], n["error"]) for n in created] == [("ok", None)]
+    assert [(n["outcome"], n["error"]) for n in created] == [("OK", None)]
     assert {"list_doors", "create"} <= {n["operation"] for n in nodes}
 
     only_good = [e["node"] for e in (await log_page(gql, integration_id, booking_id=good["id"]))["edges"]]
@@ -276,8 +278,8 @@ async def test_integration_log_lists_calls_newest_first(host, gql, clock, memory
 
 async def test_integration_log_rejects_bad_paging(gql, memory):
     integration_id, _ = await configured(gql)
-    huge_cursor = base64.urlsafe_b64encode(b"log|99999999999").decode()
-    other_kind = base64.urlsafe_b64encode(b"booking|5").decode()
+    huge_cursor = base64.urlsafe_b64encode(b'["log",99999999999]').decode()
+    other_kind = base64.urlsafe_b64encode(b'["booking:START:ASC","2030-06-01T13:00:00+00:00",5]').decode()
     for variables in ({"first": 0}, {"first": 100_000}, {"first": 10, "after": "not-a-cursor!"},
                       {"first": 10, "after": huge_cursor}, {"first": 10, "after": other_kind}):
         body = await gql.raw(LOG, {"integrationId": integration_id, **variables})
@@ -349,7 +351,7 @@ async def test_revoking_a_set_the_vendor_no_longer_has_counts_as_done(host, gql,
     await call_log(host).flush()
     [revoke] = [e["node"] for e in (await log_page(gql, integration_id, booking_id=made["id"]))["edges"]
                 if e["node"]["operation"] == "revoke"]
-    assert revoke["outcome"] == "ok"
+    assert revoke["outcome"] == "OK"
 
 
 # -- Booking.access through a DataLoader ---------------------------------------------------------

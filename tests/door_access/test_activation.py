@@ -18,6 +18,7 @@ from tests.door_access.helpers import (
     set_status,
     update_integration,
 )
+from tests.support.ids import row_id
 
 pytestmark = pytest.mark.anyio
 
@@ -126,7 +127,7 @@ async def test_activation_checks_the_stored_configuration_itself(gql, host, memo
     ident, objects = await complete_but_unmapped(gql)
     await set_mapping(gql, ident, objects["Studio building"], ["Main door"])
     async with host.database.session() as session:
-        await session.execute(text(f"UPDATE door_integration SET {column} = {value} WHERE id = :id"), {"id": int(ident)})
+        await session.execute(text(f"UPDATE door_integration SET {column} = {value} WHERE id = :id"), {"id": row_id(ident)})
         await session.commit()
     refused = await activate(gql, ident)
     assert fields_of(refused["errors"]) == [expected], refused

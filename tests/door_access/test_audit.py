@@ -9,7 +9,13 @@ from datetime import datetime
 import pytest
 
 from addon.door_access.worker import Worker
-from tests.base.test_audit_trail import actions, audit_events, changes, client, only_event
+from tests.base.test_audit_trail import (
+    actions,
+    audit_events,
+    changes,
+    client,
+    only_event,
+)
 from tests.door_access.helpers import (
     AUTH_FIELD,
     HOUSE_DOORS,
@@ -24,6 +30,7 @@ from tests.door_access.helpers import (
     set_status,
     update_integration,
 )
+from tests.support.ids import row_id
 
 pytestmark = pytest.mark.anyio
 
@@ -33,8 +40,8 @@ REVOKE = ("mutation($i: BookingAccessInput!) { revokeBookingAccess(input: $i) {"
           " booking { id } errors { field code } } }")
 RETRY = "mutation($i: RetryFailedAccessInput!) { retryFailedAccess(input: $i) { requeued errors { field code } } }"
 RESYNC_ACCESS = "mutation($i: ResyncAccessInput!) { resyncAccess(input: $i) { queued errors { field code } } }"
-ADMIN = {"kind": "token", "name": "test-admin"}
-STAFF = {"kind": "token", "name": "test-staff"}
+ADMIN = {"kind": "TOKEN", "name": "test-admin"}
+STAFF = {"kind": "TOKEN", "name": "test-staff"}
 
 
 @pytest.fixture
@@ -141,12 +148,12 @@ async def test_mapping_set_changed_and_removed(gql, memory):
     assert [e["action"] for e in found] == ["mapping.remove", "mapping.set", "mapping.set", "mapping.set"]
     assert all(who(e) == ADMIN and e["target"] == {"type": "integration", "id": ident} for e in found)
     removed, room_set, changed, first = found
-    assert changes(first) == {"object_id": [None, int(building)], "object": [None, "Studio building"],
+    assert changes(first) == {"object_id": [None, row_id(building)], "object": [None, "Studio building"],
                               "door_names": [None, ["Main door"]]}
     assert changes(changed)["door_names"] == [["Main door"], HOUSE_DOORS]
-    assert changes(room_set) == {"object_id": [None, int(room)], "object": [None, "Meeting room"],
+    assert changes(room_set) == {"object_id": [None, row_id(room)], "object": [None, "Meeting room"],
                                  "door_names": [None, ["Meeting room door"]]}
-    assert changes(removed) == {"object_id": [None, int(building)], "object": [None, "Studio building"],
+    assert changes(removed) == {"object_id": [None, row_id(building)], "object": [None, "Studio building"],
                                 "door_names": [HOUSE_DOORS, None]}
 
 
@@ -216,7 +223,7 @@ async def test_bulk_resync_records_its_filters_and_count(gql, tokens, memory, ve
     everything, filtered = await audit_events(gql, action="access.bulk_resync")
     assert who(filtered) == STAFF and filtered["target"] == {"type": "integration", "id": ident}
     [since] = [c["new"] for c in filtered["changes"] if c["field"] == "starts_from"]
-    assert changes(filtered) == {"integration_id": [None, int(ident)], "object_id": [None, int(objects["Studio building"])],
+    assert changes(filtered) == {"integration_id": [None, row_id(ident)], "object_id": [None, row_id(objects["Studio building"])],
                                  "starts_from": [None, since], "states": [None, ["ACTIVE", "FAILED"]],
                                  "queued": [None, 1]}
     assert datetime.fromisoformat(since) == datetime.fromisoformat(future(15))

@@ -20,6 +20,7 @@ from tests.door_access.helpers import (
     set_active,
     set_status,
 )
+from tests.support.ids import row_id
 
 pytestmark = pytest.mark.anyio
 
@@ -59,7 +60,7 @@ async def test_resync_access_queues_the_matching_grants_and_the_worker_repairs_t
 
     answer = await resync_access(gql)
     assert answer == {"queued": 2, "errors": []}  # every live grant; the REVOKED one only when asked
-    assert await due_bookings(host) == {int(made["early"]["id"]), int(made["late"]["id"])}
+    assert await due_bookings(host) == {row_id(made["early"]["id"]), row_id(made["late"]["id"])}
     assert sum(vendor.calls.values()) == calls  # queued, not sent: the worker goes at its own pace
 
     assert await Worker(host).run_until_idle() == 2
@@ -74,7 +75,7 @@ async def test_resync_access_queues_the_matching_grants_and_the_worker_repairs_t
 
 async def test_resync_access_filters_by_object_with_sub_objects_dates_and_states(host, gql, memory, vendor):
     _, objects, made = await estate(gql)
-    ids = {name: int(b["id"]) for name, b in made.items()}
+    ids = {name: row_id(b["id"]) for name, b in made.items()}
 
     async def queued(**filters) -> tuple[int, set[int]]:
         answer = await resync_access(gql, **filters)

@@ -14,6 +14,7 @@ from addon.door_access.models import AccessCallLog
 from addon.door_access.sweep import sweep_once
 from tests.conftest import GraphQLClient
 from tests.door_access.helpers import configured, create_booking, future, grants
+from tests.support.ids import row_id
 
 pytestmark = pytest.mark.anyio
 
@@ -74,7 +75,7 @@ async def test_health_counts_states_due_failures_sweep_and_vendor_errors(host, g
     assert calls["errorRate"] == pytest.approx(4 / logged)
 
     # Once its backoff is over the waiting grant is due; its wait grows with the clock.
-    [pending] = [g for g in await grants(host) if g.booking_id == int(waiting["id"])]
+    [pending] = [g for g in await grants(host) if g.booking_id == row_id(waiting["id"])]
     clock.advance(150)
     later = await health(gql, integration_id)
     assert later["dueNow"] == 1

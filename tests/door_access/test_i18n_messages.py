@@ -4,7 +4,12 @@ door access."""
 
 import pytest
 
-from tests.door_access.helpers import configured, create_booking, create_integration, set_mapping
+from tests.door_access.helpers import (
+    configured,
+    create_booking,
+    create_integration,
+    set_mapping,
+)
 
 pytestmark = pytest.mark.anyio
 

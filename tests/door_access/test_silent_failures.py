@@ -5,20 +5,20 @@ need the wire are in tests/resivo/test_resivo_silent_failures.py)."""
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import update
 
 from addon.booking.models import Booking
-from addon.door_access import apply, leases, plan as plan_module, reconcile
+from addon.door_access import apply, leases, reconcile
+from addon.door_access import plan as plan_module
 from addon.door_access.leases import vendor_slots
-from addon.door_access.models import AccessGrant, GrantState
+from addon.door_access.models import GrantState
 from addon.door_access.reconcile import drain_background
 from addon.door_access.worker import Worker
 from tests.door_access.helpers import (
     HOUSE_DOORS,
-    booking,
     configured,
     create_booking,
     create_booking_field,
@@ -30,6 +30,7 @@ from tests.door_access.helpers import (
     set_mapping,
     set_status,
 )
+from tests.support.ids import row_id
 
 pytestmark = pytest.mark.anyio
 
@@ -95,7 +96,7 @@ async def test_the_look_up_is_skipped_when_no_create_was_ever_sent(gql, host, cl
 async def poison(host, booking_id) -> None:
     """Dates the booking API refuses today, stored before it did (or written by hand)."""
     async with host.database.session() as session:
-        await session.execute(update(Booking).where(Booking.id == int(booking_id)).values(
+        await session.execute(update(Booking).where(Booking.id == row_id(booking_id)).values(
             start_at=datetime(1, 1, 1, tzinfo=timezone.utc), end_at=datetime(9999, 12, 31, 23, tzinfo=timezone.utc)))
         await session.commit()
 
@@ -170,7 +171,7 @@ async def test_an_exception_at_any_step_harms_no_other_grant(gql, host, clock, m
     assert raised == [step]
     assert slots_are_free(host, memory)
     rows = {g.booking_id: g for g in await grants(host)}
-    states = sorted(rows[int(b["id"])].state for b in made)
+    states = sorted(rows[row_id(b["id"])].state for b in made)
     # The others are ACTIVE; the one that met the exception is visible: waiting with its error, or
     # (when its outcome could not even be written) still leased until its lease runs out.
     assert states.count(GrantState.ACTIVE) >= 2, states

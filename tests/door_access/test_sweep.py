@@ -32,6 +32,7 @@ from tests.door_access.helpers import (
     set_mapping,
     set_status,
 )
+from tests.support.ids import row_id
 
 pytestmark = pytest.mark.anyio
 
@@ -61,7 +62,7 @@ async def active_booking(gql, objects, start=None, end=None, name="Studio 1") ->
 
 
 async def grant_of(host, booking_id) -> AccessGrant:
-    [grant] = [g for g in await grants(host) if g.booking_id == int(booking_id)]
+    [grant] = [g for g in await grants(host) if g.booking_id == row_id(booking_id)]
     return grant
 
 
@@ -96,7 +97,7 @@ async def test_a_set_revoked_behind_our_back_is_found_by_the_sweep_and_renewed_b
 
     woken = []
     [run] = await sweep_once(host, wake=lambda: woken.append(True))
-    assert (run.integration_id, run.checked, run.drifted, run.errors) == (int(integration_id), 1, 1, 0)
+    assert (run.integration_id, run.checked, run.drifted, run.errors) == (row_id(integration_id), 1, 1, 0)
     assert woken == [True]
     # The sweep only reads and queues; the reconcile repairs.
     assert vendor.calls["create"] == 1 and vendor.calls["read"] >= 1
@@ -365,7 +366,7 @@ async def test_each_round_writes_one_sweep_run_per_active_integration(host, gql,
     runs = await sweep_once(host)
     stored = await sweep_runs(host)
     assert [(r.integration_id, r.checked, r.drifted, r.errors) for r in stored] == [
-        (int(first_id), 2, 1, 0), (int(second_id), 0, 0, 0)]
+        (row_id(first_id), 2, 1, 0), (row_id(second_id), 0, 0, 0)]
     assert [r.id for r in runs] == [r.id for r in stored]
     assert all(r.started_at == started and r.finished_at == clock.now() for r in stored)
 

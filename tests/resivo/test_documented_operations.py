@@ -41,7 +41,7 @@ async def run(name, demo, http, tokens) -> dict:
     path = OPERATIONS / f"{name}.graphql"
     operation = Operation.read(path)
     async with demo.database.session() as session:
-        variables = await resolve(operation.variables, session)
+        variables = await resolve(operation.variables, session, demo)
     response = await http.post("/graphql", json={"query": path.read_text(encoding="utf-8"), "variables": variables},
                                headers={"Authorization": f"Bearer {tokens[operation.role]}"})
     body = response.json()

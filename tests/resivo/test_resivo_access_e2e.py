@@ -16,7 +16,13 @@ from addon.door_access.call_log import call_log
 from addon.door_access.worker import Worker
 from addon.resivo.client import ResivoConnector
 from addon.resivo.connection import CallLogBridge
-from tests.door_access.helpers import booking, create_booking, field_value, future, set_status
+from tests.door_access.helpers import (
+    booking,
+    create_booking,
+    field_value,
+    future,
+    set_status,
+)
 from tests.resivo.host_helpers import configured_resivo
 
 pytestmark = pytest.mark.anyio
@@ -70,7 +76,7 @@ async def test_set_up_guide_acceptance_confirm_then_cancel(host, gql, wired_sand
     # The integration log shows the calls as Resivo answered them.
     nodes = await log_nodes(host, gql, integration_id, created["id"])
     [create] = [n for n in nodes if n["operation"] == "create_remote_access"]
-    assert (create["method"], create["httpStatus"], create["outcome"], create["error"]) == ("POST", 201, "ok", None)
+    assert (create["method"], create["httpStatus"], create["outcome"], create["error"]) == ("POST", 201, "OK", None)
     assert create["path"] == "/v8/sites/demo-site/authorizations/remote-access"
     assert {"get_site", "list_components", "create_remote_access"} <= {n["operation"] for n in nodes}
 
@@ -201,7 +207,7 @@ async def test_revoking_a_set_resivo_no_longer_has_counts_as_done(host, gql, wir
     access = (await set_status(gql, made["id"], "cancelled"))["access"][0]
     assert access["state"] == "REVOKED" and access["lastError"] is None and access["nextAttemptAt"] is None
     [revoke] = [n for n in await log_nodes(host, gql, integration_id, made["id"]) if n["operation"] == "revoke"]
-    assert (revoke["httpStatus"], revoke["outcome"]) == (status, "ok")
+    assert (revoke["httpStatus"], revoke["outcome"]) == (status, "OK")
 
 
 class LeakyTransport(httpx.AsyncBaseTransport):

@@ -49,7 +49,7 @@ async def test_first_save_records_every_field_and_the_secret_only_as_changed(gql
     assert (await set_credentials(gql, ident, **FIRST))["errors"] == []
 
     [event] = await credential_events(gql)
-    assert event["actor"]["kind"] == "token" and event["actor"]["name"] == "test-admin"
+    assert event["actor"]["kind"] == "TOKEN" and event["actor"]["name"] == "test-admin"
     assert event["target"] == {"type": "integration", "id": ident}
     assert changes(event) == {"site_owner_id": [None, "demo-owner"], "client_id": [None, "demo-client"],
                               "site_id": [None, "demo-site"], "base_url": [None, PRODUCTION_BASE_URL],

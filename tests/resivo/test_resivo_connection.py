@@ -5,7 +5,11 @@ import re
 
 import pytest
 
-from tests.resivo.host_helpers import DEMO_CREDENTIALS, create_resivo_integration, set_credentials
+from tests.resivo.host_helpers import (
+    DEMO_CREDENTIALS,
+    create_resivo_integration,
+    set_credentials,
+)
 
 pytestmark = pytest.mark.anyio
 

@@ -14,7 +14,12 @@ from tests.door_access.helpers import (
     set_active,
     set_status,
 )
-from tests.resivo.host_helpers import DEMO_CREDENTIALS, STUDIO_DOORS, configured_resivo, set_credentials
+from tests.resivo.host_helpers import (
+    DEMO_CREDENTIALS,
+    STUDIO_DOORS,
+    configured_resivo,
+    set_credentials,
+)
 
 pytestmark = pytest.mark.anyio
 

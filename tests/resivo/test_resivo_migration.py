@@ -19,12 +19,21 @@ from addon.base.events import commit
 from addon.base.migrate import pending_model_changes, upgrade
 from addon.base.web import create_app
 from addon.door_access.call_log import call_log
-from addon.door_access.models import AccessCallLog, AccessGrant, Desired, DoorIntegration, DoorMapping, GrantState
-from addon.resivo.client import Recipient, RemoteAccessRequest, ResivoCredentials as WireCredentials
+from addon.door_access.models import (
+    AccessCallLog,
+    AccessGrant,
+    Desired,
+    DoorIntegration,
+    DoorMapping,
+    GrantState,
+)
+from addon.resivo.client import Recipient, RemoteAccessRequest
+from addon.resivo.client import ResivoCredentials as WireCredentials
 from addon.resivo.models import PRODUCTION_BASE_URL, ResivoCredentials
 from tests.conftest import GraphQLClient, _postgres_admin, run_aside
 from tests.door_access.helpers import BOOKING_FIELDS, create_booking, set_status
 from tests.resivo.host_helpers import SANDBOX_URL
+from tests.support.ids import global_id, row_id
 
 pytestmark = [pytest.mark.anyio, pytest.mark.all_databases]
 
@@ -276,7 +285,8 @@ async def test_the_moved_access_still_works_through_the_api(api, host, wired_san
     assert integration["resivo"] == {"siteOwnerId": "demo-owner", "clientSecretSet": True, "siteId": "demo-site",
                                      "targetMobileAppId": 4711, "baseUrl": SANDBOX_URL}
     assert {m["object"]["id"]: m["doorNames"] for m in integration["doorMappings"]} == {
-        str(STUDIO_1): [d["name"] for d in STUDIO_DOORS], str(SAUNA): ["Old sauna door"]}
+        global_id("BookableObject", STUDIO_1): [d["name"] for d in STUDIO_DOORS],
+        global_id("BookableObject", SAUNA): ["Old sauna door"]}
     report = (await gql("query($id: ID!) { testDoorConnection(integrationId: $id) { ok message } }",
                         {"id": str(DUINPARK_ID)}))["testDoorConnection"]
     assert report["ok"], report  # the moved secret decrypts and opens the sandbox
@@ -284,7 +294,7 @@ async def test_the_moved_access_still_works_through_the_api(api, host, wired_san
     # The grants answer in the new vocabulary; the FAILED one's error still renders from its template.
     booking_query = f"query($id: ID!) {{ booking(id: $id) {{ {BOOKING_FIELDS} }} }}"
     [active] = (await gql(booking_query, {"id": str(ACTIVE_BOOKING)}))["booking"]["access"]
-    assert (active["state"], active["desired"], active["integration"]["id"]) == ("ACTIVE", "ACTIVE", str(DUINPARK_ID))
+    assert (active["state"], active["desired"], active["integration"]["id"]) == ("ACTIVE", "ACTIVE", global_id("DoorIntegration", DUINPARK_ID))
     assert active["doors"] == STUDIO_DOORS and active["authorizationId"] in by_id
     [failed] = (await gql(booking_query, {"id": str(FAILED_BOOKING)}))["booking"]["access"]
     assert (failed["state"], failed["lastError"]) == ("FAILED", FAILED_TEXT)
@@ -310,10 +320,10 @@ async def test_the_moved_access_still_works_through_the_api(api, host, wired_san
     made = await create_booking(gql, str(STUDIO_1), "2099-07-10T15:00:00+02:00", "2099-07-12T10:00:00+02:00",
                                 status="confirmed")
     assert made["access"][0]["state"] == "ACTIVE", made["access"]
-    assert int(made["id"]) > REVOKING_BOOKING
+    assert row_id(made["id"]) > REVOKING_BOOKING
     async with host.database.session() as session:
         new_grant = (await session.execute(
-            select(AccessGrant).where(AccessGrant.booking_id == int(made["id"])))).scalar_one()
+            select(AccessGrant).where(AccessGrant.booking_id == row_id(made["id"])))).scalar_one()
     assert new_grant.id > REVOKING_ID
 
     # The integration log shows the moved entries and the new ones after them.
@@ -321,6 +331,6 @@ async def test_the_moved_access_still_works_through_the_api(api, host, wired_san
     log = await gql("query($id: ID!) { integrationLog(integrationId: $id, first: 100)"
                     " { edges { node { id operation } } } }",
                     {"id": str(DUINPARK_ID)})
-    ids = [int(e["node"]["id"]) for e in log["integrationLog"]["edges"]]
+    ids = [row_id(e["node"]["id"]) for e in log["integrationLog"]["edges"]]
     assert {31, 32, 33} <= set(ids) and 34 not in ids
     assert ids == sorted(ids, reverse=True) and ids[0] > 34

@@ -15,16 +15,29 @@ from sqlalchemy import select, update
 
 from addon.resivo.client import (
     ResivoConnector,
-    ResivoCredentials as WireCredentials,
     ResivoDestinationRefused,
     ResivoTransientError,
     ResivoUnreachable,
 )
+from addon.resivo.client import (
+    ResivoCredentials as WireCredentials,
+)
 from addon.resivo.connection import close_connector
 from addon.resivo.models import ResivoCredentials
-from addon.resivo.outbound import AddressClass, OutboundPolicy, Refusal, classify_address, outbound_policy
+from addon.resivo.outbound import (
+    AddressClass,
+    OutboundPolicy,
+    Refusal,
+    classify_address,
+    outbound_policy,
+)
 from addon.resivo.settings import ResivoSettings
-from tests.resivo.host_helpers import DEMO_CREDENTIALS, create_resivo_integration, set_credentials
+from tests.resivo.host_helpers import (
+    DEMO_CREDENTIALS,
+    create_resivo_integration,
+    set_credentials,
+)
+from tests.support.ids import row_id
 
 pytestmark = pytest.mark.anyio
 
@@ -148,7 +161,7 @@ async def new_integration(gql) -> str:
 async def stored_base_url(host, ident) -> str:
     async with host.database.session() as session:
         return (await session.execute(select(ResivoCredentials.base_url)
-                                      .where(ResivoCredentials.integration_id == int(ident)))).scalar_one()
+                                      .where(ResivoCredentials.integration_id == row_id(ident)))).scalar_one()
 
 
 @pytest.mark.parametrize("url, says", [

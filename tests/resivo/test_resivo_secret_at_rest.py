@@ -35,6 +35,7 @@ from tests.door_access.helpers import (
     set_status,
 )
 from tests.resivo.host_helpers import SANDBOX_URL, set_credentials
+from tests.support.ids import row_id
 
 pytestmark = pytest.mark.anyio
 
@@ -109,7 +110,7 @@ async def stored_ciphertext(host, integration_id) -> str:
     async with host.database.session() as session:
         return (await session.execute(
             text("SELECT client_secret_encrypted FROM resivo_credentials WHERE integration_id = :id"),
-            {"id": int(integration_id)},
+            {"id": row_id(integration_id)},
         )).scalar_one()
 
 
@@ -183,7 +184,7 @@ async def test_secret_never_leaves_the_server(rgql, host, secret_sandbox, caplog
                   hidden, "the log")
     async with host.database.session() as session:
         calls = (await session.execute(select(AccessCallLog))).scalars().all()
-    assert len(calls) >= 5 and {c.integration_id for c in calls} == {int(ident)}
+    assert len(calls) >= 5 and {c.integration_id for c in calls} == {row_id(ident)}
     assert {"token", "create_remote_access"} <= {c.operation for c in calls}
     assert_absent([repr(c) for c in calls], hidden, "door_call_log")
     assert_absent(await database_dump(host), hidden, "the database")

@@ -13,6 +13,7 @@ from addon.door_access.sweep import sweep_once
 from addon.door_access.worker import Worker
 from tests.door_access.helpers import create_booking, field_value, future
 from tests.resivo.host_helpers import configured_resivo
+from tests.support.ids import row_id
 
 pytestmark = pytest.mark.anyio
 
@@ -46,7 +47,7 @@ async def test_a_set_revoked_in_resivo_is_found_by_the_sweep_and_renewed(host, g
 
     calls = (await wired_sandbox.stats())["calls"]
     [run] = await sweep_once(host)
-    assert (run.integration_id, run.checked, run.drifted, run.errors) == (int(integration_id), 1, 1, 0)
+    assert (run.integration_id, run.checked, run.drifted, run.errors) == (row_id(integration_id), 1, 1, 0)
     after = (await wired_sandbox.stats())["calls"]
     assert after.get("get_authorization", 0) == calls.get("get_authorization", 0) + 1  # one read, nothing else
     assert {k: v for k, v in after.items() if k not in ("get_authorization", "token")} == {
@@ -54,7 +55,7 @@ async def test_a_set_revoked_in_resivo_is_found_by_the_sweep_and_renewed(host, g
     assert {s["id"]: s["status"] for s in await wired_sandbox.sets()} == {old_id: "revoked"}
     await call_log(host).flush()
     [read] = [n for n in await log_nodes(gql, integration_id, made["id"]) if n["operation"] == "get_authorization"]
-    assert (read["httpStatus"], read["outcome"]) == (200, "ok")
+    assert (read["httpStatus"], read["outcome"]) == (200, "OK")
 
     await Worker(host).run_until_idle()
     renewed = (await gql(ACCESS, {"id": made["id"]}))["booking"]

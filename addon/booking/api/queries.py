@@ -2,51 +2,71 @@
 
 from __future__ import annotations
 
+import enum
 from datetime import datetime, timezone
-from typing import Optional
+from typing import Annotated, Optional
 
 import strawberry
-from sqlalchemy import and_, or_, select
+from sqlalchemy import func, or_, select
 from strawberry.types import Info
 
-from addon.base.api_kit import PageInfo, bad_cursor, check_page_size, decode_cursor, encode_cursor, id_argument
+from addon.base.api_kit import id_argument
+from addon.base.connections import (
+    OrderDirection,
+    Ordering,
+    empty_page,
+    instant_key,
+    int_key,
+    keyset_page,
+    page_request,
+    text_key,
+)
 from addon.base.errors import CodedError
-from addon.base.permissions import IsFrontend
+from addon.base.permissions import IsFrontend, IsStaff
 
-from ..models import BookableObject, Booking, BookingField, BookingStatus
+from ..models import BookableObject, Booking, BookingField, BookingStatus, Customer
 from .types import (
     BookableObjectType,
     BookingConnection,
-    BookingEdge,
     BookingFieldType,
     BookingStatusType,
     BookingType,
+    CustomerConnection,
+    CustomerType,
 )
 
 DEFAULT_PAGE_SIZE = 50
+MAX_SEARCH = 200
 
 
-CURSOR_KIND = "booking"
+@strawberry.enum(name="BookingOrderField", description="What bookings are ordered by.")
+class BookingOrderField(enum.Enum):
+    START = "start"
+    CREATED = "created"
+    REFERENCE = "reference"
 
 
-def booking_cursor(row: Booking) -> str:
-    return encode_cursor(CURSOR_KIND, row.start_at.isoformat(), row.id)
+@strawberry.input(name="BookingOrder", description="The order of a bookings list; ties are broken by the booking's id.")
+class BookingOrder:
+    field: BookingOrderField = BookingOrderField.START
+    direction: OrderDirection = OrderDirection.ASC
 
 
-def read_booking_cursor(cursor: str) -> tuple[datetime, int]:
-    start, ident = decode_cursor(cursor, CURSOR_KIND, 2)
-    try:
-        moment = datetime.fromisoformat(start)
-        number = id_argument(ident)
-    except (ValueError, CodedError):
-        raise bad_cursor(cursor) from None
-    if moment.tzinfo is None or number is None:
-        raise bad_cursor(cursor)
-    try:
-        moment = moment.astimezone(timezone.utc)
-    except OverflowError:  # beyond the dates a stored booking can have: not one of our cursors
-        raise bad_cursor(cursor) from None
-    return moment, number
+_ORDER_COLUMNS = {
+    BookingOrderField.START: instant_key(Booking.start_at),
+    BookingOrderField.CREATED: instant_key(Booking.created_at),
+    BookingOrderField.REFERENCE: text_key(Booking.reference),
+}
+
+
+def booking_ordering(order: Optional[BookingOrder]) -> Ordering:
+    field = order.field if order is not None else BookingOrderField.START
+    direction = order.direction if order is not None else OrderDirection.ASC
+    return Ordering(f"booking:{field.name}:{direction.name}", (_ORDER_COLUMNS[field], int_key(Booking.id)),
+                    descending=direction is OrderDirection.DESC)
+
+
+CUSTOMERS_BY_NAME = Ordering("customer:NAME", (text_key(Customer.name), int_key(Customer.id)))
 
 
 def _bound(value: Optional[datetime], name: str) -> Optional[datetime]:
@@ -64,6 +84,10 @@ def _bound(value: Optional[datetime], name: str) -> Optional[datetime]:
         return edge.replace(tzinfo=timezone.utc)
 
 
+PAGING = ("Page forward with first/after (pageInfo.endCursor), back with last/before (pageInfo.startCursor); "
+          "default: the first 50.")
+
+
 @strawberry.type
 class BookingQuery:
     @strawberry.field(permission_classes=[IsFrontend], description="Main objects, each with its sub-objects.")
@@ -77,36 +101,52 @@ class BookingQuery:
 
     @strawberry.field(permission_classes=[IsFrontend], name="object")
     async def object_(self, info: Info, id: strawberry.ID) -> Optional[BookableObjectType]:
-        ident = id_argument(id)
+        ident = id_argument(id, "BookableObject")
         row = await info.context.session.get(BookableObject, ident) if ident else None
         return BookableObjectType.from_model(row) if row else None
 
     @strawberry.field(permission_classes=[IsFrontend])
     async def booking(self, info: Info, id: strawberry.ID) -> Optional[BookingType]:
-        ident = id_argument(id)
+        ident = id_argument(id, "Booking")
         row = await info.context.session.get(Booking, ident) if ident else None
         return BookingType.from_model(row) if row else None
 
-    @strawberry.field(
-        permission_classes=[IsFrontend],
-        description="Bookings ordered by start, as a cursor connection. objectId includes its sub-objects.",
-    )
+    @strawberry.field(permission_classes=[IsFrontend], description=(
+        "The booking with this reference (as the guest knows it, e.g. from a confirmation); null when there is none."))
+    async def booking_by_reference(self, info: Info, reference: str) -> Optional[BookingType]:
+        reference = reference.strip()
+        if not reference or len(reference) > 64:  # longer than any stored reference
+            return None
+        row = (await info.context.session.execute(
+            select(Booking).where(Booking.reference == reference))).scalar_one_or_none()
+        return BookingType.from_model(row) if row else None
+
+    @strawberry.field(permission_classes=[IsFrontend], description=(
+        "Bookings as a cursor connection, by start unless orderBy says otherwise. objectId includes its "
+        "sub-objects; startsFrom is inclusive, startsUntil exclusive. " + PAGING))
     async def bookings(
         self,
         info: Info,
-        first: int = DEFAULT_PAGE_SIZE,
+        first: Optional[int] = None,
         after: Optional[str] = None,
-        status: Optional[str] = None,
+        last: Optional[int] = None,
+        before: Optional[str] = None,
+        status: Annotated[Optional[str], strawberry.argument(description="A status code, e.g. confirmed.")] = None,
         object_id: Optional[strawberry.ID] = None,
         starts_from: Optional[datetime] = None,
         starts_until: Optional[datetime] = None,
+        order_by: Annotated[Optional[BookingOrder], strawberry.argument(description=(
+            "Default: start, ascending. A cursor belongs to the order it was read in."))] = None,
     ) -> BookingConnection:
-        check_page_size(first, info.context.host.settings.max_page_size)
+        ctx = info.context
+        request = page_request(first, after, last, before, ctx.host.settings.max_page_size, DEFAULT_PAGE_SIZE)
         query = select(Booking)
         if status is not None:
             query = query.join(BookingStatus, BookingStatus.id == Booking.status_id).where(BookingStatus.code == status)
         if object_id is not None:
-            oid = id_argument(object_id) or 0  # out of range names no row: an empty page
+            oid = id_argument(object_id, "BookableObject")
+            if oid is None:  # out of range: names no object
+                return empty_page(BookingConnection)
             children = select(BookableObject.id).where(BookableObject.parent_id == oid)
             query = query.where(or_(Booking.object_id == oid, Booking.object_id.in_(children)))
         starts_from, starts_until = _bound(starts_from, "startsFrom"), _bound(starts_until, "startsUntil")
@@ -114,18 +154,31 @@ class BookingQuery:
             query = query.where(Booking.start_at >= starts_from)
         if starts_until is not None:
             query = query.where(Booking.start_at < starts_until)
-        if after:
-            start, ident = read_booking_cursor(after)
-            query = query.where(or_(Booking.start_at > start, and_(Booking.start_at == start, Booking.id > ident)))
-        rows = (
-            await info.context.session.execute(query.order_by(Booking.start_at, Booking.id).limit(first + 1))
-        ).scalars().all()
-        page = rows[:first]
-        edges = [BookingEdge(cursor=booking_cursor(r), node=BookingType.from_model(r)) for r in page]
-        return BookingConnection(
-            edges=edges,
-            page_info=PageInfo(has_next_page=len(rows) > first, end_cursor=edges[-1].cursor if edges else None),
-        )
+        return await keyset_page(ctx.session, query, booking_ordering(order_by), request, BookingConnection,
+                                 BookingType.from_model)
+
+    @strawberry.field(permission_classes=[IsStaff], description=(
+        "Customers by name; search finds a part of the name or the e-mail address, in any case. " + PAGING))
+    async def customers(
+        self,
+        info: Info,
+        search: Optional[str] = None,
+        first: Optional[int] = None,
+        after: Optional[str] = None,
+        last: Optional[int] = None,
+        before: Optional[str] = None,
+    ) -> CustomerConnection:
+        ctx = info.context
+        request = page_request(first, after, last, before, ctx.host.settings.max_page_size, DEFAULT_PAGE_SIZE)
+        query = select(Customer)
+        text = (search or "").strip().lower()
+        if len(text) > MAX_SEARCH:
+            raise CodedError("search is longer than {max_length} characters.", "BAD_USER_INPUT", max_length=MAX_SEARCH)
+        if text:
+            query = query.where(or_(func.lower(Customer.name).contains(text, autoescape=True),
+                                    func.lower(Customer.email).contains(text, autoescape=True)))
+        return await keyset_page(ctx.session, query, CUSTOMERS_BY_NAME, request, CustomerConnection,
+                                 CustomerType.from_model)
 
     @strawberry.field(permission_classes=[IsFrontend])
     async def booking_statuses(self, info: Info) -> list[BookingStatusType]:

@@ -8,8 +8,10 @@ from typing import Optional
 import strawberry
 from strawberry.types import Info
 
-from addon.base.api_kit import PageInfo, payload
+from addon.base.api_kit import global_id, payload
+from addon.base.connections import connection_type
 from addon.base.extend import mixins_for
+from addon.base.nodes import Node
 from addon.base.permissions import STAFF_ONLY, StaffOnlyField, is_staff
 
 from ..models import BookableObject, Booking, BookingField, BookingStatus, Customer
@@ -17,8 +19,8 @@ from ..privacy import staff_only_field_codes
 
 
 @strawberry.type(name="BookableObject", description="A bookable object; a sub-object has a parent.")
-class BookableObjectType:
-    id: strawberry.ID
+class BookableObjectType(Node):
+    row_id: strawberry.Private[int]
     code: str
     name: str
     time_zone: str = strawberry.field(description="IANA time zone of the object, e.g. Europe/Amsterdam.")
@@ -26,8 +28,8 @@ class BookableObjectType:
 
     @classmethod
     def from_model(cls, row: BookableObject) -> "BookableObjectType":
-        return cls(id=strawberry.ID(str(row.id)), code=row.code, name=row.name, time_zone=row.time_zone,
-                   parent_id=row.parent_id)
+        return cls(id=global_id("BookableObject", row.id), row_id=row.id, code=row.code, name=row.name,
+                   time_zone=row.time_zone, parent_id=row.parent_id)
 
     @strawberry.field(description="The main object this sub-object belongs to.")
     async def parent(self, info: Info) -> Optional["BookableObjectType"]:
@@ -38,13 +40,13 @@ class BookableObjectType:
 
     @strawberry.field
     async def sub_objects(self, info: Info) -> list["BookableObjectType"]:
-        rows = await info.context.loader("booking.sub_objects").load(int(self.id))
+        rows = await info.context.loader("booking.sub_objects").load(self.row_id)
         return [BookableObjectType.from_model(r) for (r,) in rows]
 
 
-@strawberry.type(name="Customer")
-class CustomerType:
-    id: strawberry.ID
+@strawberry.type(name="Customer", description="Who booked: made with each booking.")
+class CustomerType(Node):
+    row_id: strawberry.Private[int]
     name: str
     email: Optional[str] = strawberry.field(permission_classes=[StaffOnlyField], description=STAFF_ONLY)
     phone: Optional[str] = strawberry.field(permission_classes=[StaffOnlyField], description=STAFF_ONLY)
@@ -52,28 +54,30 @@ class CustomerType:
 
     @classmethod
     def from_model(cls, row: Customer) -> "CustomerType":
-        return cls(id=strawberry.ID(str(row.id)), name=row.name, email=row.email, phone=row.phone, language=row.language)
+        return cls(id=global_id("Customer", row.id), row_id=row.id, name=row.name, email=row.email, phone=row.phone,
+                   language=row.language)
 
 
-@strawberry.type(name="BookingStatus")
-class BookingStatusType:
-    code: str
+@strawberry.type(name="BookingStatus", description="A step of a booking's life, e.g. option, confirmed, cancelled.")
+class BookingStatusType(Node):
+    row_id: strawberry.Private[int]
+    code: str = strawberry.field(description="What status arguments and filters take, e.g. confirmed.")
     name: str
 
     @classmethod
     def from_model(cls, row: BookingStatus) -> "BookingStatusType":
-        return cls(code=row.code, name=row.name)
+        return cls(id=global_id("BookingStatus", row.id), row_id=row.id, code=row.code, name=row.name)
 
 
 @strawberry.type(name="BookingField", description="An admin-defined extra field on bookings.")
-class BookingFieldType:
-    id: strawberry.ID
+class BookingFieldType(Node):
+    row_id: strawberry.Private[int]
     code: str
     label: str
 
     @classmethod
     def from_model(cls, row: BookingField) -> "BookingFieldType":
-        return cls(id=strawberry.ID(str(row.id)), code=row.code, label=row.label)
+        return cls(id=global_id("BookingField", row.id), row_id=row.id, code=row.code, label=row.label)
 
     @strawberry.field(description=(
         "True when the frontend role cannot read this field's values (it holds something private, e.g. a "
@@ -112,8 +116,8 @@ class StatusChangeType:
 
 def _booking_base() -> type:
     @strawberry.type(name="Booking")
-    class BookingType(*mixins_for("Booking")):
-        id: strawberry.ID
+    class BookingType(Node, *mixins_for("Booking")):
+        row_id: strawberry.Private[int]
         reference: str
         start: datetime
         end: datetime
@@ -123,8 +127,8 @@ def _booking_base() -> type:
 
         @classmethod
         def from_model(cls, row: Booking) -> "BookingType":
-            return cls(id=strawberry.ID(str(row.id)), reference=row.reference, start=row.start_at, end=row.end_at,
-                       object_id=row.object_id, customer_id=row.customer_id, status_id=row.status_id)
+            return cls(id=global_id("Booking", row.id), row_id=row.id, reference=row.reference, start=row.start_at,
+                       end=row.end_at, object_id=row.object_id, customer_id=row.customer_id, status_id=row.status_id)
 
         @strawberry.field(name="object", description="The booked object or sub-object.")
         async def object_(self, info: Info) -> BookableObjectType:
@@ -140,13 +144,13 @@ def _booking_base() -> type:
 
         @strawberry.field
         async def fields(self, info: Info) -> list[BookingFieldValueType]:
-            rows = await info.context.loader("booking.field_values").load(int(self.id))
+            rows = await info.context.loader("booking.field_values").load(self.row_id)
             private = frozenset() if is_staff(info) else await staff_only_field_codes(info.context)
             return [BookingFieldValueType(code=r.code, value=r.value, staff_only=r.code in private) for r in rows]
 
         @strawberry.field
         async def history(self, info: Info) -> list[StatusChangeType]:
-            rows = await info.context.loader("booking.history").load(int(self.id))
+            rows = await info.context.loader("booking.history").load(self.row_id)
             return [
                 StatusChangeType(from_status_id=h.from_status_id, to_status_id=h.to_status_id, at=h.changed_at,
                                  by=h.changed_by)
@@ -159,16 +163,8 @@ def _booking_base() -> type:
 BookingType = _booking_base()
 
 
-@strawberry.type
-class BookingEdge:
-    cursor: str
-    node: BookingType
-
-
-@strawberry.type
-class BookingConnection:
-    edges: list[BookingEdge]
-    page_info: PageInfo
+BookingConnection = connection_type("Booking", BookingType, "Bookings, a page at a time.")
+CustomerConnection = connection_type("Customer", CustomerType, "Customers, a page at a time.")
 
 
 CreateObjectPayload = payload("CreateObjectPayload", "object", BookableObjectType, "Result of createObject.")

@@ -9,8 +9,10 @@ from typing import Optional
 import strawberry
 from strawberry.types import Info
 
+from addon.base.api_kit import global_id
 from addon.base.extend import extend_type
 from addon.base.i18n import Message
+from addon.base.nodes import Node
 from addon.base.permissions import STAFF_ONLY, StaffOnlyField
 
 from ..models import AccessGrant, Desired, GrantState
@@ -27,14 +29,17 @@ class AccessDoorType:
 
 @strawberry.type(name="AccessIntegration", description="The integration behind an access grant (public part).")
 class AccessIntegrationType:
-    id: strawberry.ID
+    id: strawberry.ID = strawberry.field(description=(
+        "The integration's global id: the id of the DoorIntegration (which only admins read) that arguments "
+        "such as integrationId take."))
     name: str
     active: bool
     backend: str
 
 
 @strawberry.type(name="AccessGrant", description="Door access of a booking through one integration.")
-class AccessGrantType:
+class AccessGrantType(Node):
+    row_id: strawberry.Private[int]
     integration_id: strawberry.Private[int]
     state: GrantStateType
     desired: DesiredType
@@ -60,7 +65,7 @@ class AccessGrantType:
     @classmethod
     def from_model(cls, row: AccessGrant) -> "AccessGrantType":
         return cls(
-            integration_id=row.integration_id, state=GrantState(row.state), desired=Desired(row.desired),
+            id=global_id("AccessGrant", row.id), row_id=row.id, integration_id=row.integration_id, state=GrantState(row.state), desired=Desired(row.desired),
             authorization_id=row.authorization_id,
             doors=[AccessDoorType(id=d["id"], name=d["name"]) for d in row.doors or []],
             valid_from=row.valid_from, valid_to=row.valid_to, locale=row.locale, attempts=row.attempts,
@@ -82,7 +87,7 @@ class AccessGrantType:
     @strawberry.field
     async def integration(self, info: Info) -> AccessIntegrationType:
         row = await info.context.loader("door_access.integration").load(self.integration_id)
-        return AccessIntegrationType(id=strawberry.ID(str(row.id)), name=row.name, active=row.active,
+        return AccessIntegrationType(id=global_id("DoorIntegration", row.id), name=row.name, active=row.active,
                                      backend=row.backend)
 
 
@@ -99,5 +104,5 @@ def _last_error(row: AccessGrant) -> Optional[str]:
 class BookingAccessFields:
     @strawberry.field(description="Door access per integration.")
     async def access(self, info: Info) -> list[AccessGrantType]:
-        rows = await info.context.loader("door_access.grants").load(int(self.id))
+        rows = await info.context.loader("door_access.grants").load(self.row_id)
         return [AccessGrantType.from_model(r) for (r,) in rows]

@@ -5,15 +5,19 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-import strawberry
 from sqlalchemy import select
 
 from addon.base.db import release
 from addon.base.i18n import Message
-from addon.booking.api.types import BookableObjectType
 from addon.booking.models import BookableObject
 
-from ..backend import BackendError, Door, DoorConnection, TransientBackendError, backends
+from ..backend import (
+    BackendError,
+    Door,
+    DoorConnection,
+    TransientBackendError,
+    backends,
+)
 from ..mapping import resolve_names
 from ..models import DoorIntegration, DoorMapping
 from .types import DoorMappingType, ResolvedDoorType
@@ -29,20 +33,20 @@ class LiveDoors(NamedTuple):
     where: Message | None = None
 
 
-async def connect(info: strawberry.Info, integration: DoorIntegration) -> DoorConnection:
+async def connect(ctx, integration: DoorIntegration) -> DoorConnection:
     """The integration's backend calls, credentials loaded in the request's transaction, which is
-    then ended: no lock is held while the vendor answers."""
-    session = info.context.session
-    connection = await backends(info.context.host)[integration.backend].connect(info.context.host, session, integration)
+    then ended: no lock is held while the vendor answers. ``ctx``: the request's GraphQL context."""
+    session = ctx.session
+    connection = await backends(ctx.host)[integration.backend].connect(ctx.host, session, integration)
     await release(session)
     return connection
 
 
-async def live_doors_cached(info: strawberry.Info, integration: DoorIntegration) -> LiveDoors:
+async def live_doors_cached(ctx, integration: DoorIntegration) -> LiveDoors:
     """The live door list, fetched at most once per request."""
-    cache = info.context.cache.setdefault("door_access.doors", {})
+    cache = ctx.cache.setdefault("door_access.doors", {})
     if integration.id not in cache:
-        connection = await connect(info, integration)
+        connection = await connect(ctx, integration)
         try:
             doors = await connection.list_doors()
             cache[integration.id] = LiveDoors(doors, where=connection.where(doors))
@@ -72,8 +76,13 @@ def mapping_warnings(names: list[str], live: LiveDoors) -> list[str]:
     return [m.text() for m in resolution.problems + resolution.warnings]
 
 
-async def door_mappings(info: strawberry.Info, integration_id: int) -> list[DoorMappingType]:
-    session = info.context.session
+def mapping_type(mapping: DoorMapping, obj: BookableObject, live: LiveDoors) -> DoorMappingType:
+    names = list(mapping.door_names)
+    return DoorMappingType.build(mapping, obj, resolved_doors(names, live.doors), mapping_warnings(names, live))
+
+
+async def door_mappings(ctx, integration_id: int) -> list[DoorMappingType]:
+    session = ctx.session
     integration = await session.get(DoorIntegration, integration_id)
     rows = (await session.execute(
         select(DoorMapping, BookableObject)
@@ -83,10 +92,21 @@ async def door_mappings(info: strawberry.Info, integration_id: int) -> list[Door
     )).all()
     if not rows:
         return []
-    live = await live_doors_cached(info, integration)
-    return [
-        DoorMappingType(object=BookableObjectType.from_model(obj), door_names=list(mapping.door_names),
-                        doors=resolved_doors(list(mapping.door_names), live.doors),
-                        warnings=mapping_warnings(list(mapping.door_names), live))
-        for mapping, obj in rows
-    ]
+    live = await live_doors_cached(ctx, integration)
+    return [mapping_type(mapping, obj, live) for mapping, obj in rows]
+
+
+async def load_mappings(ctx, ids: list[int]) -> list[DoorMappingType | None]:
+    """node(id) of door mappings: the rows in one statement, each integration's live doors once."""
+    rows = (await ctx.session.execute(
+        select(DoorMapping, BookableObject, DoorIntegration)
+        .join(BookableObject, BookableObject.id == DoorMapping.object_id)
+        .join(DoorIntegration, DoorIntegration.id == DoorMapping.integration_id)
+        .where(DoorMapping.id.in_(ids))
+    )).all()
+    live = {}
+    for _mapping, _obj, integration in rows:
+        if integration.id not in live:
+            live[integration.id] = await live_doors_cached(ctx, integration)
+    found = {mapping.id: mapping_type(mapping, obj, live[integration.id]) for mapping, obj, integration in rows}
+    return [found.get(i) for i in ids]

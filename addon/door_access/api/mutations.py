@@ -10,7 +10,7 @@ from strawberry.types import Info
 from addon.base.errors import UserError, ValidationFailed
 from addon.base.mutations import run_in_transaction
 from addon.base.permissions import IsAdmin, IsStaff
-from addon.booking.api.types import BookableObjectType, BookingType
+from addon.booking.api.types import BookingType
 from addon.booking.models import BookableObject
 
 from .. import mapping, policy, repair
@@ -145,7 +145,7 @@ class DoorAccessMutation:
             return SetDoorMappingPayload(mapping=None, warnings=[], affected_bookings=0, errors=exc.user_errors())
         live = None
         if input.door_names:  # removing a mapping needs no door list
-            live = await live_doors_cached(info, integration)
+            live = await live_doors_cached(ctx, integration)
         live_names = [d.name for d in live.doors] if live and live.doors is not None else ([] if live is None else None)
 
         async def work(session):
@@ -165,8 +165,7 @@ class DoorAccessMutation:
         # Stored, but worth a look: an offline or ambiguous door, doors in several places, or the
         # vendor unreachable (then the names were stored unchecked).
         warnings = [w.text() for w in result.warnings] if live.doors is None else mapping_warnings(names, live)
-        found = DoorMappingType(object=BookableObjectType.from_model(obj), door_names=names,
-                                doors=resolved_doors(names, live.doors), warnings=warnings)
+        found = DoorMappingType.build(result.mapping, obj, resolved_doors(names, live.doors), warnings)
         return SetDoorMappingPayload(mapping=found, warnings=warnings, affected_bookings=result.affected_bookings,
                                      errors=[])
 

@@ -10,35 +10,43 @@ import strawberry
 from sqlalchemy import select
 from strawberry.types import Info
 
-from addon.base.api_kit import PageInfo, bad_cursor, check_page_size, decode_cursor, encode_cursor, id_argument
+from addon.base.api_kit import id_argument
+from addon.base.connections import (
+    Ordering,
+    empty_page,
+    int_key,
+    keyset_page,
+    page_request,
+)
 from addon.base.errors import CodedError, ValidationFailed
 from addon.base.permissions import IsAdmin
 from addon.booking.api.types import BookableObjectType
 from addon.booking.models import BookableObject
 from addon.booking.services import get_booking
 
+from .. import policy
 from ..backend import backends
 from ..models import AccessCallLog, DoorIntegration
 from ..plan import AccessPlan, plan_access, resolve_doors
-from .. import policy
 from ..policy import get_integration
 from .live_doors import connect, live_doors_cached, resolved_doors
 from .types import (
+    AccessAction,
     AccessPreviewType,
-    ActivationPreview,
     AccessRecipientType,
+    ActivationPreview,
     DoorBackendType,
     DoorConnectionTest,
     DoorIntegrationType,
     DoorLocationType,
     DoorType,
     IntegrationLogConnection,
-    IntegrationLogEdge,
     IntegrationLogEntryType,
     LocalTimeType,
 )
 
-LOG_CURSOR = "log"
+# Newest first: ids grow with every call recorded.
+LOG_NEWEST_FIRST = Ordering("log", (int_key(AccessCallLog.id),), descending=True)
 
 
 async def integration_or_error(info: Info, integration_id) -> DoorIntegration:
@@ -59,7 +67,7 @@ def _preview(plan: AccessPlan, doors_known) -> AccessPreviewType:
 
     return AccessPreviewType(
         integration=DoorIntegrationType.from_model(plan.integration),
-        action=plan.action,
+        action=AccessAction(plan.action),
         reason=plan.reason.text(),
         booked_object=BookableObjectType.from_model(plan.booked_object),
         mapped_object=BookableObjectType.from_model(plan.mapped_object) if plan.mapped_object else None,
@@ -91,7 +99,7 @@ class DoorAccessQuery:
 
     @strawberry.field(permission_classes=[IsAdmin])
     async def door_integration(self, info: Info, id: strawberry.ID) -> Optional[DoorIntegrationType]:
-        ident = id_argument(id)
+        ident = id_argument(id, "DoorIntegration")
         row = await info.context.session.get(DoorIntegration, ident) if ident else None
         return DoorIntegrationType.from_model(row) if row else None
 
@@ -99,7 +107,7 @@ class DoorAccessQuery:
         "Fetch a token, the locations and the doors from the lock vendor; changes nothing."))
     async def test_door_connection(self, info: Info, integration_id: strawberry.ID) -> DoorConnectionTest:
         integration = await integration_or_error(info, integration_id)
-        report = await (await connect(info, integration)).test_connection()
+        report = await (await connect(info.context, integration)).test_connection()
         return DoorConnectionTest(
             ok=report.ok, message=report.message.text(), duration_ms=report.duration_ms,
             locations=[DoorLocationType.from_location(loc) for loc in report.locations],
@@ -111,7 +119,7 @@ class DoorAccessQuery:
         "BACKEND_REFUSED (credentials, scope or site: fix the backend's settings)."))
     async def doors(self, info: Info, integration_id: strawberry.ID) -> list[DoorType]:
         integration = await integration_or_error(info, integration_id)
-        live = await live_doors_cached(info, integration)
+        live = await live_doors_cached(info.context, integration)
         if live.doors is None:
             raise CodedError("The door list could not be fetched: {error}",
                              "BACKEND_UNAVAILABLE" if live.transient else "BACKEND_REFUSED", error=live.reason)
@@ -160,31 +168,24 @@ class DoorAccessQuery:
         for plan in plans:
             live = None
             if plan.mapped_object is not None:  # only then is the door list needed
-                live = await live_doors_cached(info, plan.integration)
+                live = await live_doors_cached(info.context, plan.integration)
                 resolve_doors(plan, live.doors, live.where, live.reason)
             previews.append(_preview(plan, live.doors if live else None))
         return previews
 
-    @strawberry.field(permission_classes=[IsAdmin], description="Calls made to the lock vendor, newest first.")
+    @strawberry.field(permission_classes=[IsAdmin], description=(
+        "Calls made to the lock vendor, newest first. Page with first/after or last/before (default: the first 50)."))
     async def integration_log(self, info: Info, integration_id: strawberry.ID, booking_id: Optional[strawberry.ID] = None,
-                              first: int = 50, after: Optional[str] = None) -> IntegrationLogConnection:
-        check_page_size(first, info.context.host.settings.max_page_size)
-        integration = id_argument(integration_id)
-        booking = id_argument(booking_id) if booking_id is not None else None
+                              first: Optional[int] = None, after: Optional[str] = None, last: Optional[int] = None,
+                              before: Optional[str] = None) -> IntegrationLogConnection:
+        ctx = info.context
+        request = page_request(first, after, last, before, ctx.host.settings.max_page_size)
+        integration = id_argument(integration_id, "DoorIntegration")
+        booking = id_argument(booking_id, "Booking") if booking_id is not None else None
         if integration is None or (booking_id is not None and booking is None):
-            # No row has such an id: an empty page.
-            return IntegrationLogConnection(edges=[], page_info=PageInfo(has_next_page=False, end_cursor=None))
+            return empty_page(IntegrationLogConnection)  # no row has such an id
         query = select(AccessCallLog).where(AccessCallLog.integration_id == integration)
         if booking is not None:
             query = query.where(AccessCallLog.booking_id == booking)
-        if after:
-            (raw,) = decode_cursor(after, LOG_CURSOR, 1)
-            before = id_argument(raw) if raw.isdigit() else None
-            if before is None:
-                raise bad_cursor(after)
-            query = query.where(AccessCallLog.id < before)
-        rows = (await info.context.session.execute(query.order_by(AccessCallLog.id.desc()).limit(first + 1))).scalars().all()
-        edges = [IntegrationLogEdge(cursor=encode_cursor(LOG_CURSOR, r.id), node=IntegrationLogEntryType.from_model(r))
-                 for r in rows[:first]]
-        return IntegrationLogConnection(edges=edges, page_info=PageInfo(
-            has_next_page=len(rows) > first, end_cursor=edges[-1].cursor if edges else None))
+        return await keyset_page(ctx.session, query, LOG_NEWEST_FIRST, request, IntegrationLogConnection,
+                                 IntegrationLogEntryType.from_model)

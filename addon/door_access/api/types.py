@@ -3,19 +3,23 @@ add their own fields to ``DoorIntegration`` (see ``addon.base.extend``)."""
 
 from __future__ import annotations
 
+import enum
 from datetime import datetime
 from typing import Optional
 
 import strawberry
 from strawberry.types import Info
 
-from addon.base.api_kit import PageInfo, payload
+from addon.base.api_kit import global_id, payload
+from addon.base.connections import connection_type
 from addon.base.errors import UserError
 from addon.base.extend import mixins_for
+from addon.base.nodes import Node
 from addon.booking.api.types import BookableObjectType
 
 from ..backend import Door, Location
-from ..models import AccessCallLog, DoorIntegration
+from ..models import AccessCallLog, DoorIntegration, DoorMapping
+from ..plan import PlanAction
 
 
 @strawberry.type(name="DoorLocation", description="Where doors live at the lock vendor (a site, a property).")
@@ -51,11 +55,17 @@ class ResolvedDoorType:
 
 
 @strawberry.type(name="DoorMapping", description="Which doors an object's bookings open.")
-class DoorMappingType:
+class DoorMappingType(Node):
+    row_id: strawberry.Private[int]
     object: BookableObjectType
     door_names: list[str]
     doors: list[ResolvedDoorType]
     warnings: list[str]
+
+    @classmethod
+    def build(cls, row: DoorMapping, obj, doors: list[ResolvedDoorType], warnings: list[str]) -> "DoorMappingType":
+        return cls(id=global_id("DoorMapping", row.id), row_id=row.id, object=BookableObjectType.from_model(obj),
+                   door_names=list(row.door_names), doors=doors, warnings=warnings)
 
 
 @strawberry.type(name="DoorBackend", description="A lock vendor this installation can talk to.")
@@ -68,8 +78,8 @@ def _integration_type() -> type:
     @strawberry.type(name="DoorIntegration", description=(
         "An integration with one lock vendor (its backend): when bookings get door access and which doors. "
         "The backend's own settings (credentials) are in the field named after it."))
-    class DoorIntegrationType(*mixins_for("DoorIntegration")):
-        id: strawberry.ID
+    class DoorIntegrationType(Node, *mixins_for("DoorIntegration")):
+        row_id: strawberry.Private[int]
         name: str
         backend: str
         active: bool
@@ -84,7 +94,7 @@ def _integration_type() -> type:
         @classmethod
         def from_model(cls, row: DoorIntegration) -> "DoorIntegrationType":
             return cls(
-                id=strawberry.ID(str(row.id)), name=row.name, backend=row.backend, active=row.active,
+                id=global_id("DoorIntegration", row.id), row_id=row.id, name=row.name, backend=row.backend, active=row.active,
                 trigger_statuses=list(row.trigger_statuses or []), revoke_statuses=list(row.revoke_statuses or []),
                 time_before_minutes=row.time_before_minutes, authorization_id_field=row.authorization_id_field,
                 default_language=row.default_language, created_at=row.created_at, updated_at=row.updated_at,
@@ -94,7 +104,7 @@ def _integration_type() -> type:
         async def door_mappings(self, info: Info) -> list[DoorMappingType]:
             from .live_doors import door_mappings
 
-            return await door_mappings(info, int(self.id))
+            return await door_mappings(info.context, self.row_id)
 
     return DoorIntegrationType
 
@@ -152,10 +162,17 @@ class AccessRecipientType:
     phone_number: Optional[str]
 
 
+@strawberry.enum(name="AccessAction", description="What a trigger would do: give access, take it away, or nothing.")
+class AccessAction(enum.Enum):
+    GRANT = PlanAction.GRANT
+    REVOKE = PlanAction.REVOKE
+    NONE = PlanAction.NONE
+
+
 @strawberry.type(name="AccessPreview", description="What a trigger would do now for one integration (dry run).")
 class AccessPreviewType:
     integration: DoorIntegrationType
-    action: str = strawberry.field(description="GRANT, REVOKE or NONE.")
+    action: AccessAction
     reason: str
     booked_object: BookableObjectType
     mapped_object: Optional[BookableObjectType] = strawberry.field(
@@ -176,34 +193,35 @@ class AccessPreviewType:
 
 # -- the integration log -------------------------------------------------------------------------
 
+@strawberry.enum(name="CallOutcome", description=(
+    "OK: the vendor did it; TRANSIENT: a failure that may pass (timeout, 429, 5xx), retried; PERMANENT: a "
+    "refusal that needs a fix (credentials, a bad request)."))
+class CallOutcome(enum.Enum):
+    OK = "ok"
+    TRANSIENT = "transient"
+    PERMANENT = "permanent"
+
+
 @strawberry.type(name="IntegrationLogEntry", description="One call made to a lock vendor.")
-class IntegrationLogEntryType:
-    id: strawberry.ID
+class IntegrationLogEntryType(Node):
+    row_id: strawberry.Private[int]
     at: datetime
     operation: str
-    booking_id: Optional[strawberry.ID]
+    booking_id: Optional[strawberry.ID] = strawberry.field(description="The global id of the booking it was for.")
     method: str
     path: str
     http_status: Optional[int]
     duration_ms: int
-    outcome: str
+    outcome: CallOutcome
     error: Optional[str]
 
     @classmethod
     def from_model(cls, row: AccessCallLog) -> "IntegrationLogEntryType":
-        return cls(id=strawberry.ID(str(row.id)), at=row.at, operation=row.operation,
-                   booking_id=strawberry.ID(str(row.booking_id)) if row.booking_id else None, method=row.method,
-                   path=row.path, http_status=row.http_status, duration_ms=row.duration_ms, outcome=row.outcome,
-                   error=row.error)
+        return cls(id=global_id("IntegrationLogEntry", row.id), row_id=row.id, at=row.at, operation=row.operation,
+                   booking_id=global_id("Booking", row.booking_id) if row.booking_id else None, method=row.method,
+                   path=row.path, http_status=row.http_status, duration_ms=row.duration_ms,
+                   outcome=CallOutcome(row.outcome), error=row.error)
 
 
-@strawberry.type
-class IntegrationLogEdge:
-    cursor: str
-    node: IntegrationLogEntryType
-
-
-@strawberry.type
-class IntegrationLogConnection:
-    edges: list[IntegrationLogEdge]
-    page_info: PageInfo
+IntegrationLogConnection = connection_type("IntegrationLog", IntegrationLogEntryType,
+                                           "Calls made to a lock vendor, newest first.")

@@ -38,5 +38,5 @@ class DoorIntegrationResivoFields:
     async def resivo(self, info: Info) -> Optional[ResivoSettingsType]:
         if self.backend != "resivo":
             return None
-        row = await info.context.loader("resivo.credentials").load(int(self.id))
+        row = await info.context.loader("resivo.credentials").load(self.row_id)
         return ResivoSettingsType.from_model(row) if row else None

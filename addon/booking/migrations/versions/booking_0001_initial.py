@@ -3,11 +3,10 @@
 Revision ID: booking_0001
 Revises: base_0001
 """
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 
 import addon.base.db
-
 
 revision = 'booking_0001'
 down_revision = 'base_0001'

@@ -3,11 +3,10 @@
 Revision ID: resivo_0001
 Revises: booking_0001
 """
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 
 import addon.base.db
-
 
 revision = 'resivo_0001'
 down_revision = 'booking_0001'

@@ -3,9 +3,8 @@
 Revision ID: resivo_0002
 Revises: resivo_0001
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = 'resivo_0002'
 down_revision = 'resivo_0001'
