@@ -11,7 +11,7 @@ PYTEST_WORKERS ?= auto
 export IRESERVE_SANDBOX ?= true
 export RESIVO_ALLOW_PRIVATE_BASE_URL ?= true
 
-.PHONY: install run test bench i18n schema trusted-documents clean
+.PHONY: install run test bench i18n schema trusted-documents vendor clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -54,6 +54,11 @@ schema: install
 # after changing an operation (a test fails while it is out of date).
 trusted-documents: $(STAMP)
 	$(BIN)/python -m addon.base.trusted_documents
+
+# Refresh the vendored browser files (GraphiQL, React) from the npm registry at the versions pinned
+# in addon/base/vendoring.py; needs npm. The files are committed: running the app needs nothing.
+vendor: $(STAMP)
+	$(BIN)/python -m addon.base.vendoring
 
 clean:
 	rm -rf $(VENV) var .pytest_cache

@@ -22,14 +22,19 @@ KEYWORDS = {
     "Problem": (2,),
     "CodedError": None,
 }
+# Browser scripts (the admin console) mark their texts with t("…"); vendored files are not ours.
+SCRIPT_METHODS = [("**/vendor/**", "ignore"), ("**.js", "javascript")]
+SCRIPT_KEYWORDS = {"t": None}
 TEMPLATE = I18N_DIR / "messages.pot"
 
 
 def extract() -> Catalog:
     catalog = Catalog(project="ireserve-addons", version="0.1.0", fuzzy=False)
-    for filename, _lineno, message, _comments, _context in extract_from_dir(
-        str(REPO_ROOT / "addon"), method_map=[("**.py", "python")], keywords=KEYWORDS, strip_comment_tags=True
-    ):
+    found = [*extract_from_dir(str(REPO_ROOT / "addon"), method_map=[("**.py", "python")], keywords=KEYWORDS,
+                               strip_comment_tags=True),
+             *extract_from_dir(str(REPO_ROOT / "addon"), method_map=SCRIPT_METHODS, keywords=SCRIPT_KEYWORDS,
+                               strip_comment_tags=True)]
+    for filename, _lineno, message, _comments, _context in found:
         if "/sandbox/" in filename.replace("\\", "/"):
             continue  # a sandbox speaks for the vendor it stands in for, not for us
         if isinstance(message, str) and message.strip():

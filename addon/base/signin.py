@@ -98,10 +98,11 @@ def _form_page(language: str, *, email: str = "", next_path: str | None = None, 
 def _signed_in_page(language: str, user, session_id: str) -> HTMLResponse:
     who = _t(N_("You are signed in as {name} ({email}) with the role {role}."),
              name=user.name, email=user.email, role=user.role)
-    graphiql, sign_out = _t(N_("Open GraphiQL")), _t(N_("Sign out"))
+    console, graphiql, sign_out = _t(N_("Open the admin console")), _t(N_("Open GraphiQL")), _t(N_("Sign out"))
     csrf = escape(sessions.csrf_token_for(session_id))
     content = (
         f'<p>{who}</p>\n'
+        f'<p><a href="/admin">{console}</a></p>\n'
         f'<p><a href="/graphql">{graphiql}</a></p>\n'
         f'<form method="post" action="{LOGOUT_PATH}">\n'
         f'<input type="hidden" name="{sessions.CSRF_FIELD}" value="{csrf}">\n'

@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 import logging
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 from sqlalchemy import text
 from starlette.applications import Starlette
@@ -12,14 +13,17 @@ from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
-from starlette.routing import Route, WebSocketRoute
+from starlette.routing import Mount, Route, WebSocketRoute
+from starlette.staticfiles import StaticFiles
 
-from .graphql_app import GraphQLApp
+from .graphql_app import GRAPHIQL_ASSETS, GraphQLApp
 from .host import Host, load_host
 from .schema import build_schema
 from .signin import routes as signin_routes
 
 log = logging.getLogger(__name__)
+
+STATIC_DIR = Path(__file__).resolve().parent / "static"  # GraphiQL's page script and its vendored files
 
 
 def create_app(host: Host | None = None) -> Starlette:
@@ -50,10 +54,14 @@ def create_app(host: Host | None = None) -> Starlette:
     routes = [
         Route("/healthz", healthz, methods=["GET"]),
         Route("/graphql", graphql, methods=["GET", "POST"]),
+        Route("/graphql/operations.json", graphql.operations, methods=["GET"]),
+        Mount(GRAPHIQL_ASSETS, app=StaticFiles(directory=STATIC_DIR), name="base-assets"),
         WebSocketRoute("/graphql", graphql),  # subscriptions (graphql-transport-ws)
         *signin_routes(host),  # /admin/login, /admin/logout
     ]
-    routes += [route for factory in host.registry.routes if (route := factory(host)) is not None]
+    for factory in host.registry.routes:  # a factory gives a route, a list of them, or None
+        made = factory(host)
+        routes += made if isinstance(made, list) else [made] if made is not None else []
     middleware = []
     if host.settings.cors_origins:
         middleware.append(

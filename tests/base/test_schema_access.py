@@ -102,9 +102,9 @@ async def test_graphiql_for_a_signed_in_browser_sends_the_csrf_token(host, http)
     response = await http.get("/graphql", headers={"Accept": "text/html",
                                                    "Cookie": f"{sessions.SESSION_COOKIE}={session_id}"})
     assert response.status_code == 200
-    # Its queries carry the session's CSRF token, read from our cookie, in our header.
-    assert f'Cookies.get("{sessions.CSRF_COOKIE}")' in response.text
-    assert f'defaultHeaders["{sessions.CSRF_HEADER}"]' in response.text
+    # Its queries carry the session's CSRF token, read from our cookie, in our header (graphiql.js).
+    assert f'data-csrf-cookie="{sessions.CSRF_COOKIE}"' in response.text
+    assert f'data-csrf-header="{sessions.CSRF_HEADER}"' in response.text
     # ... which is what its introspection needs to be answered.
     proof = {"Cookie": f"{sessions.SESSION_COOKIE}={session_id}", "Origin": "http://testserver",
              sessions.CSRF_HEADER: sessions.csrf_token_for(session_id)}

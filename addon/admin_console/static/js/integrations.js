@@ -1,0 +1,222 @@
+// Integrations: the list, "Add integration", and one integration's tabs as in the set-up guide:
+// Authentication, Details, Mapping, Activate.
+import { errorsByField, gql } from "./api.js";
+import { field, h, notice, selected, show } from "./dom.js";
+import { t } from "./i18n.js";
+import { authenticationTab } from "./authentication.js";
+import { mappingTab } from "./mapping.js";
+
+const ERRORS = "errors { field code message }";
+const INTEGRATION = `id name backend active triggerStatuses revokeStatuses timeBeforeMinutes
+  authorizationIdField defaultLanguage`;
+
+export async function integrationsPage(main, path, viewer) {
+  if (viewer.role !== "ADMIN") {
+    show(main, h("h1", {}, t("Integrations")),
+      notice("error", t("Only administrators can open the integration settings.")));
+    return;
+  }
+  const [id, tab] = path;
+  if (!id) return listPage(main);
+  if (id === "new") return addPage(main);
+  return integrationPage(main, id, tab || "authentication");
+}
+
+async function listPage(main) {
+  const { doorIntegrations } = await gql(`{ doorIntegrations { ${INTEGRATION} } }`);
+  show(main,
+    h("h1", {}, t("Integrations")),
+    h("p", {}, h("a", { class: "button", href: "#/integrations/new" }, t("Add integration"))),
+    doorIntegrations.length === 0
+      ? h("p", {}, t("No integrations yet."))
+      : h("table", {},
+        h("caption", { class: "visually-hidden" }, t("Integrations")),
+        h("thead", {}, h("tr", {}, h("th", { scope: "col" }, t("Name")), h("th", { scope: "col" }, t("Backend")),
+          h("th", { scope: "col" }, t("State")))),
+        h("tbody", {}, doorIntegrations.map((integration) => h("tr", {},
+          h("td", {}, h("a", { href: `#/integrations/${encodeURIComponent(integration.id)}/authentication` }, integration.name)),
+          h("td", {}, integration.backend),
+          h("td", {}, activeBadge(integration.active)))))));
+}
+
+export function activeBadge(active) {
+  return h("span", { class: active ? "badge badge-ok" : "badge" }, active ? t("Active") : t("Inactive"));
+}
+
+async function addPage(main) {
+  const { doorBackends } = await gql("{ doorBackends { name label } }");
+  const backend = h("select", {}, doorBackends.map((b) => h("option", { value: b.name }, b.label)));
+  const name = h("input", { type: "text", maxlength: "200" });
+  const backendField = field(t("Backend"), backend, { required: true });
+  const nameField = field(t("Name"), name, { hint: t("Empty: the backend's name.") });
+  const message = h("div");
+  const form = h("form", { class: "form", onsubmit: async (event) => {
+    event.preventDefault();
+    show(message);
+    try {
+      const { createDoorIntegration: result } = await gql(
+        `mutation($input: CreateDoorIntegrationInput!) { createDoorIntegration(input: $input) { integration { id } ${ERRORS} } }`,
+        { input: { backend: backend.value, name: name.value.trim() || null } });
+      const errors = errorsByField(result.errors);
+      backendField.setError(errors.backend);
+      nameField.setError(errors.name);
+      if (result.integration) location.hash = `#/integrations/${encodeURIComponent(result.integration.id)}/authentication`;
+      else if (errors[""]) show(message, notice("error", errors[""]));
+    } catch (error) {
+      show(message, notice("error", error.message));
+    }
+  } },
+  backendField, nameField, message,
+  h("button", { type: "submit" }, t("Add integration")));
+  show(main, h("h1", {}, t("Add integration")), form);
+}
+
+const TABS = [
+  ["authentication", () => t("Authentication")],
+  ["details", () => t("Details")],
+  ["mapping", () => t("Mapping")],
+  ["activate", () => t("Activate")],
+];
+
+let keepTabFocus = false;
+
+async function integrationPage(main, id, tab) {
+  const query = `query($id: ID!) { doorIntegration(id: $id) { ${INTEGRATION}
+    resivo { siteOwnerId clientId clientSecretSet siteId targetMobileAppId baseUrl } } }`;
+  const { doorIntegration: integration } = await gql(query, { id });
+  if (!integration) {
+    show(main, notice("error", t("This integration does not exist (any more).")));
+    return;
+  }
+  const panel = h("section", { role: "tabpanel", id: "tab-panel", tabindex: "0" });
+  const buttons = TABS.map(([key, label]) => h("button", {
+    type: "button", role: "tab", id: `tab-${key}`, "aria-controls": "tab-panel",
+    "aria-selected": key === tab ? "true" : "false", tabindex: key === tab ? "0" : "-1",
+    onclick: () => { location.hash = `#/integrations/${encodeURIComponent(id)}/${key}`; },
+  }, label()));
+  const tablist = h("div", { role: "tablist", "aria-label": t("Integration settings"), onkeydown: (event) => {
+    const index = buttons.indexOf(document.activeElement);
+    if (index < 0) return;
+    const step = { ArrowRight: 1, ArrowLeft: -1 }[event.key];
+    if (!step) return;
+    event.preventDefault();
+    const next = buttons[(index + step + buttons.length) % buttons.length];
+    keepTabFocus = true;  // the page is drawn anew for the tab's address: focus its tab again
+    next.click();
+  } }, buttons);
+  panel.setAttribute("aria-labelledby", `tab-${tab}`);
+  show(main,
+    h("p", {}, h("a", { href: "#/integrations" }, t("All integrations"))),
+    h("h1", {}, integration.name, " ", activeBadge(integration.active)),
+    tablist, panel);
+  if (keepTabFocus) buttons.find((b) => b.getAttribute("aria-selected") === "true").focus();
+  keepTabFocus = false;
+  const reload = () => integrationPage(main, id, tab);
+  if (tab === "details") return detailsTab(panel, integration);
+  if (tab === "mapping") return mappingTab(panel, integration);
+  if (tab === "activate") return activateTab(panel, integration, reload);
+  return authenticationTab(panel, integration);
+}
+
+// -- Details ---------------------------------------------------------------------------------
+
+async function detailsTab(panel, integration) {
+  const { bookingStatuses, bookingFields } = await gql("{ bookingStatuses { code name } bookingFields { code label } }");
+  const statusSelect = (chosen) => h("select", { multiple: true, size: String(Math.min(6, bookingStatuses.length)) },
+    bookingStatuses.map((s) => h("option", { value: s.code, selected: chosen.includes(s.code) }, s.name)));
+  const trigger = statusSelect(integration.triggerStatuses);
+  const revoke = statusSelect(integration.revokeStatuses);
+  const before = h("input", { type: "number", min: "0", step: "1", value: String(integration.timeBeforeMinutes) });
+  const authField = h("select", {},
+    h("option", { value: "" }, t("— none —")),
+    bookingFields.map((f) => h("option", { value: f.code, selected: f.code === integration.authorizationIdField },
+      `${f.label} (${f.code})`)));
+  const language = h("input", { type: "text", maxlength: "35", value: integration.defaultLanguage, autocomplete: "off" });
+  const multiHint = t("Ctrl or Cmd + click, or Shift + arrows, chooses several.");
+  const fields = {
+    triggerStatuses: field(t("Trigger statuses (create)"), trigger, { hint: multiHint }),
+    revokeStatuses: field(t("Revoke statuses"), revoke, { hint: multiHint }),
+    timeBeforeMinutes: field(t("Time before (minutes)"), before,
+      { hint: t("Minutes before the start that access becomes valid (0 = at the start).") }),
+    authorizationIdField: field(t("Booking field for authorisation id"), authField,
+      { hint: t("Required to revoke access.") }),
+    defaultLanguage: field(t("Default language (fallback)"), language,
+      { hint: t("Two-letter code (nl, en, de …) used when the guest has no language.") }),
+  };
+  const message = h("div");
+  const form = h("form", { class: "form", onsubmit: async (event) => {
+    event.preventDefault();
+    show(message);
+    const minutes = before.value.trim() === "" ? null : Number(before.value);
+    const input = {
+      id: integration.id,
+      triggerStatuses: selected(trigger),
+      revokeStatuses: selected(revoke),
+      timeBeforeMinutes: Number.isInteger(minutes) ? minutes : -1,
+      authorizationIdField: authField.value,
+      defaultLanguage: language.value.trim(),
+    };
+    try {
+      const { updateDoorIntegration: result } = await gql(
+        `mutation($input: UpdateDoorIntegrationInput!) { updateDoorIntegration(input: $input) { integration { id } ${ERRORS} } }`,
+        { input });
+      const errors = errorsByField(result.errors);
+      for (const [name, wrapper] of Object.entries(fields)) wrapper.setError(errors[name]);
+      const other = Object.entries(errors).filter(([name]) => !(name in fields)).map(([, text]) => text);
+      if (result.errors.length) show(message, notice("error", t("Not saved: see the fields marked."), " ", other.join(" ")));
+      else show(message, notice("ok", t("Saved.")));
+    } catch (error) {
+      show(message, notice("error", error.message));
+    }
+  } },
+  Object.values(fields), message, h("button", { type: "submit" }, t("Save")));
+  show(panel, h("h2", {}, t("Details")), form);
+}
+
+// -- Activate --------------------------------------------------------------------------------
+
+async function activateTab(panel, integration, reload) {
+  const message = h("div");
+  const problemsList = (problems) => h("ul", { class: "problems" }, problems.map((p) => h("li", {}, p.message)));
+  const toggle = async (active) => {
+    show(message);
+    try {
+      const { setDoorIntegrationActive: result } = await gql(
+        `mutation($input: SetDoorIntegrationActiveInput!) { setDoorIntegrationActive(input: $input) {
+          integration { id active } grantsQueued ${ERRORS} } }`,
+        { input: { integrationId: integration.id, active } });
+      if (result.errors.length) {
+        show(message, notice("error", h("p", {}, t("The integration was not activated:")), problemsList(result.errors)));
+        return;
+      }
+      await reload();
+      const main = document.querySelector("#tab-panel .activation-result");
+      if (main) {
+        show(main, notice("ok", active
+          ? t("Active. {count} booking(s) are being granted access.", { count: result.grantsQueued })
+          : t("Deactivated. No new door access is given.")));
+      }
+    } catch (error) {
+      show(message, notice("error", error.message));
+    }
+  };
+  let preview = null;
+  if (!integration.active) {
+    ({ activationPreview: preview } = await gql(
+      "query($id: ID!) { activationPreview(integrationId: $id) { canActivate bookingsToGrant problems { field code message } } }",
+      { id: integration.id }));
+  }
+  show(panel,
+    h("h2", {}, t("Activate")),
+    h("div", { class: "activation-result" }),
+    h("p", {}, t("State:"), " ", activeBadge(integration.active)),
+    integration.active
+      ? [h("p", {}, t("Bookings reaching a trigger status get door access; a revoke status takes it away.")),
+        h("button", { type: "button", class: "danger", onclick: () => toggle(false) }, t("Deactivate"))]
+      : [preview.canActivate
+        ? h("p", {}, t("Ready. Activating gives access to {count} booking(s) already at a trigger status.",
+          { count: preview.bookingsToGrant }))
+        : h("div", {}, h("p", {}, t("Before activating, fix:")), problemsList(preview.problems)),
+      h("button", { type: "button", onclick: () => toggle(true) }, t("Activate"))],
+    message);
+}

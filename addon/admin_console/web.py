@@ -1,0 +1,93 @@
+"""``/admin`` (the console's page), ``/admin/assets/`` (its scripts and styles) and
+``/admin/messages.json`` (its texts in the reader's language).
+
+The page is a shell: everything it shows comes from the GraphQL API. Its texts are the msgids of
+``t("…")`` calls in ``static/js`` (extracted by ``make i18n`` like every other message), served
+translated as one JSON object per language.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from html import escape
+from pathlib import Path
+from urllib.parse import urlencode
+
+from babel.messages.extract import extract_from_dir
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from addon.base.auth import authenticate_request
+from addon.base.i18n import (
+    available_languages,
+    language_from_header,
+    match_language,
+    translate,
+)
+from addon.base.signin import LOGIN_PATH
+
+STATIC_DIR = Path(__file__).resolve().parent / "static"
+CONSOLE_PATH = "/admin"
+ASSETS_PATH = "/admin/assets"
+
+PAGE_HEADERS = {
+    "Cache-Control": "no-store",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "same-origin",
+    "X-Content-Type-Options": "nosniff",
+    # Our own files only; the live board's socket goes to this same origin.
+    "Content-Security-Policy": ("default-src 'self'; connect-src 'self'; img-src 'self' data:; "
+                                "frame-ancestors 'none'; base-uri 'none'; form-action 'self'"),
+}
+
+
+@lru_cache(maxsize=1)
+def console_msgids() -> tuple[str, ...]:
+    """Every text the console's scripts show: the first argument of each ``t("…")`` call."""
+    found = extract_from_dir(str(STATIC_DIR / "js"), method_map=[("**.js", "javascript")],
+                             keywords={"t": None}, strip_comment_tags=True)
+    return tuple(sorted({message for _file, _line, message, _comments, _context in found
+                         if isinstance(message, str) and message}))
+
+
+def console_messages(language: str) -> dict[str, str]:
+    return {msgid: translate(language, msgid) for msgid in console_msgids()}
+
+
+def _shell(language: str) -> str:
+    languages = " ".join(available_languages())
+    return (
+        f'<!doctype html>\n<html lang="{escape(language)}">\n<head>\n<meta charset="utf-8">\n'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+        '<title>ireserve</title>\n'
+        f'<link rel="stylesheet" href="{ASSETS_PATH}/console.css">\n'
+        f'<script type="module" src="{ASSETS_PATH}/js/app.js"></script>\n</head>\n'
+        f'<body data-language="{escape(language)}" data-languages="{escape(languages)}">\n'
+        '<div id="app" aria-live="polite">…</div>\n</body>\n</html>\n')
+
+
+def console_routes(host):
+    async def page(request: Request) -> Response:
+        async with host.database.session(read_only=True) as session:
+            principal = await authenticate_request(host, session, request, csrf=False)
+        if principal is None:
+            return RedirectResponse(f"{LOGIN_PATH}?{urlencode({'next': CONSOLE_PATH})}", status_code=303,
+                                    headers={"Cache-Control": "no-store"})
+        language = language_from_header(request.headers.get("accept-language"))
+        return HTMLResponse(_shell(language), headers=PAGE_HEADERS)
+
+    async def messages(request: Request) -> Response:
+        asked = request.query_params.get("lang")
+        language = (match_language(asked) if asked else None) or language_from_header(
+            request.headers.get("accept-language"))
+        return JSONResponse({"language": language, "messages": console_messages(language)},
+                            headers={"Cache-Control": "no-cache"})
+
+    return [
+        Route(CONSOLE_PATH, page, methods=["GET"]),
+        Route(f"{CONSOLE_PATH}/", page, methods=["GET"]),
+        Route(f"{CONSOLE_PATH}/messages.json", messages, methods=["GET"]),
+        Mount(ASSETS_PATH, app=StaticFiles(directory=STATIC_DIR), name="console-assets"),
+    ]
