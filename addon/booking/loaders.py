@@ -13,6 +13,7 @@ from .models import (
     BookingFieldValue,
     BookingStatus,
     BookingStatusHistory,
+    BookingStatusTransition,
     Customer,
 )
 
@@ -59,6 +60,14 @@ LOADERS = {
         .where(BookingFieldValue.booking_id.in_(ids))
         .order_by(BookingField.code),
         lambda row: row.booking_id,
+    ),
+    # Every status it may lead to, archived ones too (the resolver filters: a list shows them on request).
+    "booking.next_statuses": grouped(
+        lambda ids: select(BookingStatusTransition.from_status_id, BookingStatus)
+        .join(BookingStatus, BookingStatus.id == BookingStatusTransition.to_status_id)
+        .where(BookingStatusTransition.from_status_id.in_(ids))
+        .order_by(BookingStatus.sequence, BookingStatus.id),
+        lambda row: row[0],
     ),
     "booking.history": grouped(
         lambda ids: select(BookingStatusHistory)

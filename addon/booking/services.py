@@ -21,6 +21,7 @@ from addon.base.errors import Problem, ValidationFailed
 from addon.base.host import Host
 from addon.base.i18n import N_, Message
 
+from .lifecycle import check_move, refuse_archived_status, set_archived
 from .models import (
     BookableObject,
     Booking,
@@ -40,9 +41,18 @@ MAX_FIELD_VALUE = 10_000  # a booking field's value (an authorisation id, a note
 MAX_TIME_ZONE = 64  # the longest IANA name is 32 characters
 
 
-async def get_object(session, value, field="objectId") -> BookableObject:
-    return await get_row(session, BookableObject, value, field, N_("Object {id} does not exist."),
-                         type_name="BookableObject")
+async def get_object(session, value, field="objectId", for_new_work: bool = False) -> BookableObject:
+    row = await get_row(session, BookableObject, value, field, N_("Object {id} does not exist."),
+                        type_name="BookableObject")
+    if for_new_work:
+        refuse_archived_object(row, field)
+    return row
+
+
+def refuse_archived_object(row: BookableObject, field: str) -> None:
+    if row.archived_at is not None:
+        raise ValidationFailed.one("ARCHIVED", "Object {code!r} is archived; choose another object.", field,
+                                   code=row.code)
 
 
 async def get_booking(session, value, field="bookingId", lock: bool = False) -> Booking:
@@ -67,11 +77,13 @@ async def get_status(session: AsyncSession, code: str, field: str = "status") ->
     return row
 
 
-async def get_field(session: AsyncSession, code: str, field: str = "field") -> BookingField:
+async def get_field(session: AsyncSession, code: str, field: str = "field", for_new_work: bool = False) -> BookingField:
     _lookup_code(code, field, N_("Booking field"))
     row = (await session.execute(select(BookingField).where(BookingField.code == code))).scalar_one_or_none()
     if row is None:
         raise ValidationFailed.one("NOT_FOUND", "Unknown booking field {code!r}.", field, code=code)
+    if for_new_work and row.archived_at is not None:
+        raise ValidationFailed.one("ARCHIVED", "Booking field {code!r} is archived.", field, code=code)
     return row
 
 
@@ -143,7 +155,7 @@ async def create_object(host: Host, session: AsyncSession, *, code: str, name: s
     code = _text(code, "code", Message("Code"), MAX_CODE)
     name = _text(name, "name", Message("Name"), MAX_NAME)
     await _code_is_free(session, BookableObject, code, "code")
-    parent = await get_object(session, parent_id, "parentId") if parent_id is not None else None
+    parent = await get_object(session, parent_id, "parentId", for_new_work=True) if parent_id is not None else None
     # A sub-object lives where its parent is unless told otherwise.
     zone = validate_time_zone(time_zone) if time_zone else (parent.time_zone if parent else host.settings.default_timezone)
     obj = BookableObject(code=code, name=name, time_zone=zone, parent_id=parent.id if parent else None)
@@ -172,6 +184,8 @@ async def update_object(host: Host, session: AsyncSession, object_id, *, code=No
     parent = None
     if parent_id is not None:
         parent = await get_object(session, parent_id, "parentId")
+        if parent.id != obj.parent_id:
+            refuse_archived_object(parent, "parentId")
         await _refuse_cycle(session, obj, parent)
     obj.code = code or obj.code
     obj.name = name or obj.name
@@ -237,7 +251,7 @@ async def set_booking_field(host: Host, session: AsyncSession, booking_id, field
         raise ValidationFailed.one("TOO_LONG", "{label} is longer than {max_length} characters.", "value",
                                    label=Message("Value"), max_length=MAX_FIELD_VALUE)
     booking = await get_booking(session, booking_id)
-    field = await get_field(session, field_code)
+    field = await get_field(session, field_code, for_new_work=True)
     await write_field_value(session, booking.id, field, value)
     return booking
 
@@ -274,9 +288,10 @@ async def create_booking(host: Host, session: AsyncSession, *, object_id, custom
                          end: datetime, status: str = "option", reference: str | None = None,
                          actor: str = "system") -> Booking:
     _check_period(start, end)
-    obj = await get_object(session, object_id)
+    obj = await get_object(session, object_id, for_new_work=True)
     _check_length(host, start, end, obj.time_zone)
     status_row = await get_status(session, status)
+    refuse_archived_status(status_row, "status")  # any other status: creating is not a move
     reference = _text(reference, "reference", Message("Reference"), MAX_CODE, required=False)
     if reference:
         await _reference_is_free(session, reference)
@@ -308,7 +323,11 @@ async def update_booking(host: Host, session: AsyncSession, booking_id, *, start
     dates_change = start is not None or end is not None
     if dates_change:
         _check_period(new_start, new_end)
-    obj = await get_object(session, object_id) if object_id is not None else None
+    obj = None
+    if object_id is not None:
+        obj = await get_object(session, object_id)
+        if obj.id != booking.object_id:
+            refuse_archived_object(obj, "objectId")
     if dates_change:
         zone = obj.time_zone if obj is not None else (await session.get(BookableObject, booking.object_id)).time_zone
         _check_length(host, new_start, new_end, zone)
@@ -339,16 +358,44 @@ async def update_booking(host: Host, session: AsyncSession, booking_id, *, start
 
 
 async def set_booking_status(host: Host, session: AsyncSession, booking_id, status: str,
-                             actor: str = "system") -> Booking:
+                             actor: str = "system", force: bool = False) -> Booking:
+    """Move a booking to ``status``: one of the statuses its current one lists as next, or any
+    (not archived) status when ``force`` (admins only; the caller checks the role)."""
     booking = await get_booking(session, booking_id, lock=True)
     new = await get_status(session, status)
     if new.id == booking.status_id:
         return booking  # nothing changes, nothing fires: a double click is harmless
+    refuse_archived_status(new, "status")
     old = await session.get(BookingStatus, booking.status_id)
+    if not force:
+        await check_move(session, old, new)
     booking.status_id = new.id
     booking.updated_at = utcnow()
-    session.add(BookingStatusHistory(booking_id=booking.id, from_status_id=old.id, to_status_id=new.id, changed_by=actor))
+    session.add(BookingStatusHistory(booking_id=booking.id, from_status_id=old.id, to_status_id=new.id, changed_by=actor,
+                                     forced=force))
     await session.flush()
+    if force:
+        await audit.record(session, "booking.status_force", "booking", booking.id,
+                           {"reference": [None, booking.reference], "status": [old.code, new.code]})
     await host.events.emit(STATUS_CHANGED, session, booking=booking, old_status=old.code, new_status=new.code,
                            actor=actor)
     return booking
+
+
+# -- archiving -------------------------------------------------------------------------------
+
+async def archive_object(host: Host, session: AsyncSession, object_id, archived: bool) -> BookableObject:
+    """Archive (or restore) an object: no new booking or door mapping may choose it; its bookings,
+    mappings and sub-objects stay as they are."""
+    obj = await get_object(session, object_id, "id")
+    await set_archived(host, session, obj, archived, "object")
+    return obj
+
+
+async def archive_booking_field(host: Host, session: AsyncSession, field_id, archived: bool) -> BookingField:
+    """Archive (or restore) a booking field: values stay readable, no one writes new ones, and no
+    new configuration chooses it (what already uses it keeps working)."""
+    row = await get_row(session, BookingField, field_id, "id", N_("Booking field {id} does not exist."),
+                        type_name="BookingField")
+    await set_archived(host, session, row, archived, "booking_field")
+    return row

@@ -29,6 +29,7 @@ def register(host) -> None:
     from .backend import backends
     from .cli import add_commands
     from .demo import seed_door_access
+    from .erasure import register_erasure
     from .intents import register_handlers
     from .loaders import LOADERS
     from .privacy import register_privacy
@@ -65,6 +66,7 @@ def register(host) -> None:
     host.registry.lifespans.append(engine_lifespan)
     host.registry.seeders.append(seed_door_access)
     register_handlers(host)
+    register_erasure(host)
     register_privacy(host)
     # node(id): a booking's access is read by every role (its private fields stay staff-only); the
     # configuration, its mappings and the vendor's call log by admins only, as everywhere else.

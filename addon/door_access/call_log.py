@@ -5,6 +5,9 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import delete, select
 
 from addon.base.host import Host
 
@@ -68,6 +71,29 @@ class CallLog:
                         await session.commit()
                 except Exception:
                     log.exception("could not write %d call log rows", len(batch))
+
+
+async def prune_call_log(host: Host, batch_size: int = 1000) -> int:
+    """Delete the entries older than IRESERVE_CALL_LOG_RETENTION_DAYS (0 keeps everything), a batch
+    per transaction so no other writer waits long; returns how many."""
+    from .settings import door_settings
+
+    days = door_settings(host).call_log_retention_days
+    if days <= 0:
+        return 0
+    cutoff = host.clock.now() - timedelta(days=days)
+    removed = 0
+    while True:
+        async with host.database.session() as session:
+            ids = (await session.execute(
+                select(AccessCallLog.id).where(AccessCallLog.at < cutoff).order_by(AccessCallLog.id).limit(batch_size)
+            )).scalars().all()
+            if ids:
+                await session.execute(delete(AccessCallLog).where(AccessCallLog.id.in_(ids)))
+            await session.commit()
+        removed += len(ids)
+        if len(ids) < batch_size:
+            return removed
 
 
 def call_log(host: Host) -> CallLog:

@@ -14,7 +14,7 @@ from addon.base import audit
 from addon.base.errors import ValidationFailed
 from addon.base.i18n import Message
 from addon.booking.models import BookableObject, Booking
-from addon.booking.services import get_object
+from addon.booking.services import get_object, refuse_archived_object
 
 from .backend import Door
 from .models import AccessGrant, Desired, DoorIntegration, DoorMapping, GrantState
@@ -89,6 +89,8 @@ async def set_door_mapping(session: AsyncSession, integration: DoorIntegration, 
         raise ValidationFailed.one("TOO_LONG", "{label} is longer than {max_length} characters.", "doorNames",
                                    label=Message("Door name"), max_length=MAX_DOOR_NAME)
     obj = await get_object(session, object_id)
+    if names:  # removing the mapping of an archived object is fine; a new one is not
+        refuse_archived_object(obj, "objectId")
     if any(not n or not n.strip() for n in names):
         # A blank entry is a mistake, not a wish to remove the mapping (that is an empty list).
         raise ValidationFailed.one("INVALID", "A door name cannot be blank; send an empty list to remove the mapping.",

@@ -60,6 +60,8 @@ class DoorIntegration(SQLModel, table=True):
     time_before_minutes: int = Field(default=0, sa_column=Column(Integer, nullable=False, default=0))
     authorization_id_field: str | None = Field(default=None, sa_column=Column(String(64), nullable=True))
     default_language: str = Field(default="en", sa_column=Column(String(8), nullable=False, default="en"))
+    # Archived: inactive for good, hidden from new configuration, kept (with its grants and log) for history.
+    archived_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))
     created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))
     updated_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))
 

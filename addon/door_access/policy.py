@@ -54,8 +54,13 @@ async def get_integration(session: AsyncSession, value, field: str = "integratio
                          type_name="DoorIntegration")
 
 
-async def _check_statuses(session: AsyncSession, trigger: list[str], revoke: list[str], problems: list[Problem]) -> None:
-    known = set((await session.execute(select(BookingStatus.code))).scalars().all())
+async def _check_statuses(session: AsyncSession, trigger: list[str], revoke: list[str], problems: list[Problem],
+                          already: frozenset[str] = frozenset()) -> None:
+    """Known statuses, not both granting and revoking; an archived status only where the
+    integration already named it (what it already uses keeps working)."""
+    rows = (await session.execute(select(BookingStatus.code, BookingStatus.archived_at))).all()
+    known = {code for code, _ in rows}
+    archived = {code for code, at in rows if at is not None} - already
     for codes, field_name in ((trigger, "triggerStatuses"), (revoke, "revokeStatuses")):
         if len(codes) > MAX_STATUSES or any(len(c) > MAX_STATUS_CODE for c in codes):
             problems.append(Problem("TOO_LONG", "At most {max_count} statuses of at most {max_length} characters "
@@ -64,7 +69,11 @@ async def _check_statuses(session: AsyncSession, trigger: list[str], revoke: lis
         unknown = [c for c in codes if c not in known]
         if unknown:
             problems.append(Problem("NOT_FOUND", "Unknown status {unknown}; known: {known}.", field_name,
-                                    {"unknown": ", ".join(map(repr, unknown)), "known": ", ".join(sorted(known))}))
+                                    {"unknown": ", ".join(map(repr, unknown)),
+                                     "known": ", ".join(sorted(known - archived))}))
+        if chosen_archived := [c for c in codes if c in archived]:
+            problems.append(Problem("ARCHIVED", "Archived statuses cannot be chosen: {statuses}.", field_name,
+                                    {"statuses": ", ".join(chosen_archived)}))
     overlap = sorted(set(trigger) & set(revoke))
     if overlap:
         problems.append(Problem("OVERLAP", "A status cannot both grant and revoke access: {statuses}.",
@@ -73,6 +82,15 @@ async def _check_statuses(session: AsyncSession, trigger: list[str], revoke: lis
 
 async def _field_exists(session: AsyncSession, code: str) -> bool:
     return (await session.execute(select(BookingField.id).where(BookingField.code == code))).first() is not None
+
+
+async def _field_archived(session: AsyncSession, code: str) -> bool:
+    return (await session.execute(select(BookingField.id).where(
+        BookingField.code == code, BookingField.archived_at.is_not(None)))).first() is not None
+
+
+def _statuses_of(integration: DoorIntegration) -> frozenset[str]:
+    return frozenset(integration.trigger_statuses or []) | frozenset(integration.revoke_statuses or [])
 
 
 async def check_policy(session: AsyncSession, integration: DoorIntegration, changes: PolicyChanges,
@@ -88,7 +106,8 @@ async def check_policy(session: AsyncSession, integration: DoorIntegration, chan
         values["revoke_statuses"] = list(dict.fromkeys(given["revoke_statuses"] or []))
     if "trigger_statuses" in values or "revoke_statuses" in values:
         await _check_statuses(session, values.get("trigger_statuses", integration.trigger_statuses or []),
-                              values.get("revoke_statuses", integration.revoke_statuses or []), problems)
+                              values.get("revoke_statuses", integration.revoke_statuses or []), problems,
+                              already=_statuses_of(integration))
     if "time_before_minutes" in given:
         minutes = given["time_before_minutes"]
         if minutes is None:
@@ -103,6 +122,9 @@ async def check_policy(session: AsyncSession, integration: DoorIntegration, chan
         if code and not await _field_exists(session, code):
             problems.append(Problem("NOT_FOUND", "Booking field {code!r} does not exist; create it first.",
                                     "authorizationIdField", {"code": code}))
+        elif code and code != integration.authorization_id_field and await _field_archived(session, code):
+            problems.append(Problem("ARCHIVED", "Booking field {code!r} is archived.", "authorizationIdField",
+                                    {"code": code}))
         values["authorization_id_field"] = code
     if "default_language" in given:
         language = (given["default_language"] or "").strip().lower()
@@ -176,7 +198,8 @@ async def activation_problems(host: Host, session: AsyncSession, integration: Do
         problems += await backend.configuration_problems(session, integration)
     if not integration.trigger_statuses:
         problems.append(Problem("REQUIRED", "Choose at least one trigger status.", "triggerStatuses"))
-    await _check_statuses(session, integration.trigger_statuses or [], integration.revoke_statuses or [], problems)
+    await _check_statuses(session, integration.trigger_statuses or [], integration.revoke_statuses or [], problems,
+                          already=_statuses_of(integration))
     if not integration.authorization_id_field:
         problems.append(Problem("REQUIRED", "Choose the booking field that keeps the authorisation id; revoking needs it.",
                                 "authorizationIdField"))
@@ -195,6 +218,9 @@ async def set_active(host: Host, session: AsyncSession, integration_id, active: 
     """Activate (after checking everything) or deactivate; returns the integration and how many
     bookings were queued for access (activation backfills: bookings already at a trigger status)."""
     integration = await get_integration(session, integration_id, lock=True)
+    if active and integration.archived_at is not None:
+        raise ValidationFailed.one("ARCHIVED", "Integration {name!r} is archived; restore it before activating it.",
+                                   "integrationId", name=integration.name)
     if active:
         problems = await activation_problems(host, session, integration)
         if problems:

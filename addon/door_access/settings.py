@@ -24,6 +24,8 @@ class DoorAccessSettings:
     # A lease is renewed (a heartbeat) while its reconcile works, so it can be short: work held by
     # a process that died is taken over once it runs out.
     lease_seconds: float = 15.0
+    # How long the integration log keeps a vendor call (0: for ever); the worker prunes older ones.
+    call_log_retention_days: float = 90.0
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> "DoorAccessSettings":
@@ -39,6 +41,7 @@ class DoorAccessSettings:
             sweep_calls_per_minute=env.int("IRESERVE_SWEEP_CALLS_PER_MINUTE", 60, minimum=1),
             prearrival_hours=env.float("IRESERVE_PREARRIVAL_HOURS", 24.0, minimum=0.0),
             lease_seconds=env.float("IRESERVE_LEASE_SECONDS", 15.0, minimum=1.0),
+            call_log_retention_days=env.float("IRESERVE_CALL_LOG_RETENTION_DAYS", 90.0, minimum=0.0),
         )
 
 

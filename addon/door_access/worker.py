@@ -9,16 +9,19 @@ import os
 import socket
 import uuid
 from contextlib import asynccontextmanager
+from datetime import timedelta
 
 from addon.base.host import Host
 
 from .backend import backends
+from .call_log import prune_call_log
 from .leases import claim_due, lease_seconds
 from .reconcile import drain_background, reconcile_grant
 from .settings import door_settings
 from .sweep import sweep_forever
 
 log = logging.getLogger(__name__)
+PRUNE_EVERY = timedelta(hours=1)
 
 
 class Worker:
@@ -26,6 +29,7 @@ class Worker:
         self.host = host
         self.worker_id = worker_id or f"{socket.gethostname()[:30]}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
         self._wake = asyncio.Event()
+        self._next_prune = None  # when the call log is pruned next (the host's clock)
 
     def wake(self) -> None:
         self._wake.set()
@@ -42,6 +46,17 @@ class Worker:
                 if isinstance(result, Exception):  # its lease runs out; another round takes it over
                     log.error("reconcile of access grant %s failed", grant_id, exc_info=result)
         return len(claimed)
+
+    async def prune_if_due(self) -> int:
+        """Prune the call log at most once an hour; returns how many entries went."""
+        now = self.host.clock.now()
+        if self._next_prune is not None and now < self._next_prune:
+            return 0
+        self._next_prune = now + PRUNE_EVERY
+        removed = await prune_call_log(self.host)
+        if removed:
+            log.info("call log: %d entries older than the retention removed", removed)
+        return removed
 
     async def run_until_idle(self, max_rounds: int = 1000) -> int:
         """Run batches until nothing is due (tests, benchmarks)."""
@@ -63,6 +78,7 @@ class Worker:
             while not stop.is_set():
                 self._wake.clear()  # before the round: a wake while it runs is not lost
                 try:
+                    await self.prune_if_due()
                     claimed = await self.run_once()
                 except Exception:  # the database may be briefly away; keep the loop alive
                     log.exception("access worker round failed")

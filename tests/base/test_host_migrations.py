@@ -61,3 +61,18 @@ async def test_migrating_from_nothing(tmp_path):
         assert (tmp_path / "new" / "db.sqlite3").is_file(), "the folder of the database file is created"
     finally:
         await host.database.dispose()
+
+
+async def test_a_fresh_database_has_the_default_transitions_and_names(host):
+    from addon.booking.models import DEFAULT_TRANSITIONS, BookingStatusTransition
+
+    async with host.database.session() as session:
+        codes = dict((await session.execute(select(BookingStatus.id, BookingStatus.code))).all())
+        pairs = (await session.execute(select(BookingStatusTransition.from_status_id,
+                                              BookingStatusTransition.to_status_id))).all()
+        names = {row.code: row.names for row in (await session.execute(select(BookingStatus))).scalars()}
+    found = {code: set() for code in codes.values()}
+    for source, target in pairs:
+        found[codes[source]].add(codes[target])
+    assert found == {code: set(nexts) for code, nexts in DEFAULT_TRANSITIONS.items()}
+    assert names["cancelled"] == {"nl": "Geannuleerd", "de": "Storniert", "fr": "Annulée"}

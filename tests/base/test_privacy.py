@@ -237,6 +237,11 @@ PUBLIC_FIELDS = {
     "Customer.id", "Customer.name", "Customer.language",
     "BookingStatus.id", "BookingStatus.code", "BookingStatus.name", "BookingField.id", "BookingField.code", "BookingField.label",
     "BookingField.staffOnly", "BookingFieldValue.code", "StatusChange.at", "StatusChange.from", "StatusChange.to",
+    # the lifecycle: archiving, allowed moves, names per language, forced moves, erasure (no personal data)
+    "BookableObject.archived", "BookableObject.archivedAt", "BookingField.archived", "BookingField.archivedAt",
+    "BookingStatus.archived", "BookingStatus.archivedAt", "BookingStatus.defaultName", "BookingStatus.names",
+    "BookingStatus.nextStatuses", "BookingStatus.sequence", "LocalizedName.language", "LocalizedName.name",
+    "StatusChange.forced", "Customer.erasedAt",
     "AccessGrant.id", "AccessGrant.state", "AccessGrant.desired", "AccessGrant.doors", "AccessGrant.validFrom", "AccessGrant.validTo",
     "AccessGrant.locale", "AccessGrant.attempts", "AccessGrant.nextAttemptAt", "AccessGrant.revokeRequestedAt",
     "AccessGrant.updatedAt", "AccessGrant.lastVerifiedAt", "AccessGrant.integration",

@@ -92,23 +92,23 @@ async def test_a_failed_mutation_leaks_nothing_into_the_next_one_of_the_same_req
     host.events.subscribe(services.STATUS_CHANGED, refuse_doomed)
     body = await gql.raw("""
         mutation($a: ID!, $b: ID!) {
-          a: setBookingStatus(input: {bookingId: $a, status: "paid"}) { booking { id } errors { code } }
-          b: setBookingStatus(input: {bookingId: $b, status: "paid"}) { booking { status { code } } errors { code } }
+          a: setBookingStatus(input: {bookingId: $a, status: "confirmed"}) { booking { id } errors { code } }
+          b: setBookingStatus(input: {bookingId: $b, status: "confirmed"}) { booking { status { code } } errors { code } }
         }""", {"a": doomed["id"], "b": fine["id"]})
     assert [e["message"] for e in body["errors"]] == [INTERNAL]
     assert body["data"] is None, "a failed non-null payload ends the request"
-    assert await stored_status(host, fine["id"]) in ("option", "paid")
+    assert await stored_status(host, fine["id"]) in ("option", "confirmed")
     assert await stored_status(host, doomed["id"]) == "option"
     assert await history_count(host, doomed["id"]) == 1
 
 
 async def test_a_handler_may_veto_with_user_errors(gql, host, booking):
     async def veto(session, new_status, **payload):
-        if new_status == "checked_in":
+        if new_status == "confirmed":
             raise ValidationFailed.one("NOT_PAID", "Check-in needs payment first.", "status")
 
     host.events.subscribe(services.STATUS_CHANGED, veto)
-    errors = await refused(gql, SET_STATUS, {"bookingId": booking["id"], "status": "checked_in"},
+    errors = await refused(gql, SET_STATUS, {"bookingId": booking["id"], "status": "confirmed"},
                            "setBookingStatus", "booking")
     assert errors == [{"field": "status", "code": "NOT_PAID", "message": "Check-in needs payment first."}]
     assert await stored_status(host, booking["id"]) == "option"
@@ -172,7 +172,7 @@ async def test_booking_changed_fires_on_dates_and_object_only_when_something_cha
     assert len(changed) == 2
 
     # a status change is not a booking.changed
-    await ok(gql, SET_STATUS, {"bookingId": booking["id"], "status": "paid"}, "setBookingStatus", "booking")
+    await ok(gql, SET_STATUS, {"bookingId": booking["id"], "status": "confirmed"}, "setBookingStatus", "booking")
     assert len(changed) == 2 and len(status_changed) == 1
 
 

@@ -79,3 +79,21 @@ async def test_demo_dates_follow_today(host, gql):
     for item in DEMO["bookings"]:
         offset = starts[item["reference"]] - now
         assert timedelta(days=item["startInDays"] - 1) < offset < timedelta(days=item["startInDays"] + 1)
+
+
+async def test_the_demo_follows_the_default_transitions(host, gql):
+    """A demo booking is created at option (creation is not a move) and then moved, each move one
+    the default transitions allow: the seed goes through setBookingStatus's own check."""
+    from addon.booking.models import DEFAULT_TRANSITIONS
+
+    await seed(host, DEMO)
+    data = await gql("{ bookings(first: 100) { edges { node { reference history { from { code } to { code } forced } } } } }")
+    histories = {e["node"]["reference"]: e["node"]["history"] for e in data["bookings"]["edges"]}
+    assert set(histories) == {item["reference"] for item in DEMO["bookings"]}
+    for item in DEMO["bookings"]:
+        moves = [(h["from"]["code"] if h["from"] else None, h["to"]["code"], h["forced"])
+                 for h in histories[item["reference"]]]
+        assert moves[0] == (None, "option", False)
+        assert [to for _, to, _ in moves[1:]] == item["statuses"]
+        for source, target, forced in moves[1:]:
+            assert target in DEFAULT_TRANSITIONS[source] and not forced

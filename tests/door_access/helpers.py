@@ -110,10 +110,10 @@ async def create_booking(gql, object_id, start, end, language="de", email="guest
     return data["createBooking"]["booking"]
 
 
-async def set_status(gql, booking_id, status) -> dict:
+async def set_status(gql, booking_id, status, force: bool = False) -> dict:
     data = await gql(
         f"mutation($i: SetBookingStatusInput!) {{ setBookingStatus(input: $i) {{ booking {{ {BOOKING_FIELDS} }} {ERRORS} }} }}",
-        {"i": {"bookingId": booking_id, "status": status}})
+        {"i": {"bookingId": booking_id, "status": status, "force": force}})
     assert data["setBookingStatus"]["errors"] == [], data
     return data["setBookingStatus"]["booking"]
 

@@ -118,8 +118,8 @@ async def test_window_across_dst_change_is_exact_in_utc(gql, memory, vendor):
 async def test_moving_between_trigger_statuses_makes_one_set(gql, memory, vendor):
     _, objects = await configured(gql)
     made = await create_booking(gql, objects["Studio 1"], future(), future(11))
-    for status in ("confirmed", "paid", "confirmed"):
-        result = await set_status(gql, made["id"], status)
+    for status, force in (("confirmed", False), ("paid", False), ("confirmed", True)):
+        result = await set_status(gql, made["id"], status, force=force)  # back to confirmed: an admin's move
         assert result["access"][0]["state"] == "ACTIVE"
     assert len(vendor.sets) == 1
     assert vendor.calls["create"] == 1

@@ -19,9 +19,9 @@ pytestmark = pytest.mark.anyio
 OPERATIONS = REPO_ROOT / "graphql" / "operations"
 EXPECTED = ["door_access_bulk_resync", "door_access_health", "door_access_preview", "door_access_resync",
             "door_access_retry_failed", "door_activation_preview", "door_backends", "door_connection_test",
-            "door_integration", "door_integration_create", "door_integration_set_active", "door_integration_update",
-            "door_integrations", "door_mappable_objects", "door_mapping_set", "doors", "integration_log",
-            "resivo_set_credentials"]
+            "door_integration", "door_integration_archive", "door_integration_create", "door_integration_set_active",
+            "door_integration_update", "door_integrations", "door_mappable_objects", "door_mapping_set", "doors",
+            "integration_log", "resivo_set_credentials"]
 
 
 @pytest.fixture

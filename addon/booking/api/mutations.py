@@ -8,20 +8,31 @@ from typing import Optional
 import strawberry
 from strawberry.types import Info
 
+from addon.base.api_kit import UNSET
+from addon.base.auth import Role
+from addon.base.errors import Problem
 from addon.base.mutations import run_in_transaction
 from addon.base.permissions import IsAdmin, IsStaff
 
-from .. import services
+from .. import erasure, lifecycle, services
 from .types import (
+    ArchiveBookingFieldPayload,
+    ArchiveBookingStatusPayload,
+    ArchiveObjectPayload,
     BookableObjectType,
     BookingFieldType,
+    BookingStatusType,
     BookingType,
     CreateBookingFieldPayload,
     CreateBookingPayload,
+    CreateBookingStatusPayload,
     CreateObjectPayload,
+    CustomerType,
+    EraseCustomerPayload,
     SetBookingFieldPayload,
     SetBookingStatusPayload,
     UpdateBookingPayload,
+    UpdateBookingStatusPayload,
     UpdateObjectPayload,
 )
 
@@ -81,6 +92,9 @@ class UpdateBookingInput:
 class SetBookingStatusInput:
     booking_id: strawberry.ID
     status: str = strawberry.field(description="A booking status code, e.g. confirmed.")
+    force: bool = strawberry.field(default=False, description=(
+        "Admins only: make a move the current status does not list as next (recorded in the history and the "
+        "audit trail). An archived status is never a target."))
 
 
 @strawberry.input
@@ -88,6 +102,55 @@ class SetBookingFieldInput:
     booking_id: strawberry.ID
     field: str = strawberry.field(description="A booking field code.")
     value: Optional[str] = strawberry.field(description="Null clears the value.")
+
+
+@strawberry.input
+class LocalizedNameInput:
+    language: str = strawberry.field(description="A two-letter language code, e.g. nl.")
+    name: str
+
+
+@strawberry.input
+class CreateBookingStatusInput:
+    code: str = strawberry.field(description="Stable; what status arguments and integrations name.")
+    name: str = strawberry.field(description="The display name for languages without one of their own.")
+    names: Optional[list[LocalizedNameInput]] = strawberry.field(default=None, description="Per language.")
+    sequence: Optional[int] = strawberry.field(default=None, description="Where it comes in lists; default: last.")
+    next_statuses: Optional[list[str]] = strawberry.field(default=None, description=(
+        "Codes of the statuses a booking at this one may move to (default: none, a final status)."))
+
+
+@strawberry.input
+class UpdateBookingStatusInput:
+    id: strawberry.ID
+    name: Optional[str] = None
+    names: Optional[list[LocalizedNameInput]] = strawberry.field(default=UNSET, description=(
+        "Replaces every per-language name; an empty list removes them."))
+    sequence: Optional[int] = None
+    next_statuses: Optional[list[str]] = strawberry.field(default=UNSET, description=(
+        "Replaces the list of statuses that may follow this one; an empty list makes it final."))
+
+
+@strawberry.input
+class ArchiveInput:
+    id: strawberry.ID
+    archived: bool = strawberry.field(default=True, description="False restores it.")
+
+
+@strawberry.input
+class EraseCustomerInput:
+    customer_id: strawberry.ID = strawberry.field(description="The customer (Booking.customer.id).")
+
+
+def _status_changes(data) -> lifecycle.StatusChanges:
+    names = getattr(data, "names", UNSET)
+    next_codes = getattr(data, "next_statuses", UNSET)
+    return lifecycle.StatusChanges(
+        name=UNSET if data.name is None else data.name,
+        names=UNSET if names is UNSET else {n.language: n.name for n in names or []},
+        sequence=UNSET if data.sequence is None else data.sequence,
+        next_statuses=UNSET if next_codes is UNSET else list(next_codes or []),
+    )
 
 
 def _customer(data: Optional[CustomerInput]) -> Optional[services.CustomerData]:
@@ -139,8 +202,11 @@ class BookingMutation:
     @strawberry.mutation(permission_classes=[IsStaff])
     async def set_booking_status(self, info: Info, input: SetBookingStatusInput) -> SetBookingStatusPayload:
         ctx = info.context
+        if input.force and not ctx.principal.may(Role.ADMIN):
+            refused = Problem("FORBIDDEN", "Only an admin may force a status change.", "force")
+            return SetBookingStatusPayload(booking=None, errors=[refused.as_user_error()])
         row, errors = await run_in_transaction(ctx.session, lambda s: services.set_booking_status(
-            ctx.host, s, input.booking_id, input.status, actor=ctx.actor))
+            ctx.host, s, input.booking_id, input.status, actor=ctx.actor, force=input.force))
         return SetBookingStatusPayload(booking=row and BookingType.from_model(row), errors=errors)
 
     @strawberry.mutation(permission_classes=[IsStaff])
@@ -149,3 +215,65 @@ class BookingMutation:
         row, errors = await run_in_transaction(ctx.session, lambda s: services.set_booking_field(
             ctx.host, s, input.booking_id, input.field, input.value))
         return SetBookingFieldPayload(booking=row and BookingType.from_model(row), errors=errors)
+
+    @strawberry.mutation(permission_classes=[IsAdmin], description=(
+        "Add a booking status, with the statuses that may follow it. Other statuses lead to it once an admin "
+        "lists it in their nextStatuses (updateBookingStatus)."))
+    async def create_booking_status(self, info: Info, input: CreateBookingStatusInput) -> CreateBookingStatusPayload:
+        ctx = info.context
+        row, errors = await run_in_transaction(ctx.session, lambda s: lifecycle.create_status(
+            ctx.host, s, input.code, _status_changes(input)))
+        return CreateBookingStatusPayload(status=row and BookingStatusType.from_model(row), errors=errors)
+
+    @strawberry.mutation(permission_classes=[IsAdmin], description=(
+        "Rename a status (its default name and per-language names), move it in the list, or change which "
+        "statuses may follow it. The code never changes."))
+    async def update_booking_status(self, info: Info, input: UpdateBookingStatusInput) -> UpdateBookingStatusPayload:
+        ctx = info.context
+        row, errors = await run_in_transaction(ctx.session, lambda s: lifecycle.update_status(
+            ctx.host, s, input.id, _status_changes(input)))
+        return UpdateBookingStatusPayload(status=row and BookingStatusType.from_model(row), errors=errors)
+
+    @strawberry.mutation(permission_classes=[IsAdmin], description=(
+        "Archive (or restore) a status: no new booking, move or configuration may choose it; bookings at it "
+        "keep it, and what already names it (an integration's trigger statuses) keeps working."))
+    async def archive_booking_status(self, info: Info, input: ArchiveInput) -> ArchiveBookingStatusPayload:
+        ctx = info.context
+        row, errors = await run_in_transaction(ctx.session, lambda s: lifecycle.archive_status(
+            ctx.host, s, input.id, input.archived))
+        return ArchiveBookingStatusPayload(status=row and BookingStatusType.from_model(row), errors=errors)
+
+    @strawberry.mutation(permission_classes=[IsAdmin], description=(
+        "Archive (or restore) an object: no new booking or door mapping may choose it; its bookings and "
+        "mappings stay."))
+    async def archive_object(self, info: Info, input: ArchiveInput) -> ArchiveObjectPayload:
+        ctx = info.context
+        row, errors = await run_in_transaction(ctx.session, lambda s: services.archive_object(
+            ctx.host, s, input.id, input.archived))
+        return ArchiveObjectPayload(object=row and BookableObjectType.from_model(row), errors=errors)
+
+    @strawberry.mutation(permission_classes=[IsAdmin], description=(
+        "Archive (or restore) a booking field: its values stay readable; no one writes new ones and no new "
+        "configuration chooses it."))
+    async def archive_booking_field(self, info: Info, input: ArchiveInput) -> ArchiveBookingFieldPayload:
+        ctx = info.context
+        row, errors = await run_in_transaction(ctx.session, lambda s: services.archive_booking_field(
+            ctx.host, s, input.id, input.archived))
+        return ArchiveBookingFieldPayload(field=row and BookingFieldType.from_model(row), errors=errors)
+
+    @strawberry.mutation(permission_classes=[IsAdmin], description=(
+        "Erase a customer's personal data (name, e-mail, phone, language) from the customer, their bookings' "
+        "field values and door access, the call log and the audit trail, leaving a placeholder. Their live "
+        "door access is revoked first; while the lock system has not confirmed that, the erasure is refused "
+        "(ACCESS_STILL_LIVE) and the revoke stays queued: ask again later. Recorded in the audit trail as "
+        "customer.erase, without the erased data."))
+    async def erase_customer(self, info: Info, input: EraseCustomerInput) -> EraseCustomerPayload:
+        ctx = info.context
+        _, errors = await run_in_transaction(ctx.session, lambda s: erasure.request_erasure(
+            ctx.host, s, input.customer_id, ctx.actor))
+        if not errors:
+            row, errors = await run_in_transaction(ctx.session, lambda s: erasure.erase_customer(
+                ctx.host, s, input.customer_id, ctx.actor))
+        if errors:
+            return EraseCustomerPayload(customer=None, errors=errors)
+        return EraseCustomerPayload(customer=CustomerType.from_model(row), errors=[])

@@ -84,19 +84,22 @@ def _bound(value: Optional[datetime], name: str) -> Optional[datetime]:
         return edge.replace(tzinfo=timezone.utc)
 
 
+def _in_use(query, model, include_archived: bool):
+    """A list query without the archived rows, unless they are asked for."""
+    return query if include_archived else query.where(model.archived_at.is_(None))
+
+
 PAGING = ("Page forward with first/after (pageInfo.endCursor), back with last/before (pageInfo.startCursor); "
           "default: the first 50.")
 
 
 @strawberry.type
 class BookingQuery:
-    @strawberry.field(permission_classes=[IsFrontend], description="Main objects, each with its sub-objects.")
-    async def objects(self, info: Info) -> list[BookableObjectType]:
-        rows = (
-            await info.context.session.execute(
-                select(BookableObject).where(BookableObject.parent_id.is_(None)).order_by(BookableObject.name)
-            )
-        ).scalars().all()
+    @strawberry.field(permission_classes=[IsFrontend], description=(
+        "Main objects, each with its sub-objects; archived ones only with includeArchived."))
+    async def objects(self, info: Info, include_archived: bool = False) -> list[BookableObjectType]:
+        query = select(BookableObject).where(BookableObject.parent_id.is_(None)).order_by(BookableObject.name)
+        rows = (await info.context.session.execute(_in_use(query, BookableObject, include_archived))).scalars().all()
         return [BookableObjectType.from_model(r) for r in rows]
 
     @strawberry.field(permission_classes=[IsFrontend], name="object")
@@ -180,12 +183,15 @@ class BookingQuery:
         return await keyset_page(ctx.session, query, CUSTOMERS_BY_NAME, request, CustomerConnection,
                                  CustomerType.from_model)
 
-    @strawberry.field(permission_classes=[IsFrontend])
-    async def booking_statuses(self, info: Info) -> list[BookingStatusType]:
-        rows = (await info.context.session.execute(select(BookingStatus).order_by(BookingStatus.sequence, BookingStatus.id))).scalars().all()
+    @strawberry.field(permission_classes=[IsFrontend], description=(
+        "The statuses in order, each with the statuses that may follow it; archived ones only with includeArchived."))
+    async def booking_statuses(self, info: Info, include_archived: bool = False) -> list[BookingStatusType]:
+        query = select(BookingStatus).order_by(BookingStatus.sequence, BookingStatus.id)
+        rows = (await info.context.session.execute(_in_use(query, BookingStatus, include_archived))).scalars().all()
         return [BookingStatusType.from_model(r) for r in rows]
 
-    @strawberry.field(permission_classes=[IsFrontend])
-    async def booking_fields(self, info: Info) -> list[BookingFieldType]:
-        rows = (await info.context.session.execute(select(BookingField).order_by(BookingField.code))).scalars().all()
+    @strawberry.field(permission_classes=[IsFrontend], description="Booking fields; archived ones only with includeArchived.")
+    async def booking_fields(self, info: Info, include_archived: bool = False) -> list[BookingFieldType]:
+        query = select(BookingField).order_by(BookingField.code)
+        rows = (await info.context.session.execute(_in_use(query, BookingField, include_archived))).scalars().all()
         return [BookingFieldType.from_model(r) for r in rows]

@@ -11,11 +11,14 @@ from strawberry.types import Info
 from addon.base.api_kit import global_id, payload
 from addon.base.connections import connection_type
 from addon.base.extend import mixins_for
+from addon.base.i18n import match_language, request_language
 from addon.base.nodes import Node
 from addon.base.permissions import STAFF_ONLY, StaffOnlyField, is_staff
 
 from ..models import BookableObject, Booking, BookingField, BookingStatus, Customer
 from ..privacy import staff_only_field_codes
+
+ARCHIVED_AT = "When it was archived (hidden from new work, kept for history); null while in use."
 
 
 @strawberry.type(name="BookableObject", description="A bookable object; a sub-object has a parent.")
@@ -25,11 +28,16 @@ class BookableObjectType(Node):
     name: str
     time_zone: str = strawberry.field(description="IANA time zone of the object, e.g. Europe/Amsterdam.")
     parent_id: strawberry.Private[Optional[int]]
+    archived_at: Optional[datetime] = strawberry.field(description=ARCHIVED_AT)
 
     @classmethod
     def from_model(cls, row: BookableObject) -> "BookableObjectType":
         return cls(id=global_id("BookableObject", row.id), row_id=row.id, code=row.code, name=row.name,
-                   time_zone=row.time_zone, parent_id=row.parent_id)
+                   time_zone=row.time_zone, parent_id=row.parent_id, archived_at=row.archived_at)
+
+    @strawberry.field(description="True when archived: no new booking or door mapping may choose it.")
+    def archived(self) -> bool:
+        return self.archived_at is not None
 
     @strawberry.field(description="The main object this sub-object belongs to.")
     async def parent(self, info: Info) -> Optional["BookableObjectType"]:
@@ -38,10 +46,10 @@ class BookableObjectType(Node):
         row = await info.context.loader("booking.object").load(self.parent_id)
         return BookableObjectType.from_model(row)
 
-    @strawberry.field
-    async def sub_objects(self, info: Info) -> list["BookableObjectType"]:
+    @strawberry.field(description="Its sub-objects; archived ones only with includeArchived.")
+    async def sub_objects(self, info: Info, include_archived: bool = False) -> list["BookableObjectType"]:
         rows = await info.context.loader("booking.sub_objects").load(self.row_id)
-        return [BookableObjectType.from_model(r) for (r,) in rows]
+        return [BookableObjectType.from_model(r) for (r,) in rows if include_archived or r.archived_at is None]
 
 
 @strawberry.type(name="Customer", description="Who booked: made with each booking.")
@@ -51,22 +59,55 @@ class CustomerType(Node):
     email: Optional[str] = strawberry.field(permission_classes=[StaffOnlyField], description=STAFF_ONLY)
     phone: Optional[str] = strawberry.field(permission_classes=[StaffOnlyField], description=STAFF_ONLY)
     language: Optional[str] = strawberry.field(description="Preferred language, e.g. nl, de-CH; may be empty.")
+    erased_at: Optional[datetime] = strawberry.field(description=(
+        "When an admin erased this customer's personal data (eraseCustomer); null while it is kept."))
 
     @classmethod
     def from_model(cls, row: Customer) -> "CustomerType":
         return cls(id=global_id("Customer", row.id), row_id=row.id, name=row.name, email=row.email, phone=row.phone,
-                   language=row.language)
+                   language=row.language, erased_at=row.erased_at)
 
 
-@strawberry.type(name="BookingStatus", description="A step of a booking's life, e.g. option, confirmed, cancelled.")
+@strawberry.type(name="LocalizedName", description="A display name in one language.")
+class LocalizedNameType:
+    language: str = strawberry.field(description="A two-letter language code, e.g. nl.")
+    name: str
+
+
+@strawberry.type(name="BookingStatus", description=(
+    "A step of a booking's life, e.g. option, confirmed, cancelled. A booking moves only to the statuses "
+    "its current one lists in nextStatuses (an admin may force any other move)."))
 class BookingStatusType(Node):
     row_id: strawberry.Private[int]
     code: str = strawberry.field(description="What status arguments and filters take, e.g. confirmed.")
-    name: str
+    default_name: str = strawberry.field(description="The display name for languages without one of their own.")
+    translated: strawberry.Private[dict]
+    sequence: int = strawberry.field(description="Where it comes in lists (ascending).")
+    archived_at: Optional[datetime] = strawberry.field(description=ARCHIVED_AT)
 
     @classmethod
     def from_model(cls, row: BookingStatus) -> "BookingStatusType":
-        return cls(id=global_id("BookingStatus", row.id), row_id=row.id, code=row.code, name=row.name)
+        return cls(id=global_id("BookingStatus", row.id), row_id=row.id, code=row.code, default_name=row.name,
+                   translated=dict(row.names or {}), sequence=row.sequence, archived_at=row.archived_at)
+
+    @strawberry.field(description="The display name in the caller's language (Accept-Language), else defaultName.")
+    def name(self) -> str:
+        language = match_language(request_language(), tuple(self.translated)) if self.translated else None
+        return self.translated.get(language, self.default_name) if language else self.default_name
+
+    @strawberry.field(description="The display names per language (defaultName serves the others).")
+    def names(self) -> list[LocalizedNameType]:
+        return [LocalizedNameType(language=k, name=v) for k, v in sorted(self.translated.items())]
+
+    @strawberry.field(description="True when archived: no new booking, move or configuration may choose it.")
+    def archived(self) -> bool:
+        return self.archived_at is not None
+
+    @strawberry.field(description=(
+        "The statuses a booking at this one may move to, in order; archived ones only with includeArchived."))
+    async def next_statuses(self, info: Info, include_archived: bool = False) -> list["BookingStatusType"]:
+        rows = await info.context.loader("booking.next_statuses").load(self.row_id)
+        return [BookingStatusType.from_model(r) for (_, r) in rows if include_archived or r.archived_at is None]
 
 
 @strawberry.type(name="BookingField", description="An admin-defined extra field on bookings.")
@@ -74,10 +115,16 @@ class BookingFieldType(Node):
     row_id: strawberry.Private[int]
     code: str
     label: str
+    archived_at: Optional[datetime] = strawberry.field(description=ARCHIVED_AT)
 
     @classmethod
     def from_model(cls, row: BookingField) -> "BookingFieldType":
-        return cls(id=global_id("BookingField", row.id), row_id=row.id, code=row.code, label=row.label)
+        return cls(id=global_id("BookingField", row.id), row_id=row.id, code=row.code, label=row.label,
+                   archived_at=row.archived_at)
+
+    @strawberry.field(description="True when archived: its values stay readable, no new ones are written.")
+    def archived(self) -> bool:
+        return self.archived_at is not None
 
     @strawberry.field(description=(
         "True when the frontend role cannot read this field's values (it holds something private, e.g. a "
@@ -102,6 +149,7 @@ class StatusChangeType:
     at: datetime
     by: Optional[str] = strawberry.field(permission_classes=[StaffOnlyField], description=(
         "Who made the change, e.g. \"user:Anna Admin\", \"token:booking-site\", \"system\". " + STAFF_ONLY))
+    forced: bool = strawberry.field(description="True when an admin forced a move the allowed transitions do not list.")
 
     @strawberry.field(name="from")
     async def from_(self, info: Info) -> Optional[BookingStatusType]:
@@ -153,7 +201,7 @@ def _booking_base() -> type:
             rows = await info.context.loader("booking.history").load(self.row_id)
             return [
                 StatusChangeType(from_status_id=h.from_status_id, to_status_id=h.to_status_id, at=h.changed_at,
-                                 by=h.changed_by)
+                                 by=h.changed_by, forced=h.forced)
                 for (h,) in rows
             ]
 
@@ -174,3 +222,13 @@ CreateBookingPayload = payload("CreateBookingPayload", "booking", BookingType, "
 UpdateBookingPayload = payload("UpdateBookingPayload", "booking", BookingType, "Result of updateBooking.")
 SetBookingStatusPayload = payload("SetBookingStatusPayload", "booking", BookingType, "Result of setBookingStatus.")
 SetBookingFieldPayload = payload("SetBookingFieldPayload", "booking", BookingType, "Result of setBookingField.")
+CreateBookingStatusPayload = payload("CreateBookingStatusPayload", "status", BookingStatusType,
+                                     "Result of createBookingStatus.")
+UpdateBookingStatusPayload = payload("UpdateBookingStatusPayload", "status", BookingStatusType,
+                                     "Result of updateBookingStatus.")
+ArchiveBookingStatusPayload = payload("ArchiveBookingStatusPayload", "status", BookingStatusType,
+                                      "Result of archiveBookingStatus.")
+ArchiveObjectPayload = payload("ArchiveObjectPayload", "object", BookableObjectType, "Result of archiveObject.")
+ArchiveBookingFieldPayload = payload("ArchiveBookingFieldPayload", "field", BookingFieldType,
+                                     "Result of archiveBookingField.")
+EraseCustomerPayload = payload("EraseCustomerPayload", "customer", CustomerType, "Result of eraseCustomer.")

@@ -14,16 +14,30 @@ from addon.booking.api.types import BookingType
 from addon.booking.models import BookableObject
 
 from .. import mapping, policy, repair
+from ..archiving import LiveAccess, archive_integration
 from ..reconcile import reconcile_now
 from ..worker import running_worker
 from .live_doors import live_doors_cached, mapping_warnings, resolved_doors
 from .types import (
+    ArchiveDoorIntegrationPayload,
     DoorIntegrationPayload,
     DoorIntegrationType,
     DoorMappingType,
     SetDoorIntegrationActivePayload,
     SetDoorMappingPayload,
 )
+
+LiveAccessChoice = strawberry.enum(LiveAccess, name="LiveAccessChoice", description=(
+    "What archiving an integration does with the door access it gives now."))
+
+
+@strawberry.input
+class ArchiveDoorIntegrationInput:
+    id: strawberry.ID
+    archived: bool = strawberry.field(default=True, description="False restores it (inactive).")
+    live_access: Optional[LiveAccessChoice] = strawberry.field(default=None, description=(
+        "Required when the integration gives live access: KEEP_UNTIL_END leaves each live set until its window "
+        "ends, REVOKE_NOW has the worker revoke them all."))
 
 
 @strawberry.input(description="A new integration: its backend (see doorBackends) and the Details tab.")
@@ -188,3 +202,19 @@ class DoorAccessMutation:
         count, errors = await run_in_transaction(ctx.session, lambda s: repair.retry_failed(ctx.host, s, input.integration_id))
         _wake_worker(ctx.host, count)
         return RetryFailedAccessPayload(requeued=count or 0, errors=errors)
+
+    @strawberry.mutation(permission_classes=[IsAdmin], description=(
+        "Archive (or restore) an integration: it is deactivated, hidden from doorIntegrations (unless "
+        "includeArchived) and cannot be activated; its grants and call log stay. Access on its way stops; "
+        "live access stays until it ends or is revoked now, as liveAccess says (the worker does it)."))
+    async def archive_door_integration(self, info: Info, input: ArchiveDoorIntegrationInput
+                                       ) -> ArchiveDoorIntegrationPayload:
+        ctx = info.context
+        done, errors = await run_in_transaction(ctx.session, lambda s: archive_integration(
+            ctx.host, s, input.id, input.archived, input.live_access, ctx.actor))
+        if errors:
+            return ArchiveDoorIntegrationPayload(integration=None, grants_revoked=0, errors=errors)
+        integration, queued = done
+        _wake_worker(ctx.host, queued)
+        return ArchiveDoorIntegrationPayload(integration=DoorIntegrationType.from_model(integration),
+                                             grants_revoked=queued, errors=[])

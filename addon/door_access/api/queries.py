@@ -3,7 +3,7 @@ the access preview and the integration log."""
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import Annotated, Optional
 from zoneinfo import ZoneInfo
 
 import strawberry
@@ -93,8 +93,12 @@ class DoorAccessQuery:
         return [DoorBackendType(name=b.name, label=b.label) for b in backends(info.context.host).all()]
 
     @strawberry.field(permission_classes=[IsAdmin])
-    async def door_integrations(self, info: Info) -> list[DoorIntegrationType]:
-        rows = (await info.context.session.execute(select(DoorIntegration).order_by(DoorIntegration.id))).scalars()
+    async def door_integrations(self, info: Info, include_archived: Annotated[bool, strawberry.argument(
+            description="Also the archived ones.")] = False) -> list[DoorIntegrationType]:
+        query = select(DoorIntegration).order_by(DoorIntegration.id)
+        if not include_archived:
+            query = query.where(DoorIntegration.archived_at.is_(None))
+        rows = (await info.context.session.execute(query)).scalars()
         return [DoorIntegrationType.from_model(r) for r in rows]
 
     @strawberry.field(permission_classes=[IsAdmin])
@@ -138,7 +142,8 @@ class DoorAccessQuery:
 
     @strawberry.field(permission_classes=[IsAdmin], description="Main objects each followed by its sub-objects.")
     async def mappable_objects(self, info: Info) -> list[BookableObjectType]:
-        rows = (await info.context.session.execute(select(BookableObject).order_by(BookableObject.name))).scalars().all()
+        rows = (await info.context.session.execute(
+            select(BookableObject).where(BookableObject.archived_at.is_(None)).order_by(BookableObject.name))).scalars().all()
         children: dict[int | None, list[BookableObject]] = {}
         for row in rows:
             children.setdefault(row.parent_id, []).append(row)

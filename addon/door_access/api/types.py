@@ -90,6 +90,8 @@ def _integration_type() -> type:
         default_language: str
         created_at: datetime
         updated_at: datetime
+        archived_at: Optional[datetime] = strawberry.field(description=(
+            "When it was archived (inactive for good, kept for history); null while in use."))
 
         @classmethod
         def from_model(cls, row: DoorIntegration) -> "DoorIntegrationType":
@@ -98,7 +100,12 @@ def _integration_type() -> type:
                 trigger_statuses=list(row.trigger_statuses or []), revoke_statuses=list(row.revoke_statuses or []),
                 time_before_minutes=row.time_before_minutes, authorization_id_field=row.authorization_id_field,
                 default_language=row.default_language, created_at=row.created_at, updated_at=row.updated_at,
+                archived_at=row.archived_at,
             )
+
+        @strawberry.field(description="True when archived: it cannot be activated or chosen until restored.")
+        def archived(self) -> bool:
+            return self.archived_at is not None
 
         @strawberry.field(description="Object → doors, resolved against the live door list.")
         async def door_mappings(self, info: Info) -> list[DoorMappingType]:
@@ -130,6 +137,13 @@ class SetDoorMappingPayload:
     warnings: list[str]
     affected_bookings: int = strawberry.field(description=(
         "Bookings whose door access now follows the change (the worker replaces their sets)."))
+    errors: list[UserError]
+
+
+@strawberry.type
+class ArchiveDoorIntegrationPayload:
+    integration: Optional[DoorIntegrationType]
+    grants_revoked: int = strawberry.field(description="Grants queued for the worker to revoke.")
     errors: list[UserError]
 
 

@@ -1,0 +1,83 @@
+"""Door access when a customer's data is erased: their live access is revoked first (the lock
+vendor holds their e-mail address and phone number with each access set), then the copies kept
+here — grants' languages, errors and warnings, and the call log — lose the erased values."""
+
+from __future__ import annotations
+
+from sqlalchemy import or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from addon.base.erasure import scrub_rows
+from addon.base.errors import ValidationFailed
+from addon.base.events import after_commit
+from addon.base.host import Host
+from addon.booking.erasure import ERASE_REQUESTED, ERASING, Erasure
+from addon.booking.models import Booking
+
+from .call_log import call_log
+from .intents import want_revoked
+from .live import announce
+from .models import AccessCallLog, AccessGrant, Desired, DoorIntegration, GrantState
+
+
+def _live():
+    """A grant whose access set may still exist at the vendor (or may be created by a sent create)."""
+    return (AccessGrant.state != GrantState.REVOKED) & or_(
+        AccessGrant.state.in_((GrantState.ACTIVE, GrantState.REVOKING)), AccessGrant.authorization_id.is_not(None),
+        AccessGrant.superseded_authorization_id.is_not(None), AccessGrant.create_sent_generation.is_not(None))
+
+
+async def revoke_for_erasure(host: Host, session: AsyncSession, erasure: Erasure) -> list[int]:
+    """Every grant of the customer's bookings that is not revoked yet becomes a revoke, due now."""
+    if not erasure.booking_ids:
+        return []
+    rows = (await session.execute(
+        select(AccessGrant, Booking, DoorIntegration)
+        .join(Booking, Booking.id == AccessGrant.booking_id)
+        .join(DoorIntegration, DoorIntegration.id == AccessGrant.integration_id)
+        .where(AccessGrant.booking_id.in_(erasure.booking_ids))
+        .where((AccessGrant.state != GrantState.REVOKED) | (AccessGrant.desired != Desired.REVOKED))
+        .order_by(AccessGrant.id)
+    )).all()
+    now = host.clock.now()
+    touched = [grant for _, booking, integration in rows
+               if (grant := await want_revoked(session, booking, integration, now, actor=f"erasure by {erasure.actor}"[:100]))]
+    await announce(host, session, touched)
+    return [g.id for g in touched]
+
+
+async def still_live(session: AsyncSession, booking_ids: tuple[int, ...]) -> int:
+    if not booking_ids:
+        return 0
+    return len((await session.execute(
+        select(AccessGrant.id).where(AccessGrant.booking_id.in_(booking_ids), _live()))).all())
+
+
+def register_erasure(host: Host) -> None:
+    from .reconcile import reconcile_soon
+
+    async def on_erase_requested(session: AsyncSession, erasure: Erasure) -> None:
+        ids = await revoke_for_erasure(host, session, erasure)
+        if ids:
+            after_commit(session, lambda: reconcile_soon(host, ids))
+        # What the revokes just reported to the call log is written before the erasure searches it.
+        after_commit(session, lambda: call_log(host).flush())
+
+    async def on_erasing(session: AsyncSession, erasure: Erasure) -> None:
+        live = await still_live(session, erasure.booking_ids)
+        if live:
+            raise ValidationFailed.one(
+                "ACCESS_STILL_LIVE", "The door access of {count} bookings of this customer is not revoked yet (the lock "
+                "system has not confirmed it). The revoke stays queued and is retried; erase again once it is done "
+                "(see the bookings' access).", "customerId", count=live)
+        if erasure.booking_ids:
+            scope = AccessGrant.booking_id.in_(erasure.booking_ids)
+            await scrub_rows(session, AccessGrant, ("last_error", "last_error_i18n", "warnings", "revoke_requested_by"),
+                             erasure.values, scope)
+            for grant in (await session.execute(select(AccessGrant).where(scope))).scalars():
+                grant.locale = None  # the customer's language, as sent to the vendor
+        # A vendor's answer may quote a recipient: the whole log is searched, not only these bookings.
+        await scrub_rows(session, AccessCallLog, ("error", "path"), erasure.values)
+
+    host.events.subscribe(ERASE_REQUESTED, on_erase_requested)
+    host.events.subscribe(ERASING, on_erasing)
