@@ -404,6 +404,51 @@ def time_to_fraction(progress: list, expected: int, fraction: float) -> float | 
     return next((t for t, active in progress if active >= fraction * expected), None)
 
 
+def reset_peak_rss() -> None:
+    """Start the process's peak resident size (VmHWM) afresh (Linux: clear_refs 5)."""
+    try:
+        Path("/proc/self/clear_refs").write_text("5")
+    except OSError:
+        pass
+
+
+def peak_rss_mb() -> float | None:
+    """The process's peak resident size since start or :func:`reset_peak_rss`, in MB."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+class AttemptCounter:
+    """Reconcile attempts per grant, counted where the engine counts them: each
+    ``start_attempt`` that lets a reconcile act (whatever vendor calls follow)."""
+
+    def __init__(self) -> None:
+        from addon.door_access import reconcile
+
+        self._module = reconcile
+        self._original = reconcile.start_attempt
+        self.per_grant: Counter = Counter()
+
+        async def counted(host, grant_id, *args, **kwargs):
+            started = await self._original(host, grant_id, *args, **kwargs)
+            if started:
+                self.per_grant[grant_id] += 1
+            return started
+
+        reconcile.start_attempt = counted
+
+    def per_booking(self, grant_rows) -> dict[int, int]:
+        return {g.booking_id: self.per_grant.get(g.id, 0) for g in grant_rows}
+
+    def close(self) -> None:
+        self._module.start_attempt = self._original
+
+
 def cpu_seconds() -> float:
     """CPU time (user + system) of this process: the server, the worker and the sandbox."""
     usage = resource.getrusage(resource.RUSAGE_SELF)

@@ -21,6 +21,7 @@ import platform
 import shutil
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 from types import SimpleNamespace
@@ -28,7 +29,13 @@ from types import SimpleNamespace
 if __package__ in (None, ""):  # `python bench/run.py`: make the `bench` package importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench import booking_list, bulk_confirmation, status_latency, worker_drain  # noqa: E402
+from bench import (  # noqa: E402
+    booking_list,
+    bulk_confirmation,
+    bulk_confirmation_slow,
+    status_latency,
+    worker_drain,
+)
 from bench.harness import (  # noqa: E402
     REPO_ROOT,
     PostgresBackend,
@@ -40,7 +47,7 @@ from bench.harness import (  # noqa: E402
     setup_logging,
 )
 
-SCENARIOS = [bulk_confirmation, status_latency, booking_list, worker_drain]
+SCENARIOS = [bulk_confirmation, status_latency, booking_list, worker_drain, bulk_confirmation_slow]
 RESULTS_PATH = REPO_ROOT / "bench" / "results.json"
 
 
@@ -49,7 +56,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--scenario", default="all",
                         help="all, or comma-separated numbers/names: 1 bulk_confirmation, 2 status_latency, "
-                             "3 booking_list, 4 worker_drain (default: all)")
+                             "3 booking_list, 4 worker_drain, 5 bulk_confirmation_slow (default: all)")
     parser.add_argument("--db", choices=["sqlite", "postgres", "both"], default="both")
     parser.add_argument("--size", type=int, default=None,
                         help="override every scenario's size (bookings for 1 and 4, calls per variant for 2, "
@@ -68,6 +75,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="timed calls per variant in scenarios 2 and 3 (default 40)")
     parser.add_argument("--drain-latency-ms", type=float, default=worker_drain.DEFAULT_LATENCY_MS,
                         help=f"sandbox latency in scenario 4 (default {worker_drain.DEFAULT_LATENCY_MS:g} ms)")
+    parser.add_argument("--loop", choices=["auto", "asyncio", "uvloop"], default="auto",
+                        help="event loop of the server process; auto: uvloop when installed, as `ireserve serve` "
+                             "(uvicorn) picks it (default auto)")
     parser.add_argument("--output", type=Path, default=RESULTS_PATH, help="where to write the JSON results")
     parser.add_argument("--markdown", type=Path, default=None, help="also write the table as Markdown here")
     return parser.parse_args(argv)
@@ -83,9 +93,22 @@ def selected_scenarios(spec: str) -> list:
                 chosen.append(module)
                 break
         else:
-            raise SystemExit(f"unknown scenario {part!r}; use 1-4 or one of "
+            raise SystemExit(f"unknown scenario {part!r}; use 1-5 or one of "
                              + ", ".join(m.NAME for m in SCENARIOS))
     return chosen
+
+
+def loop_factory(choice: str):
+    """The server's event loop: uvloop where installed (what uvicorn's ``loop="auto"`` picks)."""
+    if choice == "asyncio":
+        return None
+    try:
+        import uvloop
+    except ImportError:
+        if choice == "uvloop":
+            raise SystemExit("--loop uvloop: uvloop is not installed") from None
+        return None
+    return uvloop.new_event_loop
 
 
 def machine() -> dict:
@@ -103,8 +126,15 @@ def machine() -> dict:
         "strawberry": version("strawberry-graphql"),
         "uvicorn": version("uvicorn"),
         "uvicorn_http": http_implementation(),
-        "event_loop": "asyncio",
+        "event_loop": _loop_name(),
     }
+
+
+def _loop_name() -> str:
+    try:
+        return type(asyncio.get_running_loop()).__module__.split(".")[0]
+    except RuntimeError:
+        return "asyncio"
 
 
 @contextlib.contextmanager
@@ -124,8 +154,48 @@ def postgres_server_or_none(wanted: bool, given=None):
         yield None, str(exc)
 
 
+LARGE = (bulk_confirmation.NAME, bulk_confirmation_slow.NAME, worker_drain.NAME)
+
+
+class LoadSampler:
+    """The machine's load during a run, read from /proc/loadavg every 2 s in a thread: the
+    1-minute load average and the processes runnable at that moment (this one included). Other
+    work on the machine shows here; the harness cannot stop it."""
+
+    def __init__(self, every: float = 2.0) -> None:
+        self.every = every
+        self.samples: list[tuple[float, int]] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                fields = Path("/proc/loadavg").read_text().split()
+                self.samples.append((float(fields[0]), int(fields[3].split("/")[0])))
+            except (OSError, ValueError, IndexError):
+                return
+            self._stop.wait(self.every)
+
+    def __enter__(self) -> "LoadSampler":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def summary(self) -> dict:
+        if not self.samples:
+            return {}
+        loads = sorted(x for x, _ in self.samples)
+        runnable = sorted(n for _, n in self.samples)
+        return {"samples": len(loads), "load1_min": loads[0], "load1_median": loads[len(loads) // 2],
+                "load1_max": loads[-1], "runnable_median": runnable[len(runnable) // 2], "runnable_max": runnable[-1]}
+
+
 def repetitions_for(module, size: int, options) -> int:
-    if module.NAME in (bulk_confirmation.NAME, worker_drain.NAME) and size >= 1000 and options.repeat_large:
+    if module.NAME in LARGE and size >= 1000 and options.repeat_large:
         return options.repeat_large
     return options.repeat
 
@@ -145,7 +215,9 @@ async def run_scenario(module, backend, workdir: Path, options, info: dict) -> d
     for index in range(repeat):
         print(f"  {module.NAME} on {backend.kind}: repetition {index + 1}/{repeat} (size {size})", flush=True)
         load = os.getloadavg()
-        run = await module.run_once(env, size)
+        with LoadSampler() as sampler:
+            run = await module.run_once(env, size)
+        run["machine_load_during"] = sampler.summary()
         settings = run.pop("_settings", settings)
         # Other work on the machine shows here (the harness cannot stop it); the figures of a
         # run with a high load are worth less.
@@ -195,6 +267,9 @@ async def run_all(options, postgres_server=None) -> list[dict]:
             for module in scenarios:
                 for backend in backends:
                     results.append(await run_scenario(module, backend, workdir, options, info))
+                    # What is measured so far survives an interrupted run.
+                    partial = Path(str(options.output) + ".partial")
+                    partial.write_text(json.dumps([rounded(r) for r in results], indent=2) + "\n")
             for backend in backends:
                 if hasattr(backend, "close"):
                     await backend.close()
@@ -223,6 +298,10 @@ def table(results: list[dict]) -> list[tuple[str, str, str, str, str]]:
             spread = [run_rows[index][1] for run_rows in per_run]
             runs = " | ".join(spread) if len(spread) > 1 and all(len(s) <= 16 for s in spread) else ""
             rows.append((result["title"], result["db"], label, value, runs))
+        load = result["medians"].get("machine_load_during")
+        if load:
+            rows.append((result["title"], result["db"], "machine load during the run: 1-min avg min-max, runnable max",
+                         f"{load['load1_min']:.1f}-{load['load1_max']:.1f}, {load['runnable_max']:.0f}", ""))
     return rows
 
 
@@ -255,7 +334,8 @@ def markdown(results: list[dict]) -> str:
 def main(argv: list[str] | None = None) -> int:
     options = parse_args(argv)
     started = time.monotonic()
-    results = asyncio.run(run_all(options))
+    with asyncio.Runner(loop_factory=loop_factory(options.loop)) as runner:
+        results = runner.run(run_all(options))
     options.output.parent.mkdir(parents=True, exist_ok=True)
     options.output.write_text(json.dumps(results, indent=2) + "\n")
     print_table(results)

@@ -32,6 +32,8 @@ from .harness import (
     create_bookings,
     fresh_host,
     grant_counts,
+    peak_rss_mb,
+    reset_peak_rss,
     run_client,
     seed_world,
     serving,
@@ -70,6 +72,7 @@ async def run_once(env, size: int) -> dict:
         chunks = [ids[i:i + per_series] for i in range(0, len(ids), per_series)]
         sandbox = Sandbox()
         sandbox.connect(host)
+        reset_peak_rss()
         counter = StatementCounter(host.database)
         LOG_COUNTER.take()
         variants: dict = {}
@@ -127,6 +130,7 @@ async def run_once(env, size: int) -> dict:
             await sandbox.aclose()
         settings = settings_record(host)
     return {
+        "peak_rss_mb": peak_rss_mb(),
         "calls_per_variant": n,
         **variants,
         "grant_states_at_end": counts,
@@ -151,4 +155,6 @@ def table_rows(m: dict) -> list[tuple[str, str]]:
             (f"{tag}: overhead p50/p95/p99", f"{over['p50']:.1f} / {over['p95']:.1f} / {over['p99']:.1f} ms"),
             (f"{tag}: SQL per call GraphQL / bare", f"{v['sql_per_call_graphql_http']:.1f} / {v['sql_per_call_bare_service']:.1f}"),
         ]
+    if m.get("peak_rss_mb") is not None:
+        rows.append(("peak RSS of the server process", f"{m['peak_rss_mb']:.0f} MB"))
     return rows

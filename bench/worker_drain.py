@@ -11,10 +11,12 @@ every grant is ACTIVE (polled on a separate engine every 0.1 s). Backoff is shor
 finishes: IRESERVE_RETRY_BASE 0.1 s, IRESERVE_RETRY_MAX 2 s, IRESERVE_WORKER_INTERVAL 0.1 s (the
 loop only sleeps when nothing is due); batch size and concurrency are the defaults.
 
-Figures: time to drain; attempts per grant (one attempt = one reconcile run; every run starts
-with get_site, so the integration log's get_site rows per booking count them); Resivo calls by
-operation and by answer; and the check that every booking ends with exactly one active
-authorisation set, named by its grant and its booking field, with no orphan set in the sandbox.
+Figures: time to drain; attempts per grant (one attempt = one reconcile run, counted where the
+engine starts it, whatever calls it makes); Resivo calls by operation and by answer, and per
+grant; the lower bound grants × latency / RESIVO_CONCURRENCY (one necessary call per grant);
+SQL statements and server CPU per grant; the process's peak RSS; and the check that every
+booking ends with exactly one active authorisation set, named by its grant and its booking
+field, with no orphan set in the sandbox.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from addon.resivo.settings import resivo_settings
 
 from .harness import (
     LOG_COUNTER,
+    AttemptCounter,
     Sandbox,
     StatementCounter,
     access_check,
@@ -46,6 +49,8 @@ from .harness import (
     grants,
     machine_busy,
     machine_cpu,
+    peak_rss_mb,
+    reset_peak_rss,
     seed_world,
     settings_record,
     summary,
@@ -71,16 +76,6 @@ def warmup_size(size: int) -> int:
     return max(1, min(size, 50))
 
 
-async def attempts_per_booking(host) -> dict[int, int]:
-    async with host.database.session() as session:
-        rows = (await session.execute(
-            select(AccessCallLog.booking_id, func.count())
-            .where(AccessCallLog.operation == "get_site", AccessCallLog.booking_id.is_not(None))
-            .group_by(AccessCallLog.booking_id)
-        )).all()
-    return dict(rows)
-
-
 async def answers_by_status(host) -> dict[str, int]:
     async with host.database.session() as session:
         rows = (await session.execute(
@@ -100,6 +95,8 @@ async def run_once(env, size: int) -> dict:
         await sandbox.latency(latency)
         await sandbox.add_fault({"mode": "random", "rates": FAULT_RATES, "retryAfter": RETRY_AFTER_S, "seed": seed})
         connector = sandbox.connect(host)
+        reset_peak_rss()
+        attempt_counter = AttemptCounter()
         counter = StatementCounter(host.database)
         monitor = Database(host.settings.database_url)
         LOG_COUNTER.take()
@@ -120,20 +117,23 @@ async def run_once(env, size: int) -> dict:
             await call_log(host).flush()
             statements, connections = counter.n, counter.connections_opened
         finally:
+            attempt_counter.close()
             counter.close()
             await connector.aclose()
             await monitor.dispose()
             await sandbox.aclose()
-        attempts = await attempts_per_booking(host)
         statuses = await answers_by_status(host)
-        check = access_check(sets, await grants(host), await field_values(host), booking_ids)
+        grant_rows = await grants(host)
+        attempts = attempt_counter.per_booking(grant_rows)
+        check = access_check(sets, grant_rows, await field_values(host), booking_ids)
         settings = settings_record(host)
         concurrency = resivo_settings(host).concurrency
+    peak_rss = peak_rss_mb()
 
     per_grant = [attempts.get(b, 0) for b in booking_ids]
     calls = stats["calls"]
     total_calls = sum(calls.values())
-    lower_bound = total_calls * latency / 1000 / concurrency
+    lower_bound = size * latency / 1000 / concurrency  # one necessary call per grant
     drain = (done_at - started) if done_at else None
     fired = next((f.get("fired") for f in faults if f.get("mode") == "random"), None)
     return {
@@ -158,9 +158,14 @@ async def run_once(env, size: int) -> dict:
         "token_requests": stats["tokenRequests"],
         "faults_fired": fired,
         "answers_by_http_status": statuses,
+        "resivo_calls_per_grant": total_calls / size,
         "lower_bound_s": lower_bound,
         "ratio_to_lower_bound": (drain / lower_bound) if drain and lower_bound else None,
+        "calls_based_bound_s": total_calls * latency / 1000 / concurrency,
         "sql_statements_per_reconcile": statements / max(1, sum(per_grant)),
+        "sql_statements_per_grant": statements / size,
+        "server_cpu_ms_per_grant": cpu * 1000 / size,
+        "peak_rss_mb": peak_rss,
         "db_connections_opened": connections,
         "grant_states_at_end": counts,
         "access_check": check,
@@ -182,8 +187,12 @@ def table_rows(m: dict) -> list[tuple[str, str]]:
         ("time to 50% / 90% / 99% ACTIVE", " / ".join(
             f"{m[k]:.1f}" if m.get(k) is not None else "-"
             for k in ("time_to_50pct_active_s", "time_to_90pct_active_s", "time_to_99pct_active_s")) + " s"),
-        ("lower bound calls×latency/concurrency", f"{m['lower_bound_s']:.2f} s"),
+        ("Resivo calls per grant", f"{m['resivo_calls_per_grant']:.2f}"),
+        ("lower bound grants×latency/concurrency", f"{m['lower_bound_s']:.2f} s"),
         ("ratio measured / lower bound", f"{m['ratio_to_lower_bound']:.2f}" if m.get("ratio_to_lower_bound") else "-"),
         ("server CPU / DB connections opened", f"{m['server_cpu_s']:.1f} s / {m['db_connections_opened']:.0f}"),
+        ("server CPU / SQL statements per grant", f"{m['server_cpu_ms_per_grant']:.1f} ms / "
+         f"{m['sql_statements_per_grant']:.1f}"),
+        ("peak RSS of the server process", f"{m['peak_rss_mb']:.0f} MB"),
         ("1 active set per booking, no orphans", "ok" if m["access_check"]["ok"] else "FAILED"),
     ]

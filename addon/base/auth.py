@@ -11,7 +11,7 @@ import enum
 import hashlib
 import logging
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from sqlalchemy import or_, select, update
@@ -24,6 +24,7 @@ from .audit import Actor, record
 from .db import is_lock_timeout, release, utcnow
 from .i18n import N_, Message
 from .models import ApiToken, User
+from .token_cache import KnownToken, token_cache
 
 log = logging.getLogger(__name__)
 
@@ -115,7 +116,33 @@ async def _token_row(session: AsyncSession, token: str, now: datetime) -> ApiTok
     return row
 
 
-def _token_principal(row: ApiToken) -> Principal:
+async def _known_token(host, session: AsyncSession, token: str, now: datetime) -> KnownToken | None:
+    """The token as a request needs it: from the short-lived cache (token_cache.py), else read."""
+    lifetime = host.settings.token_cache_seconds
+    digest = hash_token(token)
+    known_tokens = token_cache(host)
+    generation = known_tokens.generation
+    known = known_tokens.get(digest, now, lifetime) if lifetime > 0 else None
+    if known is not None and known.expires_at is not None and now >= known.expires_at:
+        return None
+    kept = known is not None
+    if known is None:
+        row = await _token_row(session, token, now)
+        await release(session)  # ends the read transaction and keeps what it loaded
+        if row is None:
+            return None
+        known = KnownToken.of(row)
+    if known.last_used_at is None or now - known.last_used_at >= sessions.TOUCH_EVERY:
+        await _write_quietly(host, _touch_token, known.id, now)  # our own write: not a reason to forget
+        known = replace(known, last_used_at=now)
+        generation += 1
+    # Kept from the time the row was read (never longer), if nothing was revoked meanwhile.
+    if lifetime > 0 and not kept and known_tokens.generation == generation:
+        known_tokens.put(digest, known, now)
+    return known
+
+
+def _token_principal(row: ApiToken | KnownToken) -> Principal:
     return Principal(kind="token", id=row.id, name=row.name, role=Role.parse(row.role))
 
 
@@ -165,13 +192,8 @@ async def authenticate_request(host, session: AsyncSession, request, *, csrf: bo
     header = request.headers.get("authorization")
     if header:
         token = _bearer(header)
-        row = await _token_row(session, token, now) if token else None
-        await release(session)  # ends the read transaction and keeps what it loaded
-        if row is None:
-            return None
-        if row.last_used_at is None or now - row.last_used_at >= sessions.TOUCH_EVERY:
-            await _write_quietly(host, _touch_token, row.id, now)
-        return _token_principal(row)
+        known = await _known_token(host, session, token, now) if token else None
+        return _token_principal(known) if known is not None else None
 
     session_id = request.cookies.get(sessions.SESSION_COOKIE)
     found = await sessions.find(session, session_id) if session_id else None

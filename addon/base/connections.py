@@ -201,9 +201,10 @@ def page_request(first: Optional[int], after: Optional[str], last: Optional[int]
 # -- one page ------------------------------------------------------------------------------------
 
 async def keyset_page(session: AsyncSession, query: Select, ordering: Ordering, request: PageRequest,
-                      connection: type, node: Callable[[Any], Any]):
+                      connection: type, node: Callable[[Any], Any], rows: bool = False):
     """A page of ``query`` (a ``select`` of one model, filters applied, no order) as ``connection``;
-    ``node`` makes each row's GraphQL object."""
+    ``node`` makes each row's GraphQL object. ``rows``: the query selects the table's columns
+    (plain rows, cheaper than ORM objects) instead of the model."""
     after = ordering.read(request.after) if request.after else None
     before = ordering.read(request.before) if request.before else None
     window = query
@@ -211,8 +212,8 @@ async def keyset_page(session: AsyncSession, query: Select, ordering: Ordering, 
         window = window.where(ordering.after(after))
     if before is not None:
         window = window.where(ordering.before(before))
-    found = (await session.execute(
-        window.order_by(*ordering.order_by(reverse=request.backward)).limit(request.size + 1))).scalars().all()
+    result = await session.execute(window.order_by(*ordering.order_by(reverse=request.backward)).limit(request.size + 1))
+    found = result.all() if rows else result.scalars().all()
     more = len(found) > request.size
     rows = list(found[:request.size])
     if request.backward:

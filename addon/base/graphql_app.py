@@ -9,6 +9,7 @@ from html import escape
 from typing import Any
 from urllib.parse import urlencode
 
+import orjson
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
@@ -128,6 +129,11 @@ class GraphQLApp(WebSocketSupport, GraphQL):
         Writes go through run_in_transaction, which begins its own transaction IMMEDIATE."""
         options = {SQLITE_BEGIN: DEFERRED} if self.host.database.is_sqlite else {}
         return RequestSession(**self.host.database.sessionmaker.kw, execution_options=options)
+
+    def encode_json(self, data: object) -> str:
+        # orjson: ~9x faster than the standard library on a large page (165 kB in 0.16 ms, not
+        # 1.4 ms). Text, not bytes: WebSocket messages of graphql-transport-ws are text frames.
+        return orjson.dumps(data, option=orjson.OPT_NON_STR_KEYS).decode()
 
     def parse_json(self, data: str | bytes) -> Any:
         # Too deeply nested JSON is refused (400) before the recursive parser sees it.

@@ -19,7 +19,7 @@ T = TypeVar("T")
 
 
 async def run_in_transaction(
-    session: AsyncSession, work: Callable[[AsyncSession], Awaitable[T]]
+    session: AsyncSession, work: Callable[[AsyncSession], Awaitable[T]], refresh: bool = True
 ) -> tuple[T | None, list[UserError]]:
     """Run ``work`` and commit; on refusal roll back and return the user errors instead.
 
@@ -51,8 +51,9 @@ async def run_in_transaction(
         log.warning("mutation gave up waiting for the database lock: %s", exc.orig)
         raise DatabaseBusy(DatabaseBusy.NOTHING_CHANGED) from exc
     await run_follow_ups(session)
-    if isinstance(result, SQLModel):
-        await session.refresh(result)  # after-commit work may have changed it
+    if refresh and isinstance(result, SQLModel):
+        # After-commit work may have changed it (``refresh=False``: the caller knows it cannot have).
+        await session.refresh(result)
     # Later resolvers must see what after-commit work (e.g. an access grant) wrote in other
     # sessions: forget the cached objects so every later query loads them afresh.
     session.expunge_all()

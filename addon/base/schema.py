@@ -19,6 +19,7 @@ from strawberry.tools import merge_types
 from graphql import GraphQLError, GraphQLSyntaxError
 
 from .db import is_lock_timeout
+from .document_cache import DocumentCache
 from .errors import DatabaseBusy
 from .host import Host
 from .i18n import N_, Message
@@ -219,6 +220,7 @@ def build_schema(host: Host) -> strawberry.Schema:
     public_schema = host.settings.public_schema
     limits = api_limits(host)
     trusted = published()
+    documents = DocumentCache()
     return Schema(
         query=query,
         mutation=mutation,
@@ -233,6 +235,7 @@ def build_schema(host: Host) -> strawberry.Schema:
             lambda: MaxTokensLimiter(max_token_count=limits.max_tokens),
             lambda: QueryCostLimiter(budgets=budgets(limits), max_page_size=host.settings.max_page_size),
             RepeatedFieldsLimiter,
+            documents.extension,  # after the refusals above: they run on every request, cached or not
             lambda: SchemaAccess(public=public_schema),
             lambda: QueryDepthLimiter(max_depth=depth),
             lambda: MaxAliasesLimiter(max_alias_count=limits.max_aliases),

@@ -74,6 +74,7 @@ class Settings:
     secret_key: str | None = field(default=None, repr=False)
     secret_key_file: Path | None = None
     public_schema: bool = False  # introspection and GraphiQL without signing in (development)
+    token_cache_seconds: float = 10.0  # how long a looked-up API token is reused (token_cache.py)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> "Settings":
@@ -101,6 +102,7 @@ class Settings:
             secret_key=env.optional("IRESERVE_SECRET_KEY"),
             secret_key_file=Path(key_file) if key_file else var_dir / "secret.key",
             public_schema=env.bool("IRESERVE_PUBLIC_SCHEMA", False),
+            token_cache_seconds=env.float("IRESERVE_TOKEN_CACHE_SECONDS", 10.0, minimum=0.0),
         )
 
 

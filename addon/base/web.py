@@ -26,6 +26,20 @@ log = logging.getLogger(__name__)
 STATIC_DIR = Path(__file__).resolve().parent / "static"  # GraphiQL's page script and its vendored files
 
 
+# Young-generation collections: every 10,000 net allocations instead of 700. A large page
+# allocates tens of thousands of objects, nearly all garbage by the end of the request, and each
+# young collection walks what is still alive. Measured on bookings(first: 200), alternating both
+# settings in one process: under one young collection per request instead of ~10, and 13 % less
+# CPU (165 against 190 ms on the loaded benchmark machine). Older generations keep their
+# defaults; start-up's objects are frozen and never walked.
+YOUNG_GENERATION_THRESHOLD = 10_000
+
+
+def tune_gc() -> None:
+    _young, middle, old = gc.get_threshold()
+    gc.set_threshold(YOUNG_GENERATION_THRESHOLD, middle, old)
+
+
 def create_app(host: Host | None = None) -> Starlette:
     host = host or load_host()
 
@@ -46,6 +60,7 @@ def create_app(host: Host | None = None) -> Starlette:
                 # of full garbage collections, which otherwise pause large pages for ~100 ms.
                 gc.collect()
                 gc.freeze()
+                tune_gc()
                 yield
         finally:
             await host.database.dispose()

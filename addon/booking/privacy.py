@@ -43,6 +43,15 @@ async def staff_only_field_codes(context: Any) -> frozenset[str]:
     return await pending
 
 
+def known_staff_only_field_codes(context: Any) -> frozenset[str] | None:
+    """The codes, when this request has read them already (else ``None``)."""
+    registry = context.host.service(StaffOnlyFieldCodes)
+    if registry is None or not registry.sources:
+        return frozenset()
+    pending = context.cache.get(_MEMO)
+    return pending.result() if pending is not None and pending.done() and not pending.exception() else None
+
+
 async def _collect(sources: list[FieldCodeSource], session: AsyncSession) -> frozenset[str]:
     codes: set[str] = set()
     for source in sources:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from addon.base import audit
@@ -67,9 +67,12 @@ def _lookup_code(code: str, field: str, label: str) -> None:
                                    label=Message(label), max_length=MAX_CODE)
 
 
-async def get_status(session: AsyncSession, code: str, field: str = "status") -> BookingStatus:
+async def get_status(session: AsyncSession, code: str, field: str = "status", also_id: int | None = None) -> BookingStatus:
+    """The status with ``code``; ``also_id``: load that status in the same statement (into the
+    session, where ``session.get`` finds it without another)."""
     _lookup_code(code, field, N_("Status"))
-    row = (await session.execute(select(BookingStatus).where(BookingStatus.code == code))).scalar_one_or_none()
+    wanted = BookingStatus.code == code if also_id is None else or_(BookingStatus.code == code, BookingStatus.id == also_id)
+    row = next((r for r in (await session.execute(select(BookingStatus).where(wanted))).scalars() if r.code == code), None)
     if row is None:
         known = (await session.execute(select(BookingStatus.code).order_by(BookingStatus.sequence))).scalars().all()
         raise ValidationFailed.one("NOT_FOUND", "Unknown status {code!r}; known: {known}.", field, code=code,
@@ -222,15 +225,17 @@ async def create_booking_field(host: Host, session: AsyncSession, *, code: str, 
     return row
 
 
-async def write_field_value(session: AsyncSession, booking_id: int, field: BookingField, value: str | None) -> None:
-    """Set (or with ``None`` clear) one field value of a booking; used by other addons too."""
+async def write_field_value(session: AsyncSession, booking_id: int, field: BookingField | int, value: str | None) -> None:
+    """Set (or with ``None`` clear) one field value of a booking (``field``: the field or its id);
+    used by other addons too."""
+    field_id = field if isinstance(field, int) else field.id
     row = (
         await session.execute(
-            select(BookingFieldValue).where(BookingFieldValue.booking_id == booking_id, BookingFieldValue.field_id == field.id)
+            select(BookingFieldValue).where(BookingFieldValue.booking_id == booking_id, BookingFieldValue.field_id == field_id)
         )
     ).scalar_one_or_none()
     if row is None:
-        session.add(BookingFieldValue(booking_id=booking_id, field_id=field.id, value=value))
+        session.add(BookingFieldValue(booking_id=booking_id, field_id=field_id, value=value))
     else:
         row.value = value
     await session.flush()
@@ -362,7 +367,7 @@ async def set_booking_status(host: Host, session: AsyncSession, booking_id, stat
     """Move a booking to ``status``: one of the statuses its current one lists as next, or any
     (not archived) status when ``force`` (admins only; the caller checks the role)."""
     booking = await get_booking(session, booking_id, lock=True)
-    new = await get_status(session, status)
+    new = await get_status(session, status, also_id=booking.status_id)  # the old one comes along
     if new.id == booking.status_id:
         return booking  # nothing changes, nothing fires: a double click is harmless
     refuse_archived_status(new, "status")

@@ -7,6 +7,7 @@ a look-up of our external reference, so a lost answer is adopted instead of made
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -15,6 +16,8 @@ from addon.base.i18n import Message
 from .backend import (
     AccessSet,
     AccessSetRequest,
+    BackendError,
+    Door,
     DoorConnection,
     PermanentBackendError,
     TransientBackendError,
@@ -57,18 +60,52 @@ class Journal(Protocol):
         raises LeaseLost when the grant is no longer this worker's."""
 
 
-async def observe_doors(connection: DoorConnection, plan: AccessPlan) -> None:
-    """Resolve the plan's door names against the vendor's live list (transient errors raise)."""
+class DoorSource(Protocol):
+    async def get(self) -> tuple[list[Door], bool]:
+        """The doors, and whether they were just fetched (``False``: a shared list)."""
+
+    def forget(self) -> None: ...
+
+
+class LiveDoors:
+    """Every call asks the vendor."""
+
+    def __init__(self, connection: DoorConnection) -> None:
+        self.connection = connection
+
+    async def get(self) -> tuple[list[Door], bool]:
+        return await self.connection.list_doors(), True
+
+    def forget(self) -> None:
+        pass
+
+
+def _all_resolve(names: list[str], doors: list[Door]) -> bool:
+    """Whether each name is the name of exactly one door."""
+    counts = Counter(d.name for d in doors)
+    return all(counts[name] == 1 for name in names)
+
+
+async def observe_doors(connection: DoorConnection, plan: AccessPlan, source: DoorSource | None = None) -> None:
+    """Resolve the plan's door names against the vendor's list (transient errors raise). A shared
+    list in which a name does not resolve is dropped and fetched again: the doors may have changed."""
     if plan.mapped_object is None:
         resolve_doors(plan, None)
         return
+    source = source or LiveDoors(connection)
     try:
-        doors = await connection.list_doors()
+        doors, fresh = await source.get()
+        if not fresh and not _all_resolve(plan.door_names, doors):
+            source.forget()
+            doors, fresh = await source.get()
     except TransientBackendError:
         raise
     except PermanentBackendError as exc:
+        source.forget()
         resolve_doors(plan, None, unreachable=connection.explain(exc))
         return
+    if not _all_resolve(plan.door_names, doors):
+        source.forget()  # the next attempt looks again, whatever the age of this list
     resolve_doors(plan, doors, where=connection.where(doors))
 
 
@@ -81,11 +118,11 @@ async def read_live_set(connection: DoorConnection, location_id: str | None, set
 
 
 async def make_active(connection: DoorConnection, grant: AccessGrant, plan: AccessPlan,
-                      integration_active: bool, journal: Journal) -> Outcome:
+                      integration_active: bool, journal: Journal, doors: DoorSource | None = None) -> Outcome:
     current = None
     wanted = None
     if integration_active and plan.applies:
-        await observe_doors(connection, plan)
+        await observe_doors(connection, plan, doors)
         if not plan.problems:
             wanted = wanted_of(plan)
             if grant.authorization_id:
@@ -121,11 +158,15 @@ async def create_or_adopt(connection: DoorConnection, grant: AccessGrant, plan: 
     carry the generation of the set it made or adopted."""
     reference = external_reference(grant.integration_id, grant.booking_id, generation)
     location_id = wanted.location_id
-    if may_have_lost_a_create(grant):
+    # Whether a set under this reference may exist that we never heard of (before this create).
+    uncertain = may_have_lost_a_create(grant)
+    if uncertain:
         # An earlier attempt may have created the set and lost the answer: adopt it, if it still
         # gives the wanted access. One made for doors or a window that have changed since is
         # replaced by a set of the next generation, then revoked.
-        adopt, stale = choose_adoption(await connection.find_access_sets(location_id, reference), wanted)
+        found = await connection.find_access_sets(location_id, reference)
+        uncertain = bool(found) or grant.create_sent_generation != generation
+        adopt, stale = choose_adoption(found, wanted)
         if adopt is not None:
             return Outcome(GrantState.ACTIVE, authorization=adopt, fields=dict(wanted.as_fields(), generation=generation))
         if stale:
@@ -135,16 +176,23 @@ async def create_or_adopt(connection: DoorConnection, grant: AccessGrant, plan: 
             return outcome
     await journal.create_may_be_sent(location_id, generation)
     grant.create_sent_generation = generation
-    created = await connection.create_access_set(location_id, AccessSetRequest(
-        display_name=plan.display_name,
-        door_ids=[d["id"] for d in wanted.doors],
-        valid_from=wanted.valid_from,
-        valid_to=wanted.valid_to,
-        recipients=plan.recipients,
-        locale=wanted.locale,
-        message=plan.message,
-        external_reference=reference,
-    ))
+    try:
+        created = await connection.create_access_set(location_id, AccessSetRequest(
+            display_name=plan.display_name,
+            door_ids=[d["id"] for d in wanted.doors],
+            valid_from=wanted.valid_from,
+            valid_to=wanted.valid_to,
+            recipients=plan.recipients,
+            locale=wanted.locale,
+            message=plan.message,
+            external_reference=reference,
+        ))
+    except BackendError as exc:
+        if exc.unprocessed and not uncertain:
+            # Provably no set exists under any reference we sent: the next attempt creates
+            # without looking one up first (see reconcile._failure).
+            grant.create_sent_generation = None
+        raise
     return Outcome(GrantState.ACTIVE, authorization=created, fields=dict(wanted.as_fields(), generation=generation))
 
 

@@ -29,12 +29,15 @@ if TYPE_CHECKING:
 
 class BackendError(Exception):
     """A call to a lock vendor failed. ``str(error)`` is a full sentence for logs and admins and
-    never carries a secret; ``status`` is the vendor's HTTP status, if one came back."""
+    never carries a secret; ``status`` is the vendor's HTTP status, if one came back.
+    ``unprocessed``: the vendor provably did nothing of what was asked (the request never reached
+    it, or it refused it unread, e.g. rate limited); when unsure, ``False``."""
 
-    def __init__(self, text: str, *, status: int | None = None) -> None:
+    def __init__(self, text: str, *, status: int | None = None, unprocessed: bool = False) -> None:
         super().__init__(text)
         self.text = text
         self.status = status
+        self.unprocessed = unprocessed
 
     def __str__(self) -> str:
         return self.text
@@ -44,8 +47,9 @@ class TransientBackendError(BackendError):
     """Timeout, unreachable, rate limited, a server error: the same call may succeed later.
     ``retry_after``: seconds the vendor asked us to wait, if it said."""
 
-    def __init__(self, text: str, *, status: int | None = None, retry_after: float | None = None) -> None:
-        super().__init__(text, status=status)
+    def __init__(self, text: str, *, status: int | None = None, retry_after: float | None = None,
+                 unprocessed: bool = False) -> None:
+        super().__init__(text, status=status, unprocessed=unprocessed)
         self.retry_after = retry_after
 
 

@@ -158,7 +158,9 @@ def register_handlers(host: Host) -> None:
         if touched:
             await announce(host, session, touched)  # with the booking's change: heard once it commits
             ids = [g.id for g in touched]
-            after_commit(session, lambda: reconcile_soon(host, ids))
+            # The integrations were just read (follow_status): their backends cost no statement.
+            names = {g.id: (await session.get(DoorIntegration, g.integration_id)).backend for g in touched}
+            after_commit(session, lambda: reconcile_soon(host, ids, names))
 
     async def on_changed(session: AsyncSession, booking: Booking, changes: dict, actor: str):
         if not ACCESS_RELEVANT_CHANGES & changes.keys():

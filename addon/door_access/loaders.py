@@ -9,9 +9,11 @@ from addon.booking.loaders import by_id, grouped
 from .models import AccessGrant, DoorIntegration
 
 LOADERS = {
+    # Plain rows (the table's columns), not ORM objects: a page of bookings reads hundreds.
     "door_access.grants": grouped(
-        lambda ids: select(AccessGrant).where(AccessGrant.booking_id.in_(ids)).order_by(AccessGrant.integration_id),
-        lambda row: row[0].booking_id,
+        lambda ids: select(*AccessGrant.__table__.columns).where(AccessGrant.booking_id.in_(ids))
+        .order_by(AccessGrant.integration_id),
+        lambda row: row.booking_id,
     ),
     "door_access.integration": by_id(DoorIntegration),
 }

@@ -172,15 +172,21 @@ async def _has_any_mapping(session: AsyncSession, integration: DoorIntegration) 
 
 async def mapping_for_object(session: AsyncSession, integration_id: int,
                              obj: BookableObject) -> tuple[DoorMapping | None, BookableObject | None]:
-    """The most specific mapping: the object's own, else its parent's (and so on up)."""
+    """The most specific mapping: the object's own, else its parent's (and so on up). The object
+    and its parent are looked up in one statement (with the mapped object); a deeper tree costs
+    one more per two levels without a mapping."""
     node: BookableObject | None = obj
     while node is not None:
-        mapping = (await session.execute(
-            select(DoorMapping).where(DoorMapping.integration_id == integration_id, DoorMapping.object_id == node.id)
-        )).scalar_one_or_none()
-        if mapping is not None:
-            return mapping, node
-        node = await session.get(BookableObject, node.parent_id) if node.parent_id else None
+        levels = [node.id] if node.parent_id is None else [node.id, node.parent_id]
+        found = {mapped.id: (mapping, mapped) for mapping, mapped in (await session.execute(
+            select(DoorMapping, BookableObject).join(BookableObject, BookableObject.id == DoorMapping.object_id)
+            .where(DoorMapping.integration_id == integration_id, DoorMapping.object_id.in_(levels))
+        )).all()}
+        for level in levels:
+            if level in found:
+                return found[level]
+        parent = await session.get(BookableObject, node.parent_id) if node.parent_id else None
+        node = await session.get(BookableObject, parent.parent_id) if parent is not None and parent.parent_id else None
     return None, None
 
 

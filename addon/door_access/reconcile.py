@@ -25,6 +25,7 @@ from addon.booking.services import write_field_value
 from .apply import LeaseLost, Outcome, make_active, make_revoked
 from .backend import BackendError, DoorConnection, TransientBackendError, backends
 from .decide import state_while_waiting
+from .directory import IntegrationDoors, door_directory
 from .leases import (
     backoff_seconds,
     claim_one,
@@ -136,13 +137,16 @@ async def _act(host: Host, snap: Snapshot, worker_id: str) -> Outcome | None:
     journal = LeaseJournal(host, snap.grant.id, worker_id)
     try:
         if snap.grant.desired == Desired.ACTIVE:
-            outcome = await make_active(snap.connection, snap.grant, snap.plan, snap.integration.active, journal)
+            outcome = await make_active(snap.connection, snap.grant, snap.plan, snap.integration.active, journal,
+                                        IntegrationDoors(host, snap.integration.id, snap.connection))
         else:
             outcome = await make_revoked(snap.connection, snap.grant)
     except LeaseLost:
         log.info("access grant %s: lease lost before a create was sent; left to its new holder", snap.grant.id)
         return None
     except BackendError as exc:
+        if not isinstance(exc, TransientBackendError):
+            door_directory(host).forget(snap.integration.id)  # e.g. a door the vendor no longer has
         outcome = _failure(snap, exc)
     except Exception as exc:  # a bug must not leave the grant leased or the worker stuck
         log.exception("reconcile of access grant %s failed", snap.grant.id)
@@ -153,10 +157,12 @@ async def _act(host: Host, snap: Snapshot, worker_id: str) -> Outcome | None:
 
 
 def _failure(snap: Snapshot, exc: BackendError) -> Outcome:
+    # A create the vendor provably never processed leaves nothing to look up (apply.create_or_adopt).
+    fields = {"create_sent_generation": None} if snap.grant.create_sent_generation is None else None
     if isinstance(exc, TransientBackendError):
         return Outcome(state_while_waiting(snap.grant), Message.verbatim(str(exc)), wait=True,
-                       retry_after=exc.retry_after)
-    return Outcome(GrantState.FAILED, snap.connection.explain(exc))
+                       retry_after=exc.retry_after, fields=fields)
+    return Outcome(GrantState.FAILED, snap.connection.explain(exc), fields=fields)
 
 
 async def _write(host: Host, snap: Snapshot, outcome: Outcome, worker_id: str) -> str | None:
@@ -171,13 +177,13 @@ async def _write(host: Host, snap: Snapshot, outcome: Outcome, worker_id: str) -
             await session.rollback()
             return None
         now = host.clock.now()
+        if outcome.authorization is not None and snap.field_id is not None:
+            # First, so that the grant's changes below go out in one UPDATE (its select flushes).
+            await write_field_value(session, grant.booking_id, snap.field_id, outcome.authorization.id)
         for key, value in (outcome.fields or {}).items():
             setattr(grant, key, value)
         if outcome.authorization is not None:
             grant.authorization_id = outcome.authorization.id
-            if snap.field_id is not None:
-                await write_field_value(session, grant.booking_id, await session.get(BookingField, snap.field_id),
-                                        outcome.authorization.id)
         if outcome.authorization is not None or outcome.state == GrantState.REVOKED:
             grant.create_sent_generation = None  # the set is known (or gone): nothing left to look up
         if outcome.clear_superseded:
@@ -254,13 +260,16 @@ async def backends_of(host: Host, grant_ids: list[int]) -> dict[int, str]:
     return dict(rows)
 
 
-async def reconcile_now(host: Host, grant_ids: list[int], only_due: bool = False) -> None:
-    """Claim and reconcile the given grants (those another worker holds are left to it)."""
+async def reconcile_now(host: Host, grant_ids: list[int], only_due: bool = False,
+                        names: dict[int, str] | None = None) -> None:
+    """Claim and reconcile the given grants (those another worker holds are left to it);
+    ``names``: each grant's backend name, when the caller knows it."""
     if not grant_ids:
         return
     worker_id = f"request-{uuid.uuid4().hex[:8]}"
     lease = lease_seconds(host)
-    names = await backends_of(host, grant_ids)
+    if names is None or not set(grant_ids) <= names.keys():
+        names = await backends_of(host, grant_ids)
 
     async def one(grant_id: int) -> None:
         if grant_id in names and await claim_one(host, grant_id, worker_id, lease, only_due):
@@ -272,11 +281,11 @@ async def reconcile_now(host: Host, grant_ids: list[int], only_due: bool = False
             log.error("reconcile of access grant %s failed", grant_id, exc_info=result)
 
 
-async def reconcile_soon(host: Host, grant_ids: list[int]) -> bool:
+async def reconcile_soon(host: Host, grant_ids: list[int], names: dict[int, str] | None = None) -> bool:
     """After a commit: reconcile at once, waiting at most IRESERVE_RECONCILE_WAIT seconds for the
     answer; a slower reconcile goes on in the background (and the worker is the safety net).
     Returns whether it finished within the wait."""
-    task = asyncio.get_running_loop().create_task(reconcile_now(host, grant_ids, only_due=True))
+    task = asyncio.get_running_loop().create_task(reconcile_now(host, grant_ids, only_due=True, names=names))
     background(host).add(task)
     wait = door_settings(host).reconcile_wait_seconds
     try:

@@ -26,6 +26,9 @@ class DoorAccessSettings:
     lease_seconds: float = 15.0
     # How long the integration log keeps a vendor call (0: for ever); the worker prunes older ones.
     call_log_retention_days: float = 90.0
+    # Reconciles share each integration's door list for this long (directory.py); 0: every
+    # reconcile asks the vendor.
+    door_directory_ttl_seconds: float = 30.0
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> "DoorAccessSettings":
@@ -42,6 +45,7 @@ class DoorAccessSettings:
             prearrival_hours=env.float("IRESERVE_PREARRIVAL_HOURS", 24.0, minimum=0.0),
             lease_seconds=env.float("IRESERVE_LEASE_SECONDS", 15.0, minimum=1.0),
             call_log_retention_days=env.float("IRESERVE_CALL_LOG_RETENTION_DAYS", 90.0, minimum=0.0),
+            door_directory_ttl_seconds=env.float("IRESERVE_DOOR_DIRECTORY_TTL", 30.0, minimum=0.0),
         )
 
 

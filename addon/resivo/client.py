@@ -280,9 +280,11 @@ def _http_error(
             text = f"Resivo answered {status} to {operation}: {message}"
         if retry_after is not None:
             text += f"; retry after {retry_after:g} s"
-        return ResivoTransientError(
+        error = ResivoTransientError(
             text, operation=operation, status=status, message=message, retry_after=retry_after
         )
+        error.unprocessed = status == 429  # refused before any work: nothing was made
+        return error
     return ResivoPermanentError(
         f"Resivo answered {status} to {operation}: {message}",
         operation=operation,
@@ -469,6 +471,7 @@ class ResivoDestinationRefused(ResivoPermanentError):
 
     def __init__(self, text: str, *, host: str | None = None, operation: str | None = None):
         super().__init__(text, operation=operation)
+        self.unprocessed = True  # never sent
         self.host = host
 
 
@@ -709,7 +712,10 @@ class ResivoConnector:
                     operation=operation,
                 ) from None
             except (httpx.TimeoutException, TimeoutError, httpx.TransportError) as exc:
-                raise self._transport_error(exc, target.host, operation, secrets) from None
+                failure = self._transport_error(exc, target.host, operation, secrets)
+                # No connection, no request: Resivo cannot have acted on it.
+                failure.unprocessed = isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout))
+                raise failure from None
             status = response.status_code
             error = classify(operation, response)
             if error is not None:

@@ -15,6 +15,7 @@ from addon.base.crypto import SecretKeyMismatch, secret_box
 from addon.base.errors import Problem, ValidationFailed
 from addon.base.host import Host
 from addon.base.i18n import N_, Message
+from addon.door_access.directory import forget_doors
 from addon.door_access.models import DoorIntegration
 from addon.door_access.policy import ensure_runnable, get_integration
 
@@ -152,6 +153,7 @@ async def set_credentials(host: Host, session: AsyncSession, integration_id,
         changes["client_secret"] = [audit.CHANGED, audit.CHANGED]  # never the secret itself
     if changes:
         await audit.record(session, "credentials.update", "integration", integration.id, changes)
+        forget_doors(host, integration.id)  # another site or account: another door list
     return integration
 
 

@@ -10,7 +10,7 @@ import pytest
 from bench import run as bench_run
 
 TINY = ["--size", "3", "--samples", "2", "--repeat", "1", "--no-warmup"]
-SCENARIOS = ["bulk_confirmation", "status_latency", "booking_list", "worker_drain"]
+SCENARIOS = ["bulk_confirmation", "status_latency", "booking_list", "worker_drain", "bulk_confirmation_slow"]
 
 
 def check_structure(results: list[dict], db: str) -> None:
@@ -26,6 +26,8 @@ def check_structure(results: list[dict], db: str) -> None:
         # The table can be made from what was measured.
         module = bench_run._module(result["scenario"])
         assert module.table_rows(result["medians"])
+        assert result["runs"][0]["peak_rss_mb"] > 10
+        assert "load1_max" in result["runs"][0]["machine_load_during"]
 
     by_name = {r["scenario"]: r for r in results}
 
@@ -35,6 +37,10 @@ def check_structure(results: list[dict], db: str) -> None:
     assert bulk["token_requests"] == 1
     assert bulk["resivo_calls"]["create_remote_access"] == 3
     assert bulk["lower_bound_s"] > 0 and bulk["ratio_to_lower_bound"] > 0
+    # One door list for the run, then a create per grant.
+    assert bulk["resivo_calls_per_grant_after_directory"] == 1.0
+    assert bulk["attempts_per_grant_mean"] >= 1
+    assert by_name["bulk_confirmation_slow"]["settings"]["sandbox_latency_ms"] == 200
     assert bulk["http_errors"] == 0 and bulk["graphql_errors"] == 0
     assert len(bulk["raw"]["request_latency_ms"]) == 3
     assert bulk["access_check"]["ok"] is True
@@ -55,12 +61,14 @@ def check_structure(results: list[dict], db: str) -> None:
         assert page["errors"] == 0
         assert page["sql_statements_per_request"] >= 1
         assert page["ratio_p50"] > 0
+        assert page["server_cpu_ms_per_request"] > 0 and page["p95_over_p50"] >= 1
     assert isinstance(listing["statements_grow_with_page_size"], bool)
 
     drain = by_name["worker_drain"]["runs"][0]
     assert drain["completed"] is True
     assert drain["grants"] == drain["due_at_start"] == 3
     assert drain["attempts_per_grant_max"] >= 1
+    assert drain["resivo_calls_per_grant"] >= 1 and drain["sql_statements_per_grant"] > 0
     assert sum(drain["attempts_histogram"].values()) == 3
     assert drain["access_check"]["ok"] is True
     assert drain["access_check"]["orphan_active_sets"] == 0
@@ -88,3 +96,4 @@ def test_scenarios_are_chosen_by_number_or_name():
     assert [m.NAME for m in bench_run.selected_scenarios("1,booking_list")] == ["bulk_confirmation", "booking_list"]
     with pytest.raises(SystemExit):
         bench_run.selected_scenarios("9")
+    assert [m.NAME for m in bench_run.selected_scenarios("5")] == ["bulk_confirmation_slow"]

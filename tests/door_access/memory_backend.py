@@ -51,6 +51,7 @@ class Fault:
     status: int | None = None
     retry_after: float | None = None
     message: str = "scripted failure"
+    unprocessed: bool = False  # the vendor says it did nothing (e.g. rate limited)
 
 
 @dataclass
@@ -125,7 +126,8 @@ class MemoryVendor:
             fault = self._fault_for(operation)
             if fault is not None and fault.kind == "transient":
                 raise TransientBackendError(f"The vendor answered {fault.status or 503} to {operation}: {fault.message}",
-                                            status=fault.status or 503, retry_after=fault.retry_after)
+                                            status=fault.status or 503, retry_after=fault.retry_after,
+                                            unprocessed=fault.unprocessed)
             if fault is not None and fault.kind == "permanent":
                 raise PermanentBackendError(f"The vendor refused {operation} ({fault.status or 400}): {fault.message}",
                                             status=fault.status or 400)

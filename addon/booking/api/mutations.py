@@ -13,8 +13,10 @@ from addon.base.auth import Role
 from addon.base.errors import Problem
 from addon.base.mutations import run_in_transaction
 from addon.base.permissions import IsAdmin, IsStaff
+from addon.base.preload import prime
 
 from .. import erasure, lifecycle, services
+from ..models import BookingStatus
 from .types import (
     ArchiveBookingFieldPayload,
     ArchiveBookingStatusPayload,
@@ -205,8 +207,17 @@ class BookingMutation:
         if input.force and not ctx.principal.may(Role.ADMIN):
             refused = Problem("FORBIDDEN", "Only an admin may force a status change.", "force")
             return SetBookingStatusPayload(booking=None, errors=[refused.as_user_error()])
-        row, errors = await run_in_transaction(ctx.session, lambda s: services.set_booking_status(
-            ctx.host, s, input.booking_id, input.status, actor=ctx.actor, force=input.force))
+
+        async def change(session):
+            booking = await services.set_booking_status(ctx.host, session, input.booking_id, input.status,
+                                                        actor=ctx.actor, force=input.force)
+            # The answer is built from what the transaction holds: the new status (already in the
+            # session, no statement) and the booking's columns, which after-commit work (door
+            # access) leaves alone; only what that work writes (the access) is read afresh.
+            prime(ctx, "booking.status", booking.status_id, await session.get(BookingStatus, booking.status_id))
+            return booking
+
+        row, errors = await run_in_transaction(ctx.session, change, refresh=False)
         return SetBookingStatusPayload(booking=row and BookingType.from_model(row), errors=errors)
 
     @strawberry.mutation(permission_classes=[IsStaff])

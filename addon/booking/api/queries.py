@@ -23,8 +23,10 @@ from addon.base.connections import (
 )
 from addon.base.errors import CodedError
 from addon.base.permissions import IsFrontend, IsStaff
+from addon.base.preload import at_path, preload_selection
 
 from ..models import BookableObject, Booking, BookingField, BookingStatus, Customer
+from . import plan  # noqa: F401  (registers what a bookings page reads up front)
 from .types import (
     BookableObjectType,
     BookingConnection,
@@ -143,7 +145,7 @@ class BookingQuery:
     ) -> BookingConnection:
         ctx = info.context
         request = page_request(first, after, last, before, ctx.host.settings.max_page_size, DEFAULT_PAGE_SIZE)
-        query = select(Booking)
+        query = select(*Booking.__table__.columns)  # plain rows: a page needs no ORM objects
         if status is not None:
             query = query.join(BookingStatus, BookingStatus.id == Booking.status_id).where(BookingStatus.code == status)
         if object_id is not None:
@@ -157,8 +159,12 @@ class BookingQuery:
             query = query.where(Booking.start_at >= starts_from)
         if starts_until is not None:
             query = query.where(Booking.start_at < starts_until)
-        return await keyset_page(ctx.session, query, booking_ordering(order_by), request, BookingConnection,
-                                 BookingType.from_model)
+        page = await keyset_page(ctx.session, query, booking_ordering(order_by), request, BookingConnection,
+                                 BookingType.from_model, rows=True)
+        # What the query selects below each booking, read for the whole page (api/plan.py).
+        await preload_selection(ctx, "Booking", [edge.node for edge in page.edges],
+                                at_path(info.selected_fields, "edges", "node"))
+        return page
 
     @strawberry.field(permission_classes=[IsStaff], description=(
         "Customers by name; search finds a part of the name or the e-mail address, in any case. " + PAGING))

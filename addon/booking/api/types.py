@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from datetime import datetime
 from typing import Optional
 
@@ -14,9 +15,10 @@ from addon.base.extend import mixins_for
 from addon.base.i18n import match_language, request_language
 from addon.base.nodes import Node
 from addon.base.permissions import STAFF_ONLY, StaffOnlyField, is_staff
+from addon.base.preload import known_or_load
 
 from ..models import BookableObject, Booking, BookingField, BookingStatus, Customer
-from ..privacy import staff_only_field_codes
+from ..privacy import known_staff_only_field_codes, staff_only_field_codes
 
 ARCHIVED_AT = "When it was archived (hidden from new work, kept for history); null while in use."
 
@@ -39,17 +41,18 @@ class BookableObjectType(Node):
     def archived(self) -> bool:
         return self.archived_at is not None
 
+    # Synchronous when the list's plan read the rows (addon.base.preload), else awaitable.
     @strawberry.field(description="The main object this sub-object belongs to.")
-    async def parent(self, info: Info) -> Optional["BookableObjectType"]:
+    def parent(self, info: Info) -> Optional["BookableObjectType"]:
         if self.parent_id is None:
             return None
-        row = await info.context.loader("booking.object").load(self.parent_id)
-        return BookableObjectType.from_model(row)
+        return known_or_load(info.context, "booking.object", self.parent_id, BookableObjectType.from_model)
 
     @strawberry.field(description="Its sub-objects; archived ones only with includeArchived.")
-    async def sub_objects(self, info: Info, include_archived: bool = False) -> list["BookableObjectType"]:
-        rows = await info.context.loader("booking.sub_objects").load(self.row_id)
-        return [BookableObjectType.from_model(r) for (r,) in rows if include_archived or r.archived_at is None]
+    def sub_objects(self, info: Info, include_archived: bool = False) -> list["BookableObjectType"]:
+        return known_or_load(info.context, "booking.sub_objects", self.row_id,
+                             lambda rows: [BookableObjectType.from_model(r) for (r,) in rows
+                                           if include_archived or r.archived_at is None])
 
 
 @strawberry.type(name="Customer", description="Who booked: made with each booking.")
@@ -152,14 +155,24 @@ class StatusChangeType:
     forced: bool = strawberry.field(description="True when an admin forced a move the allowed transitions do not list.")
 
     @strawberry.field(name="from")
-    async def from_(self, info: Info) -> Optional[BookingStatusType]:
+    def from_(self, info: Info) -> Optional[BookingStatusType]:
         if self.from_status_id is None:
             return None
-        return BookingStatusType.from_model(await info.context.loader("booking.status").load(self.from_status_id))
+        return known_or_load(info.context, "booking.status", self.from_status_id, BookingStatusType.from_model)
 
     @strawberry.field
-    async def to(self, info: Info) -> BookingStatusType:
-        return BookingStatusType.from_model(await info.context.loader("booking.status").load(self.to_status_id))
+    def to(self, info: Info) -> BookingStatusType:
+        return known_or_load(info.context, "booking.status", self.to_status_id, BookingStatusType.from_model)
+
+
+def _field_values(context, booking_id: int, private: frozenset[str]):
+    return known_or_load(context, "booking.field_values", booking_id, lambda rows: [
+        BookingFieldValueType(code=r.code, value=r.value, staff_only=r.code in private) for r in rows])
+
+
+async def _field_values_later(context, booking_id: int) -> list[BookingFieldValueType]:
+    values = _field_values(context, booking_id, await staff_only_field_codes(context))
+    return await values if inspect.isawaitable(values) else values
 
 
 def _booking_base() -> type:
@@ -178,32 +191,33 @@ def _booking_base() -> type:
             return cls(id=global_id("Booking", row.id), row_id=row.id, reference=row.reference, start=row.start_at,
                        end=row.end_at, object_id=row.object_id, customer_id=row.customer_id, status_id=row.status_id)
 
+        # Synchronous when the list's plan read the rows (see preload_booking_fields), else awaitable.
         @strawberry.field(name="object", description="The booked object or sub-object.")
-        async def object_(self, info: Info) -> BookableObjectType:
-            return BookableObjectType.from_model(await info.context.loader("booking.object").load(self.object_id))
+        def object_(self, info: Info) -> BookableObjectType:
+            return known_or_load(info.context, "booking.object", self.object_id, BookableObjectType.from_model)
 
         @strawberry.field
-        async def customer(self, info: Info) -> CustomerType:
-            return CustomerType.from_model(await info.context.loader("booking.customer").load(self.customer_id))
+        def customer(self, info: Info) -> CustomerType:
+            return known_or_load(info.context, "booking.customer", self.customer_id, CustomerType.from_model)
 
         @strawberry.field
-        async def status(self, info: Info) -> BookingStatusType:
-            return BookingStatusType.from_model(await info.context.loader("booking.status").load(self.status_id))
+        def status(self, info: Info) -> BookingStatusType:
+            return known_or_load(info.context, "booking.status", self.status_id, BookingStatusType.from_model)
 
         @strawberry.field
-        async def fields(self, info: Info) -> list[BookingFieldValueType]:
-            rows = await info.context.loader("booking.field_values").load(self.row_id)
-            private = frozenset() if is_staff(info) else await staff_only_field_codes(info.context)
-            return [BookingFieldValueType(code=r.code, value=r.value, staff_only=r.code in private) for r in rows]
+        def fields(self, info: Info) -> list[BookingFieldValueType]:
+            private = frozenset() if is_staff(info) else known_staff_only_field_codes(info.context)
+            if private is None:
+                return _field_values_later(info.context, self.row_id)
+            return _field_values(info.context, self.row_id, private)
 
         @strawberry.field
-        async def history(self, info: Info) -> list[StatusChangeType]:
-            rows = await info.context.loader("booking.history").load(self.row_id)
-            return [
+        def history(self, info: Info) -> list[StatusChangeType]:
+            return known_or_load(info.context, "booking.history", self.row_id, lambda rows: [
                 StatusChangeType(from_status_id=h.from_status_id, to_status_id=h.to_status_id, at=h.changed_at,
                                  by=h.changed_by, forced=h.forced)
                 for (h,) in rows
-            ]
+            ])
 
     return BookingType
 

@@ -14,6 +14,7 @@ from addon.base.extend import extend_type
 from addon.base.i18n import Message
 from addon.base.nodes import Node
 from addon.base.permissions import STAFF_ONLY, StaffOnlyField
+from addon.base.preload import known_or_load, preload, preloads
 
 from ..models import AccessGrant, Desired, GrantState
 
@@ -85,10 +86,13 @@ class AccessGrantType(Node):
         return found
 
     @strawberry.field
-    async def integration(self, info: Info) -> AccessIntegrationType:
-        row = await info.context.loader("door_access.integration").load(self.integration_id)
-        return AccessIntegrationType(id=global_id("DoorIntegration", row.id), name=row.name, active=row.active,
-                                     backend=row.backend)
+    def integration(self, info: Info) -> AccessIntegrationType:
+        return known_or_load(info.context, "door_access.integration", self.integration_id, _integration)
+
+
+def _integration(row) -> AccessIntegrationType:
+    return AccessIntegrationType(id=global_id("DoorIntegration", row.id), name=row.name, active=row.active,
+                                 backend=row.backend)
 
 
 def _last_error(row: AccessGrant) -> Optional[str]:
@@ -103,6 +107,14 @@ def _last_error(row: AccessGrant) -> Optional[str]:
 @strawberry.type(name="BookingAccessFields")
 class BookingAccessFields:
     @strawberry.field(description="Door access per integration.")
-    async def access(self, info: Info) -> list[AccessGrantType]:
-        rows = await info.context.loader("door_access.grants").load(self.row_id)
-        return [AccessGrantType.from_model(r) for (r,) in rows]
+    def access(self, info: Info) -> list[AccessGrantType]:
+        # Synchronous when a bookings page read the grants up front (below), else awaitable.
+        return known_or_load(info.context, "door_access.grants", self.row_id,
+                             lambda rows: [AccessGrantType.from_model(r) for r in rows])
+
+
+@preloads("Booking", "access")
+async def _grants(context, bookings, selected) -> None:
+    groups = await preload(context, "door_access.grants", (b.row_id for b in bookings))
+    if "integration" in selected:
+        await preload(context, "door_access.integration", (g.integration_id for rows in groups for g in rows))
