@@ -129,6 +129,15 @@ def database_url(request, tmp_path):
 
 
 @pytest.fixture
+def postgres_url(postgres_server, postgres_template):
+    """A migrated PostgreSQL database of its own, for tests that start real processes on it."""
+    name = "t_" + uuid.uuid4().hex[:12]
+    run_aside(_postgres_admin, postgres_server, f'CREATE DATABASE "{name}" TEMPLATE "{postgres_template}"')
+    yield postgres_server.url(database=name)
+    run_aside(_postgres_admin, postgres_server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
 def env_overrides() -> dict[str, str]:
     """Override in a test module to set environment variables (settings) for its hosts."""
     return {}

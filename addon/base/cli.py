@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import logging
 import sys
 from pathlib import Path
 
@@ -15,34 +14,66 @@ from .errors import ValidationFailed
 from .events import commit
 from .host import Host, load_host
 from .identity_cli import add_commands as add_identity_commands
+from .logs import chosen_format, configure_logging
+from .migrate import SchemaBehind
+from .resources import data_path
 from .secrets_cli import add_commands as add_secret_commands
-from .settings import REPO_ROOT, Settings, SettingsError
+from .settings import Settings, SettingsError
 
-DEMO_FILE = REPO_ROOT / "fixtures" / "demo.json"
+DEMO_FILE = data_path("fixtures", "demo.json")
 
 
-def _serve(host: Host, args: argparse.Namespace) -> int:
-    import uvicorn
-
-    from .graphql_ws import MAX_MESSAGE_BYTES
-    from .web import create_app
-
-    settings = host.settings
+def check_ready_to_run(host: Host) -> None:
+    """Before serving or working: the schema is at this code's head and the addons' start-up
+    checks pass (stored secrets decrypt); a message to act on instead of failing later."""
+    from .migrate import require_schema_at_head
 
     async def check() -> None:
         try:
+            await require_schema_at_head(host)
             await host.preflight()
         finally:
             await host.database.dispose()
 
-    asyncio.run(check())  # a clear message now rather than a traceback from inside uvicorn
-    uvicorn.run(
-        create_app(host),
-        host=args.host or settings.host,
-        port=args.port or settings.port,
-        log_level=settings.log_level.lower(),
-        ws_max_size=MAX_MESSAGE_BYTES,  # a subscribe message is small; never buffer megabytes of one
-    )
+    asyncio.run(check())
+
+
+def _serve(host: Host, args: argparse.Namespace) -> int:
+    from .graphql_ws import MAX_MESSAGE_BYTES
+    from .serve import Supervisor, run_server, server_config
+
+    settings = host.settings
+    bind_host, port = args.host or settings.host, args.port or settings.port
+    check_ready_to_run(host)
+    if args.workers > 1 and args.fd is None:
+        return Supervisor(args.workers, bind_host, port, []).run()
+    from .web import create_app
+
+    config = server_config(create_app(host), host=bind_host, port=port, fd=args.fd, log_level=settings.log_level,
+                           ws_max_size=MAX_MESSAGE_BYTES)  # a subscribe message is small; never buffer megabytes
+    return run_server(config)
+
+
+def _probe(host: Host, args: argparse.Namespace) -> int:
+    """Exit 0 when every path answers 200 (container health checks: no curl in the image)."""
+    import urllib.error
+    import urllib.request
+
+    for path in args.paths or ["/healthz", "/readyz"]:
+        # A worker's container sets IRESERVE_HEALTH_PORT: that is where its process answers.
+        port = args.port or host.settings.health_port or host.settings.port
+        url = f"http://{args.host}:{port}{path}"
+        try:
+            with urllib.request.urlopen(url, timeout=args.timeout) as answer:
+                status = answer.status
+        except urllib.error.HTTPError as exc:
+            status = exc.code
+        except OSError as exc:
+            print(f"{url}: {exc}", file=sys.stderr)
+            return 1
+        if status != 200:
+            print(f"{url}: HTTP {status}", file=sys.stderr)
+            return 1
     return 0
 
 
@@ -116,6 +147,9 @@ def build_parser(host: Host) -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="run the web server (GraphQL at /graphql)")
     serve.add_argument("--host", help="interface to listen on (default: IRESERVE_HOST or 127.0.0.1)")
     serve.add_argument("--port", type=int, help="port (default: IRESERVE_PORT or 8000)")
+    serve.add_argument("--workers", type=int, default=1, metavar="N",
+                       help="web processes sharing the port (default 1); a supervisor restarts any that dies")
+    serve.add_argument("--fd", type=int, help=argparse.SUPPRESS)  # a child of --workers: the shared socket
     serve.set_defaults(func=_serve)
 
     db = commands.add_parser("db", help="database schema commands")
@@ -129,6 +163,13 @@ def build_parser(host: Host) -> argparse.ArgumentParser:
     seed_cmd.set_defaults(func=_seed)
 
     add_identity_commands(commands)  # ireserve user …, ireserve token …
+
+    probe = commands.add_parser("probe", help="health check: exit 0 when /healthz and /readyz answer 200")
+    probe.add_argument("paths", nargs="*", metavar="PATH", help="paths to check (default: /healthz /readyz)")
+    probe.add_argument("--host", default="127.0.0.1")
+    probe.add_argument("--port", type=int, help="port (default: IRESERVE_HEALTH_PORT, else IRESERVE_PORT or 8000)")
+    probe.add_argument("--timeout", type=float, default=5.0)
+    probe.set_defaults(func=_probe)
 
     schema = commands.add_parser("schema", help="print the GraphQL schema (SDL)")
     schema.set_defaults(func=_schema)
@@ -146,11 +187,11 @@ def main(argv: list[str] | None = None) -> int:
     except (SettingsError, AddonError) as exc:
         print(f"ireserve: {exc}", file=sys.stderr)
         return 2
-    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging(settings.log_level, chosen_format(settings.log_format))
     args = build_parser(host).parse_args(argv)
     try:
         return args.func(host, args)
-    except (SettingsError, AddonError, SecretKeyMismatch, ValueError) as exc:
+    except (SettingsError, AddonError, SecretKeyMismatch, SchemaBehind, ValueError) as exc:
         print(f"ireserve: {exc}", file=sys.stderr)
         return 2
 

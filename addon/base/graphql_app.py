@@ -36,6 +36,7 @@ from .limits import (
     limited_receive,
     parse_json_body,
 )
+from .request_log import request_facts
 from .schema import RETRY_AFTER_SECONDS
 
 log = logging.getLogger(__name__)
@@ -180,6 +181,9 @@ class GraphQLApp(WebSocketSupport, GraphQL):
         page = self.should_render_graphql_ide(self.request_adapter_class(request))
         principal = await authenticate_request(self.host, session, request, csrf=not page)
         await session.rollback()  # end the read transaction; resolvers start their own
+        facts = request_facts(request.scope)
+        if facts is not None:  # for the request's log line
+            facts["role"] = principal.role.name.lower() if principal is not None else "anonymous"
         # Whatever this request changes is recorded in the audit trail as done by this caller.
         set_actor(actor_of(principal, request))
         return Context(host=self.host, session=session, principal=principal, request=request, response=response)

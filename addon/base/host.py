@@ -44,6 +44,10 @@ class Registry:
     seeders: list[Callable[["Host", "AsyncSession", dict], Awaitable[None]]] = field(default_factory=list)
     routes: list[Callable[["Host"], "BaseRoute | None"]] = field(default_factory=list)
     cli_commands: list[Callable[[Any], None]] = field(default_factory=list)
+    # Figures read from the database when /metrics is scraped (see metrics.py).
+    metric_collectors: list[Callable[["Host"], Awaitable[Any]]] = field(default_factory=list)
+    # What /readyz checks besides the database and its schema: each returns (name, problem or None).
+    readiness_checks: list[Callable[["Host"], Awaitable[tuple[str, str | None]]]] = field(default_factory=list)
     # (model, column) of every column holding a SecretBox ciphertext: `ireserve secrets rotate` walks them.
     secret_columns: list[tuple[type, str]] = field(default_factory=list)
 

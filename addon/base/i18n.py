@@ -8,9 +8,9 @@ from functools import lru_cache
 
 from babel import Locale, UnknownLocaleError, negotiate_locale
 
-from .settings import REPO_ROOT
+from .resources import data_path
 
-I18N_DIR = REPO_ROOT / "i18n"
+I18N_DIR = data_path("i18n")
 DOMAIN = "messages"
 FALLBACK_LANGUAGE = "en"
 
@@ -18,7 +18,8 @@ FALLBACK_LANGUAGE = "en"
 @lru_cache(maxsize=1)
 def available_languages() -> tuple[str, ...]:
     """Languages we have catalogs for (``i18n/<lang>/LC_MESSAGES/messages.po``); English always."""
-    found = {p.parent.parent.name for p in I18N_DIR.glob(f"*/LC_MESSAGES/{DOMAIN}.po")}
+    # A checkout has the .po sources; an installed wheel only the compiled .mo.
+    found = {p.parent.parent.name for p in I18N_DIR.glob(f"*/LC_MESSAGES/{DOMAIN}.[mp]o")}
     return tuple(sorted(found | {FALLBACK_LANGUAGE}))
 
 

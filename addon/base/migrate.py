@@ -46,3 +46,49 @@ async def pending_model_changes(host: Host) -> list:
 
     async with host.database.engine.connect() as connection:
         return await connection.run_sync(compare)
+
+
+class SchemaBehind(RuntimeError):
+    """The database lacks migrations this code needs: ``ireserve db upgrade`` first."""
+
+
+def _scripts(host: Host):
+    """The migration scripts of the loaded addons, read once per process (they do not change)."""
+    from alembic.script import ScriptDirectory
+
+    class Scripts:
+        def __init__(self) -> None:
+            self.directory = ScriptDirectory.from_config(alembic_config(host))
+
+    return host.service(Scripts, Scripts).directory
+
+
+async def missing_revisions(host: Host) -> list[str]:
+    """The newest revisions of this code (one per addon branch) the database has not reached."""
+    from sqlalchemy import inspect, text
+
+    script = _scripts(host)
+
+    def current(connection) -> set[str]:
+        if not inspect(connection).has_table("alembic_version"):
+            return set()
+        return set(connection.execute(text("SELECT version_num FROM alembic_version")).scalars())
+
+    async with host.database.engine.connect() as connection:
+        applied = await connection.run_sync(current)
+    reached: set[str] = set()
+    for revision in applied:
+        try:
+            reached.update(r.revision for r in script.iterate_revisions(revision, "base"))
+        except Exception:  # a revision this code does not know: a newer version migrated it
+            return []
+    return sorted(head for head in script.get_heads() if head not in reached)
+
+
+async def require_schema_at_head(host: Host) -> None:
+    """Refuse to serve or work on a database behind the code (a message to act on, no traceback)."""
+    missing = await missing_revisions(host)
+    if missing:
+        raise SchemaBehind(
+            f"the database schema is behind this version ({len(missing)} migration(s) missing: {', '.join(missing)}); "
+            "run 'ireserve db upgrade' first")

@@ -30,6 +30,7 @@ from .limits import (
     api_limits,
     budgets,
 )
+from .request_log import operation_facts
 from .schema_access import SchemaAccess
 from .trusted_documents import TrustedDocumentsGate, published
 
@@ -241,6 +242,7 @@ def build_schema(host: Host) -> strawberry.Schema:
             lambda: MaxAliasesLimiter(max_alias_count=limits.max_aliases),
             ErrorCodes,
             lambda: MaskInternalErrors(should_mask_error=_is_unexpected),
+            operation_facts(frozenset(d.name for d in trusted.by_hash.values())),  # for the request's log line
         ],
     )
 

@@ -13,6 +13,8 @@ from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
+# Run from a checkout, the embedded database lives in its var/; installed (a wheel), in ./var.
+DEFAULT_VAR_DIR = REPO_ROOT / "var" if (REPO_ROOT / "pyproject.toml").exists() else Path("var").resolve()
 
 
 class SettingsError(ValueError):
@@ -65,12 +67,14 @@ class Settings:
     var_dir: Path
     host: str = "127.0.0.1"
     port: int = 8000
+    health_port: int | None = None  # `ireserve worker` serves /healthz, /readyz, /metrics here
     cors_origins: tuple[str, ...] = ()
     default_timezone: str = "Europe/Amsterdam"
     max_query_depth: int = 10
     max_page_size: int = 500
     db_pool_size: int = 20
     log_level: str = "INFO"
+    log_format: str | None = None  # json or text; unset: text at a terminal, JSON lines elsewhere
     secret_key: str | None = field(default=None, repr=False)
     secret_key_file: Path | None = None
     public_schema: bool = False  # introspection and GraphiQL without signing in (development)
@@ -79,7 +83,7 @@ class Settings:
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> "Settings":
         env = Env(environ)
-        var_dir = Path(env.text("IRESERVE_VAR_DIR", str(REPO_ROOT / "var")))
+        var_dir = Path(env.text("IRESERVE_VAR_DIR", str(DEFAULT_VAR_DIR)))
         default_db = f"sqlite+aiosqlite:///{var_dir / 'ireserve.sqlite3'}"
         tz = env.text("IRESERVE_DEFAULT_TIMEZONE", "Europe/Amsterdam")
         try:
@@ -93,17 +97,25 @@ class Settings:
             var_dir=var_dir,
             host=env.text("IRESERVE_HOST", "127.0.0.1"),
             port=env.int("IRESERVE_PORT", 8000, minimum=1),
+            health_port=env.int("IRESERVE_HEALTH_PORT", 0, minimum=0) or None,
             cors_origins=origins,
             default_timezone=tz,
             max_query_depth=env.int("IRESERVE_MAX_QUERY_DEPTH", 10, minimum=2),
             max_page_size=env.int("IRESERVE_MAX_PAGE_SIZE", 500, minimum=1),
             db_pool_size=env.int("IRESERVE_DB_POOL_SIZE", 20, minimum=1),
             log_level=env.text("IRESERVE_LOG_LEVEL", "INFO").upper(),
+            log_format=_log_format(env.optional("IRESERVE_LOG_FORMAT")),
             secret_key=env.optional("IRESERVE_SECRET_KEY"),
             secret_key_file=Path(key_file) if key_file else var_dir / "secret.key",
             public_schema=env.bool("IRESERVE_PUBLIC_SCHEMA", False),
             token_cache_seconds=env.float("IRESERVE_TOKEN_CACHE_SECONDS", 10.0, minimum=0.0),
         )
+
+
+def _log_format(value: str | None) -> str | None:
+    if value is not None and value.lower() not in ("json", "text"):
+        raise SettingsError(f"IRESERVE_LOG_FORMAT must be json or text, got {value!r}")
+    return value.lower() if value else None
 
 
 def normalize_database_url(url: str) -> str:

@@ -40,12 +40,12 @@ from graphql import (
 from .auth import Role
 from .errors import CodedError
 from .i18n import N_
-from .settings import REPO_ROOT
+from .resources import data_path
 
 log = logging.getLogger(__name__)
 
-OPERATIONS_DIR = REPO_ROOT / "graphql" / "operations"
-MANIFEST = REPO_ROOT / "graphql" / "trusted-documents.json"
+OPERATIONS_DIR = data_path("graphql", "operations")
+MANIFEST = data_path("graphql", "trusted-documents.json")
 MANIFEST_FORMAT = "ireserve-trusted-documents"
 
 NOT_FOUND = "PERSISTED_QUERY_NOT_FOUND"

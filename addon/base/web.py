@@ -1,4 +1,5 @@
-"""The Starlette application: GraphQL (with GraphiQL), health, addon routes, CORS."""
+"""The Starlette application: GraphQL (with GraphiQL), health, metrics, addon routes, CORS; every
+request logged once with its id (request_log.py)."""
 
 from __future__ import annotations
 
@@ -7,17 +8,17 @@ import logging
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from sqlalchemy import text
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
-from starlette.requests import Request
-from starlette.responses import JSONResponse
 from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 
 from .graphql_app import GRAPHIQL_ASSETS, GraphQLApp
+from .health import health_routes
 from .host import Host, load_host
+from .metrics import metrics_route, watch_pool
+from .request_log import RequestLog
 from .schema import build_schema
 from .signin import routes as signin_routes
 
@@ -43,17 +44,9 @@ def tune_gc() -> None:
 def create_app(host: Host | None = None) -> Starlette:
     host = host or load_host()
 
-    async def healthz(_request: Request) -> JSONResponse:
-        try:
-            async with host.database.session() as session:
-                await session.execute(text("SELECT 1"))
-        except Exception:
-            log.exception("health check: database unreachable")
-            return JSONResponse({"status": "unavailable", "database": "unreachable"}, status_code=503)
-        return JSONResponse({"status": "ok", "database": "ok", "addons": host.addon_names})
-
     @asynccontextmanager
     async def lifespan(_app: Starlette):
+        watch_pool(host)
         try:
             async with host.running():
                 # What start-up built (modules, schema) lives as long as the process: keep it out
@@ -67,7 +60,8 @@ def create_app(host: Host | None = None) -> Starlette:
 
     graphql = GraphQLApp(host, build_schema(host))
     routes = [
-        Route("/healthz", healthz, methods=["GET"]),
+        *health_routes(host),  # /healthz, /readyz
+        metrics_route(host),
         Route("/graphql", graphql, methods=["GET", "POST"]),
         Route("/graphql/operations.json", graphql.operations, methods=["GET"]),
         Mount(GRAPHIQL_ASSETS, app=StaticFiles(directory=STATIC_DIR), name="base-assets"),
@@ -77,7 +71,7 @@ def create_app(host: Host | None = None) -> Starlette:
     for factory in host.registry.routes:  # a factory gives a route, a list of them, or None
         made = factory(host)
         routes += made if isinstance(made, list) else [made] if made is not None else []
-    middleware = []
+    middleware = [Middleware(RequestLog)]  # outermost: it times and logs everything below
     if host.settings.cors_origins:
         middleware.append(
             Middleware(

@@ -32,9 +32,10 @@ def register(host) -> None:
     from .erasure import register_erasure
     from .intents import register_handlers
     from .loaders import LOADERS
+    from .metrics import collect_access_metrics
     from .privacy import register_privacy
     from .settings import DoorAccessSettings
-    from .worker import engine_lifespan
+    from .worker import engine_lifespan, worker_readiness
 
     def graphql() -> GraphQLPart:
         # Imported only now, so that backends' type extensions are already registered.
@@ -64,6 +65,8 @@ def register(host) -> None:
     host.registry.loader_factories.update(LOADERS)
     host.registry.cli_commands.append(add_commands)
     host.registry.lifespans.append(engine_lifespan)
+    host.registry.readiness_checks.append(worker_readiness)
+    host.registry.metric_collectors.append(collect_access_metrics)
     host.registry.seeders.append(seed_door_access)
     register_handlers(host)
     register_erasure(host)

@@ -11,9 +11,11 @@ from sqlalchemy import delete, select
 
 from addon.base.host import Host
 
+from .metrics import VENDOR_CALL_DURATION
 from .models import AccessCallLog
 
 log = logging.getLogger(__name__)
+vendor_log = logging.getLogger("addon.door_access.vendor")
 
 
 @dataclass(frozen=True)
@@ -46,6 +48,15 @@ class CallLog:
         self._lock = asyncio.Lock()
 
     def record(self, entry: CallEntry) -> None:
+        # The one log line of this call; the request id (or the worker's grant and attempt) comes
+        # from the context the call was made in (addon.base.logs.log_fields).
+        vendor_log.info("%s %s -> %s %s in %.0f ms", entry.operation, entry.path, entry.http_status, entry.outcome,
+                        entry.duration_ms, extra={
+                            "vendor_operation": entry.operation, "http_status": entry.http_status,
+                            "duration_ms": round(entry.duration_ms, 1), "outcome": entry.outcome,
+                            "integration_id": entry.integration_id, "booking_id": entry.booking_id,
+                            **({"error": entry.error} if entry.error else {})})
+        VENDOR_CALL_DURATION.labels(operation=entry.operation, outcome=entry.outcome).observe(entry.duration_ms / 1000)
         self._pending.append(AccessCallLog(
             integration_id=entry.integration_id,
             booking_id=entry.booking_id,

@@ -19,6 +19,7 @@ from sqlalchemy import select
 
 from addon.base.host import Host
 from addon.base.i18n import Message
+from addon.base.logs import log_fields
 from addon.booking.models import Booking, BookingField
 from addon.booking.services import write_field_value
 
@@ -116,8 +117,11 @@ async def reconcile_grant(host: Host, grant_id: int, worker_id: str, backend_nam
                                            lease_seconds(host)):
                     continue  # the booking changed while we read (or the lease went): read again
                 snapshot.grant.attempts += 1
-                async with heartbeat(host, grant_id, worker_id):
-                    outcome = await _act(host, snapshot, worker_id)
+                # Every vendor call of this attempt logs the grant and attempt it was made for.
+                with log_fields(grant_id=grant_id, attempt=snapshot.grant.attempts,
+                                integration_id=snapshot.integration.id):
+                    async with heartbeat(host, grant_id, worker_id):
+                        outcome = await _act(host, snapshot, worker_id)
         except Exception as exc:  # reading failed: a bug, or data nothing can be made of
             log.exception("access grant %s could not be read for its reconcile", grant_id)
             await _write_failure(host, grant_id, worker_id, _internal(exc))

@@ -30,6 +30,7 @@ from .backend import AccessSet, BackendError, DoorConnection, backends
 from .decide import Wanted, set_matches
 from .intents import mark_due
 from .leases import heartbeat, lease_seconds
+from .metrics import SWEEP_FINDINGS
 from .models import AccessGrant, Desired, DoorIntegration, GrantState, SweepRun
 from .settings import DoorAccessSettings, door_settings
 
@@ -151,6 +152,8 @@ class Round:
         async with self.host.database.session() as session:
             for run in self.runs.values():
                 run.finished_at = now
+                for kind in ("checked", "drifted", "errors"):
+                    SWEEP_FINDINGS.labels(kind=kind).inc(getattr(run, kind) or 0)
                 await session.execute(update(SweepRun).where(SweepRun.id == run.id).values(
                     finished_at=now, checked=run.checked, drifted=run.drifted, errors=run.errors))
             await session.commit()

@@ -12,6 +12,7 @@ from contextlib import asynccontextmanager
 from datetime import timedelta
 
 from addon.base.host import Host
+from addon.base.logs import bind_fields
 
 from .backend import backends
 from .call_log import prune_call_log
@@ -30,6 +31,7 @@ class Worker:
         self.worker_id = worker_id or f"{socket.gethostname()[:30]}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
         self._wake = asyncio.Event()
         self._next_prune = None  # when the call log is pruned next (the host's clock)
+        self.last_round_at: float | None = None  # loop.time() of the last round (readiness)
 
     def wake(self) -> None:
         self._wake.set()
@@ -69,6 +71,7 @@ class Worker:
         return total
 
     async def run_forever(self, stop: asyncio.Event) -> None:
+        bind_fields(worker_id=self.worker_id)  # this loop's lines (and vendor calls) name the worker, no request
         log.info("access worker %s started", self.worker_id)
         interval = door_settings(self.host).worker_interval_seconds
         # The drift sweep runs beside the claim loop (one call at a time, rate-bounded), never in it.
@@ -77,6 +80,7 @@ class Worker:
         try:
             while not stop.is_set():
                 self._wake.clear()  # before the round: a wake while it runs is not lost
+                self.last_round_at = asyncio.get_running_loop().time()
                 try:
                     await self.prune_if_due()
                     claimed = await self.run_once()
@@ -125,8 +129,22 @@ async def engine_lifespan(host: Host):
         await call_log(host).flush()
 
 
-async def run_worker_process(host: Host) -> None:
-    """``ireserve worker``: until SIGINT/SIGTERM."""
+async def worker_readiness(host: Host) -> tuple[str, str | None] | None:
+    """When this process runs the access worker: did its loop go round recently?"""
+    worker = running_worker(host)
+    if worker is None:
+        return None
+    if worker.last_round_at is None:
+        return "access_worker", "not started yet"
+    interval = door_settings(host).worker_interval_seconds
+    quiet = asyncio.get_running_loop().time() - worker.last_round_at
+    # A round may wait on slow vendor calls; ten idle intervals (at least a minute) is stuck.
+    return "access_worker", None if quiet <= max(10 * interval, 60.0) else f"no round for {quiet:.0f} s"
+
+
+async def run_worker_process(host: Host, health: tuple[str, int] | None = None) -> None:
+    """``ireserve worker``: until SIGINT/SIGTERM; with ``health`` (interface, port), also serves
+    /healthz, /readyz and /metrics there for container health checks and scrapes."""
     import dataclasses
     import signal
 
@@ -138,4 +156,24 @@ async def run_worker_process(host: Host) -> None:
         loop.add_signal_handler(sig, stop.set)
     async with host.running():
         worker = host.provide(Worker(host))
-        await worker.run_forever(stop)
+        server = _health_server(host, *health) if health else None
+        serving = loop.create_task(server.serve()) if server else None
+        try:
+            await worker.run_forever(stop)
+        finally:
+            if server is not None:
+                server.should_exit = True
+                await serving
+
+
+def _health_server(host: Host, interface: str, port: int):
+    from starlette.applications import Starlette
+
+    from addon.base.health import health_routes
+    from addon.base.metrics import metrics_route, watch_pool
+    from addon.base.serve import Server, server_config
+
+    watch_pool(host)
+    app = Starlette(routes=[*health_routes(host), metrics_route(host)])
+    return Server(server_config(app, host=interface, port=port, lifespan="off", log_level="warning"),
+                  handle_signals=False)  # the worker's own handlers stop it

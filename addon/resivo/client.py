@@ -785,8 +785,8 @@ class ResivoConnector:
             error=str(error) if error is not None else None,
             context=dict(context) if context is not None else None,
         )
-        logger.log(
-            logging.DEBUG if error is None else logging.INFO,
+        # DEBUG only: the integration log (on_call) writes the one line each call gets.
+        logger.debug(
             "resivo %s %s %s -> %s %s in %.1f ms%s",
             operation,
             method,

@@ -3,6 +3,8 @@ integration, what Resivo's errors mean for an admin, and the bridge to the integ
 
 from __future__ import annotations
 
+from prometheus_client import Counter
+
 from addon.base.crypto import secret_box
 from addon.base.host import Host
 from addon.base.i18n import Message
@@ -23,6 +25,10 @@ from .models import ResivoCredentials
 from .outbound import outbound_policy
 from .settings import resivo_settings
 
+TOKEN_OPERATION = "token"
+TOKEN_REFRESHES = Counter("ireserve_resivo_token_refreshes_total", "Access tokens fetched from Resivo, by outcome",
+                          ["outcome"])
+
 
 class CallLogBridge:
     """Hands every CallRecord of the client to the door-access integration log."""
@@ -32,6 +38,8 @@ class CallLogBridge:
 
     def __call__(self, record: CallRecord) -> None:
         context = record.context or {}
+        if record.operation == TOKEN_OPERATION:
+            TOKEN_REFRESHES.labels(outcome=record.outcome).inc()
         call_log(self.host).record(CallEntry(
             integration_id=context.get("integration_id"), booking_id=context.get("booking_id"),
             operation=record.operation, method=record.method, path=record.path, http_status=record.http_status,

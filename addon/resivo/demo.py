@@ -22,7 +22,13 @@ async def seed_resivo(host: Host, session: AsyncSession, data: dict) -> None:
         integration_id = (await session.execute(
             select(DoorIntegration.id).where(DoorIntegration.name == demo["name"])
         )).scalar_one()
-        if await session.get(ResivoCredentials, integration_id) is not None:
+        sandbox_url = f"http://{_reachable(host.settings.host)}:{host.settings.port}{SANDBOX_PATH}"
+        existing = await session.get(ResivoCredentials, integration_id)
+        if existing is not None:
+            # The demo follows the address `make run` serves on now (IRESERVE_HOST/IRESERVE_PORT);
+            # a base URL someone pointed elsewhere is theirs and stays.
+            if existing.base_url.endswith(SANDBOX_PATH) and existing.base_url != sandbox_url:
+                existing.base_url = sandbox_url
             continue
         settings = demo[BACKEND_NAME]
         session.add(ResivoCredentials(
@@ -31,7 +37,7 @@ async def seed_resivo(host: Host, session: AsyncSession, data: dict) -> None:
             client_id=settings["clientId"],
             client_secret_encrypted=secret_box(host).encrypt(settings["clientSecret"]),
             site_id=settings.get("siteId"),
-            base_url=f"http://{_reachable(host.settings.host)}:{host.settings.port}{SANDBOX_PATH}",
+            base_url=sandbox_url,
         ))
     await session.flush()
 

@@ -380,3 +380,21 @@ def test_processes_starting_together_share_one_generated_key(tmp_path):
         assert path.read_bytes().strip() == keys[0]
         assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
         assert [p.name for p in path.parent.iterdir()] == ["secret.key"]  # no temporary file left behind
+
+
+async def test_readiness_says_when_the_key_does_not_open_the_stored_secrets(gql, host):
+    import httpx
+
+    from addon.base.web import create_app
+
+    await resivo_integration(gql)
+    wrong = other_host(host, IRESERVE_SECRET_KEY=Fernet.generate_key().decode())
+    try:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=create_app(wrong)),
+                                     base_url="http://testserver") as client:
+            answer = await client.get("/readyz")
+    finally:
+        await wrong.database.dispose()
+    assert answer.status_code == 503
+    assert answer.json()["checks"]["secrets"] == "a stored secret cannot be decrypted with the configured key"
+    assert "demo-secret" not in answer.text

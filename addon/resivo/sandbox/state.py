@@ -20,9 +20,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from addon.base.resources import data_path
+
 from .faults import FaultPlan
 
-SEED_PATH = Path(__file__).resolve().parents[3] / "fixtures" / "resivo" / "sandbox_seed.json"
+SEED_PATH = data_path("fixtures", "resivo", "sandbox_seed.json")
 
 SCOPE_CUSTOMER = "Customer"
 SCOPE_SITE = "Site"
