@@ -30,7 +30,7 @@ def register(host) -> None:
     from .cli import add_commands
     from .demo import seed_door_access
     from .erasure import register_erasure
-    from .intents import register_handlers
+    from .handlers import register_handlers
     from .loaders import LOADERS
     from .metrics import collect_access_metrics
     from .privacy import register_privacy

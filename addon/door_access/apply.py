@@ -1,20 +1,22 @@
-"""Applying a decision through the backend: the only part of the engine that calls a lock vendor.
+"""One attempt at a grant against the lock vendor: the only part of the engine that calls a vendor.
 
-Each function returns an :class:`Outcome` (the grant's next state and columns); the caller writes
-it. Transient errors propagate (the caller backs off); a create is always preceded, on a retry, by
-a look-up of our external reference, so a lost answer is adopted instead of made twice.
+An :class:`Attempt` observes (the doors, the journal's sets), asks ``decide`` what to do, and does
+it: a new set first (journaled before it is sent), then every other set revoked. Everything it
+learns is kept as journal changes as it goes, so a call that fails half-way loses nothing: the
+caller writes what was learned with the error.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Protocol
 
 from addon.base.i18n import Message
 
 from .backend import (
-    AccessSet,
     AccessSetRequest,
     BackendError,
     Door,
@@ -22,32 +24,13 @@ from .backend import (
     PermanentBackendError,
     TransientBackendError,
 )
-from .decide import (
-    CANNOT_REVOKE,
-    Decision,
-    Step,
-    Wanted,
-    choose_adoption,
-    decide_active,
-    decide_revoked,
-    may_have_lost_a_create,
-    state_while_waiting,
-    wanted_of,
-)
-from .models import AccessGrant, GrantState
-from .plan import AccessPlan, external_reference, resolve_doors
+from .decide import Decision, Known, Observed, Wanted, decide
+from .entitlement import Want
+from .journal import Change, Entry
+from .models import AccessGrant, GrantState, Resolution, SetStatus
+from .plan import AccessPlan, resolve_doors
 
-
-@dataclass
-class Outcome:
-    state: GrantState
-    error: Message | None = None
-    retry_in: float | None = None  # seconds; None = not due any more; set by the caller for WAIT
-    authorization: AccessSet | None = None
-    fields: dict | None = None  # grant columns to set
-    clear_superseded: bool = False
-    wait: bool = False  # due again after a backoff (at least ``retry_after`` seconds)
-    retry_after: float | None = None
+CANNOT_REVOKE = Message("Cannot revoke: where the authorisation lives at the lock system is unknown.")
 
 
 class LeaseLost(Exception):
@@ -55,8 +38,8 @@ class LeaseLost(Exception):
 
 
 class Journal(Protocol):
-    async def create_may_be_sent(self, location_id: str | None, generation: int) -> None:
-        """Record durably, before a create goes out, where and under which generation it is made;
+    async def create(self, location_id: str | None) -> Entry:
+        """Journal the next reference of the grant as SENDING, durably, before its create is sent;
         raises LeaseLost when the grant is no longer this worker's."""
 
 
@@ -86,164 +69,249 @@ def _all_resolve(names: list[str], doors: list[Door]) -> bool:
     return all(counts[name] == 1 for name in names)
 
 
-async def observe_doors(connection: DoorConnection, plan: AccessPlan, source: DoorSource | None = None) -> None:
-    """Resolve the plan's door names against the vendor's list (transient errors raise). A shared
-    list in which a name does not resolve is dropped and fetched again: the doors may have changed."""
+async def observe_doors(connection: DoorConnection, plan: AccessPlan, source: DoorSource | None = None,
+                        fresh: bool = False) -> bool:
+    """Resolve the plan's door names against the vendor's list (transient errors raise); returns
+    whether the list was fetched for this call. A shared list in which a name does not resolve is
+    dropped and fetched again: the doors may have changed. ``fresh``: drop it first."""
     if plan.mapped_object is None:
         resolve_doors(plan, None)
-        return
+        return True
     source = source or LiveDoors(connection)
     try:
-        doors, fresh = await source.get()
-        if not fresh and not _all_resolve(plan.door_names, doors):
+        if fresh:
             source.forget()
-            doors, fresh = await source.get()
+        doors, fetched = await source.get()
+        if not fetched and not _all_resolve(plan.door_names, doors):
+            source.forget()
+            doors, fetched = await source.get()
     except TransientBackendError:
         raise
     except PermanentBackendError as exc:
         source.forget()
         resolve_doors(plan, None, unreachable=connection.explain(exc))
-        return
+        return True
     if not _all_resolve(plan.door_names, doors):
         source.forget()  # the next attempt looks again, whatever the age of this list
     resolve_doors(plan, doors, where=connection.where(doors))
+    return fetched
 
 
-async def read_live_set(connection: DoorConnection, location_id: str | None, set_id: str) -> AccessSet | None:
-    """The set as the vendor has it while it is active; revoked, expired or unknown: ``None``."""
-    if not location_id:
-        return None
-    found = await connection.read_access_set(location_id, set_id)
-    return found if found is not None and found.active else None
+def wanted_of(plan: AccessPlan) -> Wanted:
+    return Wanted(location_id=plan.location_id, doors=[{"id": d.id, "name": d.name} for d in plan.doors],
+                  valid_from=plan.valid_from, valid_to=plan.valid_to, locale=plan.language.language)
 
 
-async def make_active(connection: DoorConnection, grant: AccessGrant, plan: AccessPlan,
-                      integration_active: bool, journal: Journal, doors: DoorSource | None = None) -> Outcome:
-    current = None
-    wanted = None
-    if integration_active and plan.applies:
-        await observe_doors(connection, plan, doors)
-        if not plan.problems:
-            wanted = wanted_of(plan)
-            if grant.authorization_id:
-                current = await read_live_set(connection, grant.location_id or wanted.location_id,
-                                              grant.authorization_id)
-    decision = decide_active(grant, integration_active, plan, current, wanted)
-    if decision.step == Step.WAIT:
-        return Outcome(state_while_waiting(grant), decision.reason, wait=True)
-    if decision.step == Step.FAIL:
-        return Outcome(GrantState.FAILED, decision.reason)
-    if decision.step == Step.REVOKE:  # the integration no longer applies to this booking
-        location_id = decision.location_id or connection.default_location_id
-        if decision.revoke_ids and not location_id:
-            return Outcome(GrantState.FAILED, CANNOT_REVOKE)
-        for set_id in decision.revoke_ids:
-            await connection.revoke_access_set(location_id, set_id)
-        return Outcome(GrantState.REVOKED, decision.reason, clear_superseded=True, fields={"authorization_id": None})
-    if decision.step == Step.CREATE:
-        return await create_or_adopt(connection, grant, plan, wanted, grant.generation, journal)
-    if decision.step == Step.KEEP:
-        for set_id in decision.revoke_ids:
-            await connection.revoke_access_set(decision.location_id, set_id)
-        fields = None if grant.state == GrantState.ACTIVE else dict(wanted.as_fields(), location_id=decision.location_id)
-        return Outcome(GrantState.ACTIVE, clear_superseded=True, fields=fields)
-    if decision.step == Step.REPLACE:
-        return await _replace(connection, grant, plan, wanted, decision, journal)
-    return await _renew(connection, grant, plan, wanted, decision, journal)
+@dataclass
+class Item:
+    """A set of the journal as this attempt knows it (``entry`` None: a further set found under
+    the reference of ``like``)."""
+
+    entry: Entry | None
+    status: SetStatus
+    set_id: str | None
+    location_id: str | None
+    like: Entry | None = None
+    resolution: Resolution | None = None
+    was_current: bool = False  # it gave the booking's access at some point (else: an orphan if found)
+    changed: bool = False
+
+    def to(self, status: SetStatus, resolution: Resolution | None = None, set_id: str | None = None,
+           location_id: str | None = None) -> None:
+        self.status = status
+        self.resolution = resolution or self.resolution
+        self.set_id = set_id or self.set_id
+        self.location_id = location_id or self.location_id
+        self.changed = True
+
+    def change(self) -> Change:
+        return Change(self.entry.id if self.entry else None, self.status, self.set_id, self.location_id,
+                      self.resolution if self.changed else None, like=self.like)
 
 
-async def create_or_adopt(connection: DoorConnection, grant: AccessGrant, plan: AccessPlan, wanted: Wanted,
-                          generation: int, journal: Journal) -> Outcome:
-    """A set for ``wanted`` under the external reference of ``generation``; the outcome's fields
-    carry the generation of the set it made or adopted."""
-    reference = external_reference(grant.integration_id, grant.booking_id, generation)
-    location_id = wanted.location_id
-    # Whether a set under this reference may exist that we never heard of (before this create).
-    uncertain = may_have_lost_a_create(grant)
-    if uncertain:
-        # An earlier attempt may have created the set and lost the answer: adopt it, if it still
-        # gives the wanted access. One made for doors or a window that have changed since is
-        # replaced by a set of the next generation, then revoked.
-        found = await connection.find_access_sets(location_id, reference)
-        uncertain = bool(found) or grant.create_sent_generation != generation
-        adopt, stale = choose_adoption(found, wanted)
-        if adopt is not None:
-            return Outcome(GrantState.ACTIVE, authorization=adopt, fields=dict(wanted.as_fields(), generation=generation))
-        if stale:
-            outcome = await create_or_adopt(connection, grant, plan, wanted, generation + 1, journal)
-            for old in stale:
-                await connection.revoke_access_set(location_id, old.id)  # transient: the next attempt adopts and revokes
-            return outcome
-    await journal.create_may_be_sent(location_id, generation)
-    grant.create_sent_generation = generation
-    try:
-        created = await connection.create_access_set(location_id, AccessSetRequest(
-            display_name=plan.display_name,
-            door_ids=[d["id"] for d in wanted.doors],
-            valid_from=wanted.valid_from,
-            valid_to=wanted.valid_to,
-            recipients=plan.recipients,
-            locale=wanted.locale,
-            message=plan.message,
-            external_reference=reference,
-        ))
-    except BackendError as exc:
-        if exc.unprocessed and not uncertain:
-            # Provably no set exists under any reference we sent: the next attempt creates
-            # without looking one up first (see reconcile._failure).
-            grant.create_sent_generation = None
-        raise
-    return Outcome(GrantState.ACTIVE, authorization=created, fields=dict(wanted.as_fields(), generation=generation))
+@dataclass
+class Outcome:
+    """What to write: the grant's new state and what the journal learned."""
+
+    state: GrantState
+    error: Message | None = None
+    wait: bool = False  # due again after a backoff (at least ``retry_after`` seconds)
+    retry_after: float | None = None
+    retry_in: float | None = None  # set by the caller for ``wait``
+    current: Item | None = None  # the set the grant names (None: none)
+    wanted: Wanted | None = None  # the access the current set gives, to record on the grant
+    verified: bool = False  # the vendor has just confirmed the current set gives ``wanted``
+    changes: list[Change] = field(default_factory=list)
 
 
-async def _replace(connection: DoorConnection, grant: AccessGrant, plan: AccessPlan, wanted: Wanted,
-                   decision: Decision, journal: Journal) -> Outcome:
-    """New set with the new doors/window first, then the old one revoked: no gap in access."""
-    outcome = await create_or_adopt(connection, grant, plan, wanted, grant.generation + 1, journal)
-    outcome.fields = dict(outcome.fields, superseded_authorization_id=grant.authorization_id)
-    try:
-        for set_id in decision.revoke_ids:
-            await connection.revoke_access_set(decision.location_id, set_id)
-        outcome.clear_superseded = True
-    except TransientBackendError as exc:
-        # The new access stands; the old set is revoked on the next attempt.
-        outcome.error = Message("Replaced; the old authorisation is still to be revoked: {error}", {"error": str(exc)})
-        outcome.retry_in = 0.0
-    return outcome
+class Attempt:
+    """One reconcile's work with the vendor for one grant."""
 
+    def __init__(self, connection: DoorConnection, grant: AccessGrant, plan: AccessPlan, entries: list[Entry],
+                 journal: Journal, now: Callable[[], datetime], deadline_seconds: float,
+                 doors: DoorSource | None = None) -> None:
+        self.connection = connection
+        self.grant = grant
+        self.plan = plan
+        self.journal = journal
+        self.now = now
+        self.deadline = timedelta(seconds=deadline_seconds)
+        self.doors = doors
+        self.items = [Item(e, e.status, e.set_id, e.location_id, was_current=e.status == SetStatus.CURRENT
+                           or e.resolution in (Resolution.CREATED, Resolution.ADOPTED)) for e in entries]
+        self.wanted: Wanted | None = None
+        self.doors_fetched = True
+        self.retried_fresh = False
 
-async def _renew(connection: DoorConnection, grant: AccessGrant, plan: AccessPlan, wanted: Wanted,
-                 decision: Decision, journal: Journal) -> Outcome:
-    """The set is gone at the vendor (drift): a new one, with its own external reference."""
-    outcome = await create_or_adopt(connection, grant, plan, wanted, grant.generation + 1, journal)
-    outcome.clear_superseded = True
-    if decision.revoke_ids and decision.location_id:
+    # -- what the journal learned
+
+    def changes(self) -> list[Change]:
+        return [i.change() for i in self.items if i.changed]
+
+    def current(self) -> Item | None:
+        return next((i for i in self.items if i.status == SetStatus.CURRENT), None)
+
+    # -- observe
+
+    async def observe(self) -> Observed[Item]:
+        plan = self.plan
+        if plan.want == Want.LIVE and plan.applies:
+            self._problems_before_doors = list(plan.problems), list(plan.warnings)
+            self.doors_fetched = await observe_doors(self.connection, plan, self.doors)
+            if not plan.problems:
+                self.wanted = wanted_of(plan)
+        observed: Observed[Item] = Observed()
+        for item in [i for i in self.items if i.status == SetStatus.SENDING]:
+            await self._look_up(item, observed)
+        current = self.current()
+        if current is not None:
+            observed.current = Known(current)
+            if self.wanted is not None:  # only then does it matter what the set gives now
+                location = current.location_id or self.connection.default_location_id
+                seen = await self.connection.read_access_set(location, current.set_id) if location else None
+                if seen is not None and seen.active:
+                    observed.current.seen = seen
+                else:
+                    current.to(SetStatus.GONE, Resolution.VANISHED)
+                    observed.current_gone = True
+        observed.stale = [Known(i) for i in self.items if i.status == SetStatus.LIVE and not self._is_found(i, observed)]
+        return observed
+
+    @staticmethod
+    def _is_found(item: Item, observed: Observed[Item]) -> bool:
+        return any(k.key is item for k in observed.found)
+
+    async def _look_up(self, item: Item, observed: Observed[Item]) -> None:
+        """What became of a create whose answer never came: a live set (adoptable), a dead one, none
+        (once its deadline has passed), or undecided."""
+        location = item.location_id or self.connection.default_location_id
+        if not location or not item.entry or not item.entry.reference:
+            observed.undecided = True
+            return
+        known = {i.set_id for i in self.items if i.set_id}
+        sets = [s for s in await self.connection.find_access_sets(location, item.entry.reference)
+                if s.id not in known]
+        live = [s for s in sets if s.active]
+        if live:
+            item.to(SetStatus.LIVE, set_id=live[0].id, location_id=location)
+            observed.found.append(Known(item, live[0]))
+            for extra in live[1:]:  # one reference, several sets: each is recorded, none kept unseen
+                twin = Item(None, SetStatus.LIVE, extra.id, location, like=item.entry, changed=True)
+                self.items.append(twin)
+                observed.found.append(Known(twin, extra))
+        elif sets:
+            item.to(SetStatus.GONE, Resolution.VANISHED, set_id=sets[0].id, location_id=location)
+        elif item.entry.sent_at is None or self.now() >= item.entry.sent_at + self.deadline:
+            item.to(SetStatus.NEVER, Resolution.NEVER_MADE)
+        else:
+            observed.undecided = True  # the vendor may still be carrying it out
+
+    # -- decide and act
+
+    def decide(self, observed: Observed[Item]) -> Decision[Item]:
+        plan = self.plan
+        had_access = self.grant.state in (GrantState.ACTIVE, GrantState.REVOKING, GrantState.REVOKED) or any(
+            i.was_current for i in self.items)
+        return decide(plan.want, self.wanted, plan.problems, observed, reason=plan.want_reason,
+                      may_come_later=plan.integration.archived_at is None, had_access=had_access)
+
+    async def carry_out(self, decision: Decision[Item]) -> Outcome:
+        """Act on ``decision``: adopt, create, then revoke. Backend errors propagate (what was
+        learned up to then stays in ``changes()``)."""
+        keep = decision.keep.key if decision.keep is not None else None
+        if keep is not None and keep.status != SetStatus.CURRENT:
+            keep.to(SetStatus.CURRENT, Resolution.ADOPTED)
+            keep.was_current = True
+        if decision.create:
+            keep = await self._create()
+        for item in self.items:  # what was current and is not kept is no longer the grant's: to revoke
+            if item.status == SetStatus.CURRENT and item is not keep:
+                item.to(SetStatus.LIVE)
+        for known in decision.revoke:
+            await self._revoke(known.key)
+        gives_wanted = keep is not None and self.wanted is not None and (
+            decision.create or (decision.keep is not None and decision.keep.gives(self.wanted)))
+        return Outcome(decision.state, decision.reason, wait=decision.wait, current=keep,
+                       wanted=self.wanted if gives_wanted else None, verified=gives_wanted)
+
+    async def _create(self) -> Item:
         try:
-            for set_id in decision.revoke_ids:
-                await connection.revoke_access_set(decision.location_id, set_id)
-        except TransientBackendError as exc:
-            outcome.clear_superseded = False
-            outcome.error = Message("Renewed; an older authorisation is still to be revoked: {error}",
-                                    {"error": str(exc)})
-            outcome.retry_in = 0.0
-    return outcome
+            return await self._send_create()
+        except PermanentBackendError:
+            # A refusal that fresher data could explain (a door id, a place changed at the vendor
+            # within the door list's lifetime) is tried once more with the list fetched anew.
+            if self.doors_fetched or self.retried_fresh or self.wanted is None:
+                raise
+            self.retried_fresh = True
+            problems, warnings = self._problems_before_doors
+            self.plan.problems, self.plan.warnings = list(problems), list(warnings)
+            self.doors_fetched = await observe_doors(self.connection, self.plan, self.doors, fresh=True)
+            if self.plan.problems:
+                raise
+            self.wanted = wanted_of(self.plan)
+            return await self._send_create()
+
+    async def _send_create(self) -> Item:
+        wanted, plan = self.wanted, self.plan
+        entry = await self.journal.create(wanted.location_id)
+        item = Item(entry, SetStatus.SENDING, None, wanted.location_id)
+        self.items.append(item)
+        try:
+            created = await self.connection.create_access_set(wanted.location_id, AccessSetRequest(
+                display_name=plan.display_name,
+                door_ids=[d["id"] for d in wanted.doors],
+                valid_from=wanted.valid_from,
+                valid_to=wanted.valid_to,
+                recipients=plan.recipients,
+                locale=wanted.locale,
+                message=plan.message,
+                external_reference=entry.reference,
+            ))
+        except BackendError as exc:
+            if exc.unprocessed or isinstance(exc, PermanentBackendError):
+                item.to(SetStatus.NEVER, Resolution.NEVER_MADE)  # refused or never received: nothing was made
+            raise
+        item.to(SetStatus.CURRENT, Resolution.CREATED, set_id=created.id)
+        item.was_current = True
+        return item
+
+    async def _revoke(self, item: Item) -> None:
+        location = item.location_id or self.connection.default_location_id
+        if not location:
+            raise UnknownLocation(CANNOT_REVOKE)
+        await self.connection.revoke_access_set(location, item.set_id)  # already gone counts as done
+        if not item.was_current:
+            resolution = Resolution.ORPHAN_REVOKED
+        elif self.plan.want == Want.NONE:
+            resolution = Resolution.REVOKED
+        else:
+            resolution = Resolution.REPLACED
+        item.to(SetStatus.GONE, resolution)
 
 
-async def make_revoked(connection: DoorConnection, grant: AccessGrant) -> Outcome:
-    # Where a set was made is recorded before its create is sent, so this is known even when the
-    # answer never came (and whatever the backend's default place is).
-    location_id = grant.location_id or connection.default_location_id
-    lost: list[AccessSet] = []
-    knows_a_set = grant.authorization_id or grant.superseded_authorization_id
-    if not knows_a_set and may_have_lost_a_create(grant) and location_id:
-        # A create may have reached the vendor without us hearing back: cancel it too (and any
-        # set of a generation between, whose answer was lost on the way to the latest).
-        for generation in range(min(grant.generation, grant.create_sent_generation), grant.create_sent_generation + 1):
-            lost += await connection.find_access_sets(location_id, external_reference(
-                grant.integration_id, grant.booking_id, generation))
-    decision = decide_revoked(grant, location_id, lost)
-    if decision.step == Step.FAIL:
-        return Outcome(GrantState.FAILED, decision.reason)
-    for set_id in decision.revoke_ids:
-        await connection.revoke_access_set(decision.location_id, set_id)  # already gone counts as done
-    return Outcome(GrantState.REVOKED, clear_superseded=True)
+class UnknownLocation(Exception):
+    """A set to revoke whose place at the vendor nobody recorded (entered by hand, long ago)."""
+
+    def __init__(self, message: Message) -> None:
+        super().__init__(str(message))
+        self.message = message

@@ -12,10 +12,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from addon.base import audit
 from addon.base.errors import ValidationFailed
 from addon.base.host import Host
-from addon.booking.models import Booking
 
-from .intents import want_revoked
-from .models import AccessGrant, Desired, DoorIntegration, GrantState
+from .grants import rederive
+from .models import AccessGrant, DoorIntegration, GrantState
 from .policy import get_integration
 
 
@@ -36,7 +35,7 @@ async def live_access_count(session: AsyncSession, integration: DoorIntegration,
 
 
 async def archive_integration(host: Host, session: AsyncSession, integration_id, archived: bool,
-                              live_access: LiveAccess | None, actor: str) -> tuple[DoorIntegration, int]:
+                              live_access: LiveAccess | None) -> tuple[DoorIntegration, int]:
     """Archive (or restore) an integration; returns it and how many grants were queued for the
     worker to revoke. Archiving an integration that gives live access needs ``live_access``."""
     integration = await get_integration(session, integration_id, "id", lock=True)
@@ -44,6 +43,7 @@ async def archive_integration(host: Host, session: AsyncSession, integration_id,
     if not archived:
         if integration.archived_at is not None:
             integration.archived_at = None
+            integration.archived_live_access = None
             integration.updated_at = now
             await session.flush()
             await audit.record(session, "integration.restore", "integration", integration.id, {"archived": [True, False]})
@@ -56,24 +56,16 @@ async def archive_integration(host: Host, session: AsyncSession, integration_id,
             "REQUIRED", "Integration {name!r} gives {count} bookings door access: choose whether it stays until each "
             "stay ends (KEEP_UNTIL_END) or is revoked now (REVOKE_NOW).", "liveAccess", name=integration.name,
             count=live)
-    grants = (await session.execute(
-        select(AccessGrant, Booking).join(Booking, Booking.id == AccessGrant.booking_id)
-        .where(AccessGrant.integration_id == integration.id).order_by(AccessGrant.id)
-    )).all()
-    revoke_all = live_access is LiveAccess.REVOKE_NOW
-    queued = 0
-    for grant, booking in grants:
-        if grant.desired == Desired.REVOKED and grant.state == GrantState.REVOKED:
-            continue
-        # Kept access stays as it is; access on its way (never given) stops either way.
-        if revoke_all or grant.state != GrantState.ACTIVE:
-            await want_revoked(session, booking, integration, now, actor=actor)
-            queued += 1
     was_active = integration.active
     integration.active = False
     integration.archived_at = now
+    # Kept access stays as it is; access on its way (never given) stops either way. The engine
+    # derives both from this choice whenever it looks (entitlement), so a booking cancelled later
+    # is still revoked.
+    integration.archived_live_access = (live_access or LiveAccess.KEEP_UNTIL_END).value
     integration.updated_at = now
     await session.flush()
+    queued = await rederive(session, integration, now)
     await audit.record(session, "integration.archive", "integration", integration.id, {
         "archived": [False, True], "active": [was_active, False],
         "live_access": [None, live_access.name if live_access else None], "grants_revoked": [None, queued]})

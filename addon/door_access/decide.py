@@ -1,28 +1,34 @@
-"""The decision: what to do about one grant, given what the booking wants and what the lock vendor
-has. Pure functions over values: no database, no network (see ``apply`` for the calls)."""
+"""The decision: what to do about one grant, given what the booking is entitled to now and what
+the lock vendor has. Pure functions over values: no database, no network (``apply`` observes and
+acts, ``reconcile`` runs the two).
+
+The vendor side is described by the sets the journal knows of, after observing them:
+
+* ``current`` — the grant's live set (CURRENT record), if it has one: read when the decision
+  depends on whether it still gives the wanted doors and window;
+* ``found`` — live sets found under our references after a lost create answer (adoptable);
+* ``stale`` — sets known to exist but not wanted (replaced ones): always revoked;
+* ``undecided`` — a create whose fate no look-up can tell yet (its deadline has not passed).
+
+Whatever the entitlement, a decision never leaves a live set the booking is not entitled to, and
+never takes the guest's only access away before a replacement exists.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Generic, TypeVar
 
 from addon.base.i18n import Message
 
 from .backend import AccessSet
-from .models import AccessGrant, Desired, GrantState
-from .plan import AccessPlan
+from .entitlement import Want
+from .models import GrantState
 
-CANNOT_REVOKE = Message("Cannot revoke: where the authorisation lives at the lock system is unknown.")
+K = TypeVar("K")  # how the caller names a set (a journal entry)
 
-
-class Step:
-    KEEP = "KEEP"  # the live set gives the wanted access (any superseded one is revoked)
-    CREATE = "CREATE"  # no set yet: create one (or adopt the one a lost answer made)
-    REPLACE = "REPLACE"  # the live set gives other doors or another window: new set first, then revoke the old
-    RENEW = "RENEW"  # the set is gone at the vendor (revoked or expired behind our back): a new one
-    REVOKE = "REVOKE"  # revoke every set this grant made
-    WAIT = "WAIT"  # nothing to do now; look again later
-    FAIL = "FAIL"  # nothing usable can be sent: a person must change something
+WAITING_FOR_A_LOST_ANSWER = Message("Waiting to learn whether a create whose answer was lost reached the lock system.")
 
 
 @dataclass(frozen=True)
@@ -45,19 +51,6 @@ class Wanted:
                 "valid_to": self.valid_to, "locale": self.locale}
 
 
-def wanted_of(plan: AccessPlan) -> Wanted:
-    return Wanted(location_id=plan.location_id, doors=[{"id": d.id, "name": d.name} for d in plan.doors],
-                  valid_from=plan.valid_from, valid_to=plan.valid_to, locale=plan.language.language)
-
-
-@dataclass
-class Decision:
-    step: str
-    reason: Message | None = None
-    location_id: str | None = None
-    revoke_ids: list[str] = field(default_factory=list)
-
-
 def _whole_seconds(moment: datetime) -> datetime:
     return moment.replace(microsecond=0)  # vendors keep whole seconds
 
@@ -70,72 +63,72 @@ def set_matches(found: AccessSet, wanted: Wanted) -> bool:
             and _whole_seconds(found.valid_to) == _whole_seconds(wanted.valid_to))
 
 
-def same_access(grant: AccessGrant, wanted: Wanted) -> bool:
-    """Whether the grant already records the wanted access (for sets whose window the vendor does
-    not report)."""
-    return (grant.location_id == wanted.location_id
-            and sorted(d["id"] for d in grant.doors) == wanted.door_ids
-            and grant.valid_from == wanted.valid_from and grant.valid_to == wanted.valid_to)
+@dataclass
+class Known(Generic[K]):
+    """A set the journal knows of, with what the vendor said of it (``seen``: read or found;
+    ``None`` when it was not asked)."""
+
+    key: K
+    seen: AccessSet | None = None
+
+    def gives(self, wanted: Wanted | None) -> bool:
+        return wanted is not None and self.seen is not None and set_matches(self.seen, wanted)
 
 
-def decide_active(grant: AccessGrant, integration_active: bool, plan: AccessPlan, current: AccessSet | None,
-                  wanted: Wanted | None) -> Decision:
-    """Desired active. ``current`` is the live set named by the grant (``None``: gone, or none);
-    ``wanted`` is ``None`` when the plan has problems."""
-    if not integration_active:
-        # Deactivation is a rollback switch: nothing new goes to the vendor. The grant keeps its
-        # state and stays due (with backoff), so it finishes by itself once active again.
-        return Decision(Step.WAIT, Message("The integration is not active."))
-    if not plan.applies:
-        # The object lost its mapping: the integration no longer opens doors for this booking.
-        return Decision(Step.REVOKE, plan.reason, location_id=grant.location_id,
-                        revoke_ids=[i for i in (grant.authorization_id, grant.superseded_authorization_id) if i])
-    if plan.problems or wanted is None:
-        return Decision(Step.FAIL, Message.join(plan.problems))
-    if not grant.authorization_id:
-        return Decision(Step.CREATE, location_id=wanted.location_id)
-    # Whatever the grant's state (ACTIVE, or FAILED/PENDING/REVOKING with a set still out there),
-    # compare with what the vendor actually has: a live set that gives the wanted access is kept,
-    # a live one that does not is replaced, one revoked or lost behind our back is renewed; never a
-    # second live set beside the first.
-    location_id = grant.location_id or wanted.location_id
-    if current is None:
-        return Decision(Step.RENEW, location_id=location_id,
-                        revoke_ids=[i for i in (grant.superseded_authorization_id,) if i])
-    has_window = current.valid_from is not None and current.valid_to is not None
-    if set_matches(current, wanted) if has_window else same_access(grant, wanted):
-        return Decision(Step.KEEP, location_id=location_id,
-                        revoke_ids=[i for i in (grant.superseded_authorization_id,) if i])
-    return Decision(Step.REPLACE, location_id=location_id, revoke_ids=[grant.authorization_id])
+@dataclass
+class Observed(Generic[K]):
+    current: Known[K] | None = None
+    current_gone: bool = False  # the current set was read and is revoked, expired or unknown
+    found: list[Known[K]] = field(default_factory=list)
+    stale: list[Known[K]] = field(default_factory=list)
+    undecided: bool = False
 
 
-def decide_revoked(grant: AccessGrant, location_id: str | None, lost: list[AccessSet]) -> Decision:
-    """Desired revoked: every set the grant knows of, and any a lost create answer made."""
-    ids = [i for i in (grant.authorization_id, grant.superseded_authorization_id) if i]
-    ids += [s.id for s in lost if s.active and s.id not in ids]
-    if ids and not location_id:
-        return Decision(Step.FAIL, CANNOT_REVOKE)
-    return Decision(Step.REVOKE, location_id=location_id, revoke_ids=ids)
+@dataclass
+class Decision(Generic[K]):
+    state: GrantState
+    keep: Known[K] | None = None  # the set the grant names afterwards (None: none)
+    create: bool = False  # make a new set first
+    revoke: list[Known[K]] = field(default_factory=list)  # then revoke these
+    reason: Message | None = None
+    wait: bool = False  # look again after a backoff
 
 
-def may_have_lost_a_create(grant: AccessGrant) -> bool:
-    """An earlier attempt may have created a set whose answer never arrived: one was recorded as
-    about to be sent and its set is not known yet. When none was, the look-up is skipped."""
-    return grant.create_sent_generation is not None
-
-
-def choose_adoption(found: list[AccessSet], wanted: Wanted) -> tuple[AccessSet | None, list[AccessSet]]:
-    """Of the live sets made under our reference: the one to adopt (it gives the wanted access),
-    or none and the stale ones (made for doors or a window that changed since) to revoke."""
-    live = [s for s in found if s.active]
-    for candidate in live:
-        if set_matches(candidate, wanted):
-            return candidate, []
-    return None, live
-
-
-def state_while_waiting(grant: AccessGrant) -> GrantState:
-    """The state a grant shows while its work waits for a retry."""
-    if grant.desired == Desired.ACTIVE:
-        return GrantState.ACTIVE if grant.state == GrantState.ACTIVE else GrantState.PENDING
-    return GrantState.REVOKING
+def decide(want: Want, wanted: Wanted | None, problems: list[Message], observed: Observed[K], *,
+           reason: Message | None, may_come_later: bool, had_access: bool) -> Decision[K]:
+    """``wanted``: the set the booking should have (None when ``problems`` stop one);
+    ``may_come_later``: an inactive integration may be activated again (archived: no);
+    ``had_access``: the grant gave access before (an ended booking without it failed)."""
+    current = observed.current if observed.current is not None and not observed.current_gone else None
+    live = ([current] if current is not None else []) + list(observed.found)
+    if want == Want.NONE:
+        revoke = live + list(observed.stale)
+        if observed.undecided:
+            return Decision(GrantState.REVOKING, revoke=revoke, reason=WAITING_FOR_A_LOST_ANSWER, wait=True)
+        return Decision(GrantState.REVOKED, revoke=revoke, reason=None)
+    if want == Want.LIVE and not problems:
+        keeper = next((k for k in live if k.gives(wanted)), None)
+        if keeper is not None:
+            return Decision(GrantState.ACTIVE, keep=keeper,
+                            revoke=[k for k in live if k is not keeper] + list(observed.stale))
+        if observed.undecided:
+            # A create may yet turn out to have been made: never a second set before we know.
+            return Decision(GrantState.ACTIVE if current is not None else GrantState.PENDING, keep=current,
+                            reason=WAITING_FOR_A_LOST_ANSWER, wait=True)
+        # New set first, then every other one revoked: no gap in access, never two at rest.
+        return Decision(GrantState.ACTIVE, create=True, revoke=live + list(observed.stale))
+    # Nothing new can be made: a live set stays (the current one first, else one found).
+    keeper = current or next((k for k in observed.found if k.gives(wanted)), None) or next(iter(observed.found), None)
+    revoke = [k for k in live if k is not keeper] + list(observed.stale)
+    if want == Want.LIVE:  # problems stop a new set
+        return Decision(GrantState.FAILED, keep=keeper, revoke=revoke, reason=Message.join(problems),
+                        wait=observed.undecided)
+    if keeper is not None:
+        return Decision(GrantState.ACTIVE, keep=keeper, revoke=revoke, reason=reason, wait=observed.undecided)
+    if want == Want.KEEP and may_come_later:
+        # Inactive: access comes once the integration is active again (activation looks again).
+        return Decision(GrantState.PENDING, revoke=revoke, reason=reason, wait=observed.undecided)
+    if want == Want.ENDED and not had_access:
+        return Decision(GrantState.FAILED, revoke=revoke, reason=Message.join(problems) if problems else reason,
+                        wait=observed.undecided)
+    return Decision(GrantState.REVOKED, revoke=revoke, reason=reason, wait=observed.undecided)

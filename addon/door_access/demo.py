@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from addon.base.host import Host
 from addon.booking.models import BookableObject
 
-from .intents import backfill
+from .grants import rederive
 from .models import DoorIntegration, DoorMapping
 
 
@@ -37,4 +37,4 @@ async def seed_door_access(host: Host, session: AsyncSession, data: dict) -> Non
         if integration.active:
             # As activation does: demo bookings already at a trigger status get access (the worker
             # of `ireserve serve` sends it).
-            await backfill(session, integration, host.clock.now())
+            await rederive(session, integration, host.clock.now())

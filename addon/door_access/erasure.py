@@ -4,7 +4,7 @@ here — grants' languages, errors and warnings, and the call log — lose the e
 
 from __future__ import annotations
 
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from addon.base.erasure import scrub_rows
@@ -15,16 +15,9 @@ from addon.booking.erasure import ERASE_REQUESTED, ERASING, Erasure
 from addon.booking.models import Booking
 
 from .call_log import call_log
-from .intents import want_revoked
+from .grants import request_revoke
 from .live import announce
-from .models import AccessCallLog, AccessGrant, Desired, DoorIntegration, GrantState
-
-
-def _live():
-    """A grant whose access set may still exist at the vendor (or may be created by a sent create)."""
-    return (AccessGrant.state != GrantState.REVOKED) & or_(
-        AccessGrant.state.in_((GrantState.ACTIVE, GrantState.REVOKING)), AccessGrant.authorization_id.is_not(None),
-        AccessGrant.superseded_authorization_id.is_not(None), AccessGrant.create_sent_generation.is_not(None))
+from .models import UNRESOLVED, AccessCallLog, AccessGrant, AccessSetRecord, Desired, DoorIntegration, GrantState, SetStatus
 
 
 async def revoke_for_erasure(host: Host, session: AsyncSession, erasure: Erasure) -> list[int]:
@@ -41,16 +34,20 @@ async def revoke_for_erasure(host: Host, session: AsyncSession, erasure: Erasure
     )).all()
     now = host.clock.now()
     touched = [grant for _, booking, integration in rows
-               if (grant := await want_revoked(session, booking, integration, now, actor=f"erasure by {erasure.actor}"[:100]))]
+               if (grant := await request_revoke(session, booking, integration, now, f"erasure by {erasure.actor}"[:100]))]
     await announce(host, session, touched)
     return [g.id for g in touched]
 
 
 async def still_live(session: AsyncSession, booking_ids: tuple[int, ...]) -> int:
+    """Bookings whose access set may still exist at the vendor: the journal names a set of theirs
+    that is live, to revoke, or whose create was never answered."""
     if not booking_ids:
         return 0
     return len((await session.execute(
-        select(AccessGrant.id).where(AccessGrant.booking_id.in_(booking_ids), _live()))).all())
+        select(AccessGrant.booking_id).join(AccessSetRecord, AccessSetRecord.grant_id == AccessGrant.id)
+        .where(AccessGrant.booking_id.in_(booking_ids),
+               AccessSetRecord.status.in_((*UNRESOLVED, SetStatus.CURRENT))).distinct())).all())
 
 
 def register_erasure(host: Host) -> None:

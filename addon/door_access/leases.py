@@ -149,16 +149,3 @@ async def give_back(host: Host, grant_id: int, worker_id: str) -> None:
             .values(claimed_until=None, claimed_by=None, next_attempt_at=host.clock.now())
         )
         await session.commit()
-
-
-async def note_create(host: Host, grant_id: int, worker_id: str, location_id: str | None, generation: int) -> bool:
-    """Record, before a create is sent, where the set will be made and under which generation: if
-    the answer is lost, a retry or a revoke can look the set up by its external reference. False
-    when this worker no longer holds the lease (then nothing may be sent)."""
-    async with host.database.session() as session:
-        result = await session.execute(
-            update(AccessGrant).where(AccessGrant.id == grant_id, AccessGrant.claimed_by == worker_id)
-            .values(location_id=location_id, create_sent_generation=generation)
-        )
-        await session.commit()
-    return result.rowcount == 1

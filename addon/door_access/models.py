@@ -62,6 +62,8 @@ class DoorIntegration(SQLModel, table=True):
     default_language: str = Field(default="en", sa_column=Column(String(8), nullable=False, default="en"))
     # Archived: inactive for good, hidden from new configuration, kept (with its grants and log) for history.
     archived_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))
+    # What archiving chose for live access (archiving.LiveAccess): kept until each window ends, or revoked.
+    archived_live_access: str | None = Field(default=None, sa_column=Column(String(20), nullable=True))
     created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))
     updated_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))
 
@@ -127,22 +129,18 @@ class AccessGrant(SQLModel, table=True):
     state: GrantState = Field(sa_column=Column(String(10), nullable=False))
     # Bumped on every new intent; a reconcile that saw an older one leaves the grant due.
     intent_version: int = Field(default=1, sa_column=Column(Integer, nullable=False, default=1))
-    # Bumped for every replacement set, so each set has its own external reference.
-    generation: int = Field(default=1, sa_column=Column(Integer, nullable=False, default=1))
-    # The vendor's id of the live access set (also kept in the integration's booking field).
+    # The generation of the last external reference journaled for a create (0: none yet): every
+    # create is sent under a reference of its own.
+    generation: int = Field(default=0, sa_column=Column(Integer, nullable=False, default=0))
+    # The vendor's id of the live access set (also kept in the integration's booking field): the
+    # set of the grant's CURRENT record in the journal (``AccessSetRecord``).
     authorization_id: str | None = Field(default=None, sa_column=Column(String(100), nullable=True))
-    # A set replaced by a newer one that still has to be revoked.
-    superseded_authorization_id: str | None = Field(default=None, sa_column=Column(String(100), nullable=True))
-    # Where at the vendor the set lives (a site, a property ...): needed to read or revoke it.
+    # Where at the vendor the current set lives (a site, a property ...).
     location_id: str | None = Field(default=None, sa_column=Column(String(100), nullable=True))
     doors: list[dict] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     valid_from: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))
     valid_to: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))
     locale: str | None = Field(default=None, sa_column=Column(String(16), nullable=True))
-    # The generation whose create may have reached the vendor without its answer reaching us:
-    # recorded (with location_id) before the create is sent, cleared once its set is known.
-    # While it is set, a retry or a revoke first looks the set up by its external reference.
-    create_sent_generation: int | None = Field(default=None, sa_column=Column(Integer, nullable=True))
     attempts: int = Field(default=0, sa_column=Column(Integer, nullable=False, default=0))
     last_error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     last_error_i18n: dict | None = Field(default=None, sa_column=Column(JSON, nullable=True))
@@ -161,6 +159,60 @@ class AccessGrant(SQLModel, table=True):
     updated_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))
 
 
+class SetStatus(enum.StrEnum):
+    """What the engine knows of one access set it asked a lock vendor for."""
+
+    SENDING = "SENDING"  # a create may have been sent; its answer was never heard (unresolved)
+    CURRENT = "CURRENT"  # the grant's live set: the access the booking has
+    LIVE = "LIVE"  # exists at the vendor but is not wanted (replaced, or found after a lost answer): to revoke
+    GONE = "GONE"  # revoked (by us or behind our back) or expired
+    NEVER = "NEVER"  # a look-up proved the create was never carried out
+
+
+# A record in one of these states still asks something of the engine: the grant is not at rest.
+UNRESOLVED = (SetStatus.SENDING, SetStatus.LIVE)
+
+
+class Resolution(enum.StrEnum):
+    """How a record came to rest (health and metrics count these)."""
+
+    CREATED = "CREATED"  # the create's answer arrived
+    ADOPTED = "ADOPTED"  # a set whose create answer was lost, found by its reference and kept
+    ORPHAN_REVOKED = "ORPHAN_REVOKED"  # a set whose create answer was lost, found and revoked (not wanted)
+    REPLACED = "REPLACED"  # revoked after a newer set took its place
+    REVOKED = "REVOKED"  # revoked because the booking is no longer entitled
+    VANISHED = "VANISHED"  # found revoked or expired at the vendor
+    NEVER_MADE = "NEVER_MADE"  # the vendor provably never made it
+
+
+class AccessSetRecord(SQLModel, table=True):
+    """The journal: one row per access set the engine ever asked a lock vendor for, written *before*
+    the create is sent, so that no set can exist at the vendor that the engine does not know of.
+    A grant is at rest only when none of its records is unresolved (``UNRESOLVED``)."""
+
+    __tablename__ = "door_access_set"
+    __table_args__ = (
+        Index("ix_door_access_set_grant_status", "grant_id", "status"),
+        Index("ix_door_access_set_status", "status"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    grant_id: int = Field(sa_column=Column(Integer, ForeignKey("door_access_grant.id", ondelete="CASCADE"),
+                                           nullable=False))
+    # Our idempotency key (``plan.external_reference``); null for a set entered by hand in the booking field.
+    reference: str | None = Field(default=None, sa_column=Column(String(100), nullable=True))
+    generation: int | None = Field(default=None, sa_column=Column(Integer, nullable=True))
+    location_id: str | None = Field(default=None, sa_column=Column(String(100), nullable=True))
+    set_id: str | None = Field(default=None, sa_column=Column(String(100), nullable=True))
+    status: SetStatus = Field(sa_column=Column(String(10), nullable=False))
+    resolution: Resolution | None = Field(default=None, sa_column=Column(String(20), nullable=True))
+    # When the create was sent (a look-up proves nothing before its deadline has passed).
+    sent_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))
+    # When the record last changed because of what the vendor answered.
+    observed_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))
+    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))
+
+
 class SweepRun(SQLModel, table=True):
     """One round of the drift sweep over an integration's active grants, and what it found."""
 
@@ -175,3 +227,5 @@ class SweepRun(SQLModel, table=True):
     checked: int = Field(default=0, sa_column=Column(Integer, nullable=False, default=0))
     drifted: int = Field(default=0, sa_column=Column(Integer, nullable=False, default=0))  # queued for repair
     errors: int = Field(default=0, sa_column=Column(Integer, nullable=False, default=0))  # could not be checked
+    # Grants found at rest with an unresolved journal record, queued so the reconcile resolves it.
+    unresolved: int = Field(default=0, sa_column=Column(Integer, nullable=False, default=0))

@@ -1,20 +1,23 @@
-"""What door access a booking should get from one integration right now: doors, window,
-language, recipients and anything that would stop it. Shared by the preview and the engine."""
+"""What door access a booking should get from one integration right now: whether it is entitled
+(``entitlement``), doors, window, language, recipients and anything that would stop it. Shared by
+the preview and the engine; read from the database as it is when asked."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from addon.base.i18n import LanguageChoice, Message, choose_language
-from addon.booking.models import BookableObject, Booking, BookingStatus, Customer
+from addon.booking.models import BookableObject, Booking, BookingStatus, BookingStatusHistory, Customer
 
 from .backend import Door, Recipient
+from .entitlement import Facts, Want, decided_by_statuses, is_decisive, want
 from .guest_message import guest_message
 from .mapping import mapping_for_object, resolve_names
-from .models import DoorIntegration
+from .models import AccessGrant, DoorIntegration
 
 
 class PlanAction:
@@ -41,6 +44,9 @@ class AccessPlan:
     message: str | None = None
     problems: list[Message] = field(default_factory=list)
     warnings: list[Message] = field(default_factory=list)
+    # What the engine must bring about (``entitlement``), and why.
+    want: Want = Want.NONE
+    want_reason: Message | None = None
 
     @property
     def applies(self) -> bool:
@@ -70,15 +76,71 @@ def external_reference(integration_id: int, booking_id: int, generation: int) ->
     return f"ireserve-i{integration_id}-b{booking_id}-g{generation}"
 
 
+async def status_history(session: AsyncSession, booking_id: int) -> list[str]:
+    """The codes of the statuses the booking went through, oldest first (the current one last)."""
+    return list((await session.execute(
+        select(BookingStatus.code).join(BookingStatusHistory, BookingStatusHistory.to_status_id == BookingStatus.id)
+        .where(BookingStatusHistory.booking_id == booking_id).order_by(BookingStatusHistory.id)
+    )).scalars().all())
+
+
+async def statuses_grant(session: AsyncSession, integration: DoorIntegration, booking_id: int, current: str) -> bool:
+    """Whether the booking's statuses entitle it to access through ``integration`` (the history is
+    read only when the current status does not decide by itself)."""
+    trigger, revoke = integration.trigger_statuses or [], integration.revoke_statuses or []
+    history = [] if is_decisive(current, trigger, revoke) else await status_history(session, booking_id)
+    return decided_by_statuses(current, history, trigger, revoke)
+
+
+def runs(integration: DoorIntegration) -> bool:
+    return integration.active and integration.archived_at is None
+
+
+def archived_revoking(integration: DoorIntegration) -> bool:
+    return integration.archived_at is not None and integration.archived_live_access == "revoke_now"
+
+
+async def want_of(session: AsyncSession, integration: DoorIntegration, booking: Booking, status_code: str,
+                  grant: AccessGrant | None, mapped: bool, now: datetime) -> Want:
+    """Entitlement alone (no doors, window texts or recipients): for bookkeeping that only decides
+    whether to look at a grant."""
+    try:
+        window_over = access_window(booking, integration)[1] <= now
+    except (OverflowError, ValueError):
+        window_over = False  # the reconcile fails it, visibly
+    return want(Facts(
+        statuses_grant=await statuses_grant(session, integration, booking.id, status_code),
+        revoke_requested=grant is not None and grant.revoke_requested_at is not None,
+        mapped=mapped, integration_runs=runs(integration), archived_revoking=archived_revoking(integration),
+        window_over=window_over))
+
+
+def _want_reason(plan: "AccessPlan", facts: Facts, grant: AccessGrant | None, status: str,
+                 unmapped: Message | None) -> Message:
+    integration = plan.integration
+    if facts.revoke_requested:
+        return Message("Door access was revoked by {who}.", {"who": grant.revoke_requested_by or "-"})
+    if facts.archived_revoking:
+        return Message("Integration {name!r} was archived with its door access revoked.", {"name": integration.name})
+    if not facts.statuses_grant:
+        return Message("Status {status!r} gives no door access.", {"status": status})
+    if not facts.mapped:
+        return unmapped
+    if facts.window_over:
+        return Message("The booking has ended; its door access ended with it.")
+    if not facts.integration_runs:
+        return Message("Integration {name!r} is not active: nothing new is sent to the lock vendor.",
+                       {"name": integration.name})
+    return Message("Status {status!r} gives door access.", {"status": status})
+
+
 async def plan_access(session: AsyncSession, integration: DoorIntegration, booking: Booking, now: datetime,
-                      ignore_status: bool = False) -> AccessPlan:
+                      grant: AccessGrant | None = None) -> AccessPlan:
     """Work out a grant from the database alone; :func:`resolve_doors` then adds the live doors
-    (fetched by the caller outside any transaction)."""
+    (fetched by the caller outside any transaction). ``grant``: the booking's grant through this
+    integration, if it has one (a revoke staff asked for is on it)."""
     status = await session.get(BookingStatus, booking.status_id)
-    if ignore_status:
-        action, reason = PlanAction.GRANT, Message("Requested by an admin.")
-    else:
-        action, reason = desired_action(integration, status.code)
+    action, reason = desired_action(integration, status.code)
     plan = AccessPlan(integration=integration, booking=booking, action=action, reason=reason)
     obj = await session.get(BookableObject, booking.object_id)
     customer = await session.get(Customer, booking.customer_id)
@@ -101,20 +163,32 @@ async def plan_access(session: AsyncSession, integration: DoorIntegration, booki
     else:
         plan.problems.append(Message("Customer {name!r} has neither an e-mail address nor a phone number to send the "
                                      "door link to.", {"name": customer.name}))
-    if plan.valid_to is not None and plan.valid_to <= now:
+    window_over = plan.valid_to is not None and plan.valid_to <= now
+    if window_over:
         plan.problems.append(Message("The booking has already ended; door access can only be given for a window "
                                      "that ends in the future."))
 
     mapping, mapped_object = await mapping_for_object(session, integration.id, obj)
+    unmapped = None
     if mapping is None:
         # Not a problem: an integration applies only where it maps (several may run side by side).
+        unmapped = Message("Integration {name!r} maps no doors for object {object!r} (nor its parent objects); "
+                           "it does not apply to this booking.", {"name": integration.name, "object": obj.name})
         if plan.action == PlanAction.GRANT:
-            plan.action = PlanAction.NONE
-            plan.reason = Message("Integration {name!r} maps no doors for object {object!r} (nor its parent objects); "
-                                  "it does not apply to this booking.", {"name": integration.name, "object": obj.name})
-        return plan
-    plan.mapped_object = mapped_object
-    plan.door_names = list(mapping.door_names)
+            plan.action, plan.reason = PlanAction.NONE, unmapped
+    else:
+        plan.mapped_object = mapped_object
+        plan.door_names = list(mapping.door_names)
+    facts = Facts(
+        statuses_grant=await statuses_grant(session, integration, booking.id, status.code),
+        revoke_requested=grant is not None and grant.revoke_requested_at is not None,
+        mapped=mapping is not None,
+        integration_runs=runs(integration),
+        archived_revoking=archived_revoking(integration),
+        window_over=window_over,
+    )
+    plan.want = want(facts)
+    plan.want_reason = _want_reason(plan, facts, grant, status.code, unmapped)
     return plan
 
 

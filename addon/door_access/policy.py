@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from addon.base import audit
@@ -17,8 +17,8 @@ from addon.base.i18n import N_, Message, is_language_code
 from addon.booking.models import BookingField, BookingStatus
 
 from .backend import backends
-from .intents import backfill, bookings_to_grant
-from .models import AccessGrant, DoorIntegration, DoorMapping
+from .grants import rederive
+from .models import DoorIntegration, DoorMapping
 
 MAX_TIME_BEFORE_MINUTES = 7 * 24 * 60
 MAX_STATUSES = 50  # per list (trigger, revoke)
@@ -37,6 +37,9 @@ class PolicyChanges(Changes):
     authorization_id_field: Any = UNSET
     default_language: Any = UNSET
 
+
+# Details whose change may change what bookings are entitled to, or the window of their access.
+ENTITLEMENT_FIELDS = ("trigger_statuses", "revoke_statuses", "time_before_minutes")
 
 # What the audit trail shows of an integration's Details tab (old → new).
 AUDITED_FIELDS = ("name", "backend", "trigger_statuses", "revoke_statuses", "time_before_minutes",
@@ -183,6 +186,10 @@ async def update_integration(host: Host, session: AsyncSession, integration_id, 
     await session.flush()
     if changed := audit.diff(before, audited(integration)):
         await audit.record(session, "integration.update", "integration", integration.id, changed)
+        if changed.keys() & set(ENTITLEMENT_FIELDS):
+            # Every booking's access is derived anew: new statuses grant or revoke, a new time
+            # before moves windows (live sets are replaced, the guest gets a new link).
+            await rederive(session, integration, integration.updated_at)
     return integration
 
 
@@ -225,22 +232,18 @@ async def set_active(host: Host, session: AsyncSession, integration_id, active: 
         problems = await activation_problems(host, session, integration)
         if problems:
             raise ValidationFailed(*problems)
-    # Deactivation is the rollback switch: new triggers stop, existing access stays as it is.
+    # Deactivation is the rollback switch: nothing new is sent, existing access stays as it is
+    # (revocations go on: no integration state keeps a cancelled guest's access alive).
     now = host.clock.now()
     queued = 0
-    if active and not integration.active:
-        # Grants that waited (with backoff) while the integration was off are due again at once.
-        await session.execute(
-            update(AccessGrant)
-            .where(AccessGrant.integration_id == integration.id, AccessGrant.next_attempt_at.is_not(None))
-            .values(next_attempt_at=now)
-        )
-        # Bookings already at a trigger status get access too; the worker sends it at its own pace.
-        queued = await backfill(session, integration, now)
     was_active = integration.active
     integration.active = active
     integration.updated_at = now
     await session.flush()
+    if active and not was_active:
+        # Everything is derived anew: bookings entitled now get access (the worker sends it at its
+        # own pace), access that changed while the integration was off is brought in line.
+        queued = await rederive(session, integration, now)
     if was_active != active:
         changes = {"active": [was_active, active]}
         if active:
@@ -255,5 +258,6 @@ async def activation_preview(host: Host, session: AsyncSession, integration_id) 
     be queued for access."""
     integration = await get_integration(session, integration_id)
     problems = await activation_problems(host, session, integration)
-    waiting = [] if integration.active else await bookings_to_grant(session, integration, host.clock.now())
-    return problems, len(waiting)
+    if integration.active:
+        return problems, 0
+    return problems, await rederive(session, integration, host.clock.now(), dry_run=True, as_if_active=True)

@@ -1,10 +1,15 @@
-"""Reconcile one access grant: compare what the booking wants with what the lock vendor has, and act.
+"""Reconcile one access grant: derive what the booking is entitled to now, compare it with what
+the lock vendor has, and act — level-triggered, like a controller: the grant only says *when* to
+look, never what to do.
 
 Idempotent: running it twice never makes a second access set. Each run
 1. holds the grant's lease (``leases``), so no other worker acts on it meanwhile,
-2. reads booking, integration, mapping and the backend's credentials in a short transaction,
-3. observes, decides (``decide``) and acts through the backend (``apply``) with no transaction open,
-4. writes the outcome in a short transaction and gives up the lease.
+2. reads booking, its statuses, integration, mapping, the journal's open sets and the backend's
+   credentials in a short transaction (``plan.plan_access``, ``journal.open_entries``),
+3. observes, decides and acts through the backend (``apply.Attempt``) with no transaction open —
+   a create is journaled (its own short transaction) before it is sent,
+4. writes what the journal learned and the grant's outcome in a short transaction and gives up
+   the lease.
 """
 
 from __future__ import annotations
@@ -23,22 +28,16 @@ from addon.base.logs import log_fields
 from addon.booking.models import Booking, BookingField
 from addon.booking.services import write_field_value
 
-from .apply import LeaseLost, Outcome, make_active, make_revoked
-from .backend import BackendError, DoorConnection, TransientBackendError, backends
-from .decide import state_while_waiting
+from .apply import Attempt, LeaseLost, Outcome, UnknownLocation
+from .backend import BackendError, DoorBackend, DoorConnection, TransientBackendError, backends
 from .directory import IntegrationDoors, door_directory
-from .leases import (
-    backoff_seconds,
-    claim_one,
-    give_back,
-    heartbeat,
-    lease_seconds,
-    note_create,
-    start_attempt,
-    vendor_slots,
-)
+from .entitlement import Want
+from .grants import desired_for
+from .journal import Entry, apply_changes, journal_create, open_entries
+from .leases import backoff_seconds, claim_one, give_back, heartbeat, lease_seconds, start_attempt, vendor_slots
 from .live import announce
-from .models import AccessGrant, Desired, DoorIntegration, GrantState
+from .metrics import count_resolutions
+from .models import UNRESOLVED, AccessGrant, Desired, DoorIntegration, GrantState
 from .plan import AccessPlan, plan_access
 from .settings import door_settings
 
@@ -52,20 +51,27 @@ class Snapshot:
     grant: AccessGrant
     integration: DoorIntegration
     booking: Booking
-    plan: AccessPlan | None
+    plan: AccessPlan
+    entries: list[Entry]
     field_id: int | None
     connection: DoorConnection
 
 
-class LeaseJournal:
-    """What the engine writes down while it acts, under this worker's lease."""
+class DatabaseJournal:
+    """Journals a create under this worker's lease, committed before the create is sent."""
 
-    def __init__(self, host: Host, grant_id: int, worker_id: str) -> None:
-        self.host, self.grant_id, self.worker_id = host, grant_id, worker_id
+    def __init__(self, host: Host, snap: Snapshot, worker_id: str) -> None:
+        self.host, self.snap, self.worker_id = host, snap, worker_id
 
-    async def create_may_be_sent(self, location_id: str | None, generation: int) -> None:
-        if not await note_create(self.host, self.grant_id, self.worker_id, location_id, generation):
-            raise LeaseLost()
+    async def create(self, location_id: str | None) -> Entry:
+        async with self.host.database.session() as session:
+            entry = await journal_create(session, self.snap.grant.id, self.worker_id, self.snap.integration.id,
+                                         self.snap.booking.id, location_id, self.host.clock.now())
+            if entry is None:
+                await session.rollback()
+                raise LeaseLost()
+            await session.commit()
+            return entry
 
 
 async def _read(host: Host, grant_id: int, worker_id: str) -> Snapshot | None:
@@ -78,9 +84,8 @@ async def _read(host: Host, grant_id: int, worker_id: str) -> Snapshot | None:
             return None
         integration = await session.get(DoorIntegration, grant.integration_id)
         booking = await session.get(Booking, grant.booking_id)
-        plan = None
-        if grant.desired == Desired.ACTIVE:
-            plan = await plan_access(session, integration, booking, host.clock.now(), ignore_status=True)
+        plan = await plan_access(session, integration, booking, host.clock.now(), grant)
+        entries = await open_entries(session, grant.id)
         field_id = None
         if integration.authorization_id_field:
             field_id = (await session.execute(
@@ -88,7 +93,7 @@ async def _read(host: Host, grant_id: int, worker_id: str) -> Snapshot | None:
             )).scalar_one_or_none()
         connection = await backends(host)[integration.backend].connect(host, session, integration, grant.booking_id)
         await session.commit()
-        return Snapshot(grant, integration, booking, plan, field_id, connection)
+        return Snapshot(grant, integration, booking, plan, entries, field_id, connection)
 
 
 async def reconcile_grant(host: Host, grant_id: int, worker_id: str, backend_name: str) -> str | None:
@@ -121,13 +126,11 @@ async def reconcile_grant(host: Host, grant_id: int, worker_id: str, backend_nam
                 with log_fields(grant_id=grant_id, attempt=snapshot.grant.attempts,
                                 integration_id=snapshot.integration.id):
                     async with heartbeat(host, grant_id, worker_id):
-                        outcome = await _act(host, snapshot, worker_id)
+                        outcome = await _act(host, snapshot, worker_id, backend)
         except Exception as exc:  # reading failed: a bug, or data nothing can be made of
             log.exception("access grant %s could not be read for its reconcile", grant_id)
             await _write_failure(host, grant_id, worker_id, _internal(exc))
             return None
-        if outcome is None:
-            return None  # the lease went to another worker before anything was sent
         return await _write(host, snapshot, outcome, worker_id)
     await give_back(host, grant_id, worker_id)
     return None
@@ -137,36 +140,49 @@ def _internal(exc: BaseException) -> Message:
     return Message("Internal error: {kind}", {"kind": type(exc).__name__})
 
 
-async def _act(host: Host, snap: Snapshot, worker_id: str) -> Outcome | None:
-    journal = LeaseJournal(host, snap.grant.id, worker_id)
+def _waiting_state(want: Want, attempt: Attempt) -> GrantState:
+    """The state a grant shows while its work waits for a retry."""
+    if want == Want.NONE:
+        return GrantState.REVOKING
+    return GrantState.ACTIVE if attempt.current() is not None else GrantState.PENDING
+
+
+async def _act(host: Host, snap: Snapshot, worker_id: str, backend: DoorBackend) -> Outcome:
+    attempt = Attempt(snap.connection, snap.grant, snap.plan, snap.entries, DatabaseJournal(host, snap, worker_id),
+                      host.clock.now, backend.call_deadline_seconds,
+                      IntegrationDoors(host, snap.integration.id, snap.connection))
+    want = snap.plan.want
     try:
-        if snap.grant.desired == Desired.ACTIVE:
-            outcome = await make_active(snap.connection, snap.grant, snap.plan, snap.integration.active, journal,
-                                        IntegrationDoors(host, snap.integration.id, snap.connection))
-        else:
-            outcome = await make_revoked(snap.connection, snap.grant)
+        outcome = await attempt.carry_out(attempt.decide(await attempt.observe()))
     except LeaseLost:
         log.info("access grant %s: lease lost before a create was sent; left to its new holder", snap.grant.id)
-        return None
+        outcome = Outcome(_waiting_state(want, attempt), current=attempt.current())
     except BackendError as exc:
         if not isinstance(exc, TransientBackendError):
             door_directory(host).forget(snap.integration.id)  # e.g. a door the vendor no longer has
-        outcome = _failure(snap, exc)
+        outcome = _failure(snap, want, attempt, exc)
+    except UnknownLocation as exc:
+        outcome = Outcome(GrantState.FAILED, exc.message, wait=True, current=attempt.current())
     except Exception as exc:  # a bug must not leave the grant leased or the worker stuck
         log.exception("reconcile of access grant %s failed", snap.grant.id)
-        outcome = Outcome(state_while_waiting(snap.grant), _internal(exc), wait=True)
+        outcome = Outcome(_waiting_state(want, attempt), _internal(exc), wait=True, current=attempt.current())
+    outcome.changes = attempt.changes()
+    if not outcome.wait and any(i.status in UNRESOLVED for i in attempt.items):
+        outcome.wait = True  # never at rest while the journal names a set still to settle
     if outcome.wait and outcome.retry_in is None:
         outcome.retry_in = backoff_seconds(host, snap.grant.attempts, outcome.retry_after)
     return outcome
 
 
-def _failure(snap: Snapshot, exc: BackendError) -> Outcome:
-    # A create the vendor provably never processed leaves nothing to look up (apply.create_or_adopt).
-    fields = {"create_sent_generation": None} if snap.grant.create_sent_generation is None else None
+def _failure(snap: Snapshot, want: Want, attempt: Attempt, exc: BackendError) -> Outcome:
+    current = attempt.current()
     if isinstance(exc, TransientBackendError):
-        return Outcome(state_while_waiting(snap.grant), Message.verbatim(str(exc)), wait=True,
-                       retry_after=exc.retry_after, fields=fields)
-    return Outcome(GrantState.FAILED, snap.connection.explain(exc), fields=fields)
+        return Outcome(_waiting_state(want, attempt), Message.verbatim(str(exc)), wait=True,
+                       retry_after=exc.retry_after, current=current)
+    if want == Want.NONE:
+        # A refused revoke is never given up on: a guest must not keep access because a call failed.
+        return Outcome(GrantState.REVOKING, snap.connection.explain(exc), wait=True, current=current)
+    return Outcome(GrantState.FAILED, snap.connection.explain(exc), current=current)
 
 
 async def _write(host: Host, snap: Snapshot, outcome: Outcome, worker_id: str) -> str | None:
@@ -176,34 +192,43 @@ async def _write(host: Host, snap: Snapshot, outcome: Outcome, worker_id: str) -
         )).scalar_one_or_none()
         if grant is None:
             return None
-        if grant.claimed_by != worker_id:
-            log.warning("access grant %s: lease lost to %s; outcome of %s not written", grant.id, grant.claimed_by, worker_id)
-            await session.rollback()
-            return None
         now = host.clock.now()
-        if outcome.authorization is not None and snap.field_id is not None:
+        # What the vendor answered is a fact, written whoever holds the lease now.
+        await apply_changes(session, grant.id, outcome.changes, now)
+        if grant.claimed_by != worker_id:
+            log.warning("access grant %s: lease lost to %s; outcome of %s not written", grant.id, grant.claimed_by,
+                        worker_id)
+            if outcome.changes:
+                grant.intent_version += 1  # its holder looks again, with what this run learned
+                grant.next_attempt_at = now
+            await session.commit()
+            count_resolutions(outcome.changes, grant.id)
+            return None
+        plan = snap.plan
+        current = outcome.current
+        set_id = current.set_id if current is not None else None
+        if set_id is not None and set_id != grant.authorization_id and snap.field_id is not None:
             # First, so that the grant's changes below go out in one UPDATE (its select flushes).
-            await write_field_value(session, grant.booking_id, snap.field_id, outcome.authorization.id)
-        for key, value in (outcome.fields or {}).items():
-            setattr(grant, key, value)
-        if outcome.authorization is not None:
-            grant.authorization_id = outcome.authorization.id
-        if outcome.authorization is not None or outcome.state == GrantState.REVOKED:
-            grant.create_sent_generation = None  # the set is known (or gone): nothing left to look up
-        if outcome.clear_superseded:
-            grant.superseded_authorization_id = None
-        if outcome.state in (GrantState.ACTIVE, GrantState.REVOKED) and outcome.retry_in is None:
+            await write_field_value(session, grant.booking_id, snap.field_id, set_id)
+        grant.desired = desired_for(plan.want)
+        grant.authorization_id = set_id
+        if current is not None and current.location_id:
+            grant.location_id = current.location_id
+        if outcome.wanted is not None:
+            for key, value in outcome.wanted.as_fields().items():
+                setattr(grant, key, value)
+        if outcome.state in (GrantState.ACTIVE, GrantState.REVOKED) and not outcome.wait:
             grant.attempts = 0
-        if outcome.state == GrantState.ACTIVE and not outcome.wait:
+        if outcome.state == GrantState.ACTIVE and outcome.verified:
             grant.verified_at = now  # the vendor has just confirmed the set (made, kept or adopted)
-            grant.warnings = [w.as_json() for w in snap.plan.warnings] if snap.plan else []
+            grant.warnings = [w.as_json() for w in plan.warnings]
         elif outcome.state != GrantState.ACTIVE:
             grant.warnings = []
         grant.state = outcome.state
         # English for whoever reads the table; the template for readers in other languages.
         grant.last_error = str(outcome.error) if outcome.error else None
         grant.last_error_i18n = outcome.error.as_json() if outcome.error else None
-        grant.next_attempt_at = now + timedelta(seconds=outcome.retry_in) if outcome.retry_in is not None else None
+        grant.next_attempt_at = now + timedelta(seconds=outcome.retry_in) if outcome.wait else None
         if grant.intent_version != snap.grant.intent_version:
             grant.next_attempt_at = now  # the booking changed meanwhile: look again at once
         grant.claimed_until = None
@@ -211,6 +236,7 @@ async def _write(host: Host, snap: Snapshot, outcome: Outcome, worker_id: str) -
         grant.updated_at = now
         await announce(host, session, [grant])  # heard by subscribers once this commits
         await session.commit()
+        count_resolutions(outcome.changes, grant.id)
         return grant.state
 
 
@@ -224,7 +250,10 @@ async def _write_failure(host: Host, grant_id: int, worker_id: str, error: Messa
             return
         now = host.clock.now()
         grant.attempts += 1
-        grant.state = state_while_waiting(grant)
+        if grant.desired == Desired.REVOKED:
+            grant.state = GrantState.REVOKING
+        elif grant.state != GrantState.ACTIVE:
+            grant.state = GrantState.PENDING
         grant.last_error = str(error)
         grant.last_error_i18n = error.as_json()
         grant.next_attempt_at = now + timedelta(seconds=backoff_seconds(host, grant.attempts))

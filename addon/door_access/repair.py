@@ -9,10 +9,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from addon.base import audit
 from addon.base.errors import ValidationFailed
 from addon.base.host import Host
-from addon.booking.models import Booking, BookingStatus
+from addon.booking.models import Booking
 from addon.booking.services import get_booking
 
-from .intents import follow_status, want_revoked
+from .grants import clear_revoke_requests, request_revoke, touch_booking
 from .live import announce
 from .models import AccessGrant, Desired, DoorIntegration, GrantState
 from .policy import get_integration
@@ -25,11 +25,12 @@ async def grant_ids_of(session: AsyncSession, booking_id: int) -> list[int]:
 
 
 async def resync(host: Host, session: AsyncSession, booking_id) -> tuple[Booking, list[int]]:
-    """Record what the booking's status asks of every active integration; returns the booking
-    and every grant of it (each is then compared with what the vendor has)."""
+    """Follow the booking's status again (a revoke staff asked for is forgotten) through every
+    integration that holds a grant for it or applies to it; returns the booking and every grant of
+    it (each is then compared with what the vendor has)."""
     booking = await get_booking(session, booking_id, lock=True)
-    status = await session.get(BookingStatus, booking.status_id)
-    await announce(host, session, await follow_status(session, booking, status.code, host.clock.now()))
+    await clear_revoke_requests(session, booking.id)
+    await announce(host, session, await touch_booking(session, booking, host.clock.now(), force=True))
     grant_ids = await grant_ids_of(session, booking.id)
     if grant_ids:  # else no integration applies: nothing to compare, nothing done
         await _record(session, "access.resync", booking, grant_ids)
@@ -42,7 +43,7 @@ async def revoke(host: Host, session: AsyncSession, booking_id, actor: str) -> t
     booking = await get_booking(session, booking_id, lock=True)
     integrations = (await session.execute(select(DoorIntegration).order_by(DoorIntegration.id))).scalars().all()
     now = host.clock.now()
-    touched = [g for i in integrations if (g := await want_revoked(session, booking, i, now, actor=actor))]
+    touched = [g for i in integrations if (g := await request_revoke(session, booking, i, now, actor))]
     if not touched:
         raise ValidationFailed.one("NOT_FOUND", "This booking has no door access to revoke.", "bookingId")
     await _record(session, "access.revoke", booking, [g.id for g in touched])

@@ -1,6 +1,8 @@
 """The drift sweep and the pre-arrival check: the worker re-reads ACTIVE grants' access sets at the
-lock vendor, so a set revoked, lost or changed behind our back is renewed or replaced before a
-guest stands at a locked door.
+lock vendor, so a set revoked, lost or changed behind our back — or whose doors now have other ids
+at the vendor — is renewed or replaced before a guest stands at a locked door. Each round first
+queues every grant, in whatever state, whose journal still names an unresolved set (a create whose
+answer was lost, a set still to revoke) and that nobody is working on: the reconcile settles it.
 
 A round checks the grants whose last confirmation is stale (never, or older than half the sweep
 interval): first those whose window starts within ``IRESERVE_PREARRIVAL_HOURS`` (or has started),
@@ -28,10 +30,11 @@ from addon.base.host import Host
 
 from .backend import AccessSet, BackendError, DoorConnection, backends
 from .decide import Wanted, set_matches
-from .intents import mark_due
+from .directory import IntegrationDoors
+from .grants import mark_due
 from .leases import heartbeat, lease_seconds
 from .metrics import SWEEP_FINDINGS
-from .models import AccessGrant, Desired, DoorIntegration, GrantState, SweepRun
+from .models import UNRESOLVED, AccessGrant, AccessSetRecord, Desired, DoorIntegration, GrantState, SweepRun
 from .settings import DoorAccessSettings, door_settings
 
 log = logging.getLogger(__name__)
@@ -77,6 +80,12 @@ def _checkable(now: datetime, stale_before: datetime) -> list:
     ]
 
 
+def doors_moved(grant: AccessGrant, doors_by_name: dict[str, list[str]]) -> bool:
+    """Whether a recorded door's name no longer names exactly that door at the vendor (its id
+    changed, it is gone or its name is now ambiguous): the set opens the wrong door, or none."""
+    return any(doors_by_name.get(d["name"]) != [d["id"]] for d in grant.doors)
+
+
 def matches(found: AccessSet, grant: AccessGrant) -> bool:
     """Whether a live set still gives the doors and window the grant recorded (a vendor that
     does not report the window is compared by doors only)."""
@@ -120,6 +129,7 @@ class Round:
         if not self.runs:
             return []
         try:
+            await self._queue_unresolved()
             tried: set[int] = set()
             while self.calls < self.budget and not self._stopped():
                 batch = await self._candidates(self.budget - self.calls, tried)
@@ -139,23 +149,49 @@ class Round:
         now = self.host.clock.now()
         async with self.host.database.session() as session:
             await session.execute(delete(SweepRun).where(SweepRun.started_at < now - SWEEP_RUNS_KEPT))
-            ids = (await session.execute(
-                select(DoorIntegration.id).where(DoorIntegration.active.is_(True)).order_by(DoorIntegration.id)
-            )).scalars().all()
-            for integration_id in ids:
-                self.runs[integration_id] = SweepRun(integration_id=integration_id, started_at=now)
+            ids = set((await session.execute(
+                select(DoorIntegration.id).where(DoorIntegration.active.is_(True)))).scalars().all())
+            ids |= set((await session.execute(
+                select(AccessGrant.integration_id).where(self._unresolved_and_idle(now)).distinct())).scalars().all())
+            for integration_id in sorted(ids):
+                self.runs[integration_id] = SweepRun(integration_id=integration_id, started_at=now, unresolved=0)
             session.add_all(self.runs.values())
             await session.commit()  # ids are known from here on (objects are not expired on commit)
+
+    @staticmethod
+    def _unresolved_and_idle(now: datetime):
+        """A grant nobody works on (not due, not leased) whose journal names an unresolved set."""
+        return (AccessGrant.next_attempt_at.is_(None) & _claimable(now) & AccessGrant.id.in_(
+            select(AccessSetRecord.grant_id).where(AccessSetRecord.status.in_(UNRESOLVED))))
+
+    async def _queue_unresolved(self) -> None:
+        """Grants at rest with something unsettled (left by a crash, or an older version) are due
+        now; the reconcile adopts, revokes or rules out the sets their journal names."""
+        now = self.host.clock.now()
+        async with self.host.database.session() as session:
+            grants = (await session.execute(
+                select(AccessGrant).where(self._unresolved_and_idle(now)).with_for_update())).scalars().all()
+            for grant in grants:
+                mark_due(grant, now)
+                if grant.integration_id in self.runs:
+                    self.runs[grant.integration_id].unresolved += 1
+            await session.commit()
+        if grants:
+            log.warning("drift sweep: %d access grants had an unresolved access set and were queued: %s",
+                        len(grants), ", ".join(str(g.id) for g in grants[:20]))
+            if self.wake is not None:
+                self.wake()
 
     async def _close_runs(self) -> None:
         now = self.host.clock.now()
         async with self.host.database.session() as session:
             for run in self.runs.values():
                 run.finished_at = now
-                for kind in ("checked", "drifted", "errors"):
+                for kind in ("checked", "drifted", "errors", "unresolved"):
                     SWEEP_FINDINGS.labels(kind=kind).inc(getattr(run, kind) or 0)
                 await session.execute(update(SweepRun).where(SweepRun.id == run.id).values(
-                    finished_at=now, checked=run.checked, drifted=run.drifted, errors=run.errors))
+                    finished_at=now, checked=run.checked, drifted=run.drifted, errors=run.errors,
+                    unresolved=run.unresolved))
             await session.commit()
 
     async def _candidates(self, limit: int, tried: set[int]) -> list[tuple[int, int]]:
@@ -244,6 +280,9 @@ class Round:
         try:
             async with heartbeat(self.host, grant.id, self.sweeper_id):
                 found = await check.connection.read_access_set(check.location_id, grant.authorization_id)
+                # The shared door list (no call while it is fresh): a door whose id changed at the
+                # vendor leaves a set that opens nothing, though the set itself is untouched.
+                doors, _ = await IntegrationDoors(self.host, grant.integration_id, check.connection).get()
         except BackendError as exc:
             # Transient or not, the set's state is unknown: left alone, checked again next round.
             log.info("drift sweep: access set %s of grant %s could not be read: %s", grant.authorization_id,
@@ -259,6 +298,13 @@ class Round:
         if not matches(found, grant):
             log.warning("drift sweep: access set %s of grant %s was changed at the lock vendor; replacing it",
                         grant.authorization_id, grant.id)
+            return Verdict.DRIFTED
+        by_name: dict[str, list[str]] = {}
+        for door in doors:
+            by_name.setdefault(door.name, []).append(door.id)
+        if doors_moved(grant, by_name):
+            log.warning("drift sweep: a door of access set %s of grant %s has another id at the lock vendor now; "
+                        "replacing the set", grant.authorization_id, grant.id)
             return Verdict.DRIFTED
         return Verdict.MATCHES
 

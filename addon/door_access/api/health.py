@@ -14,12 +14,13 @@ from addon.base.errors import CodedError, ValidationFailed
 from addon.base.i18n import Message
 from addon.base.permissions import IsAdmin
 
-from ..models import AccessCallLog, AccessGrant, DoorIntegration, GrantState, SweepRun
+from ..models import UNRESOLVED, AccessCallLog, AccessGrant, AccessSetRecord, DoorIntegration, GrantState, Resolution, SweepRun
 from ..policy import get_integration
 from .access_types import GrantStateType
 from .types import DoorIntegrationType
 
 VENDOR_WINDOW = timedelta(hours=1)
+REPAIR_WINDOW = timedelta(days=1)
 
 
 @strawberry.type(name="AccessStateCount")
@@ -41,11 +42,26 @@ class DoorSweepRunType:
     checked: int = strawberry.field(description="Access sets read at the lock vendor.")
     drifted: int = strawberry.field(description="Found revoked, gone or changed, and queued for repair.")
     errors: int = strawberry.field(description="Could not be checked (the vendor failed); checked again next round.")
+    unresolved: int = strawberry.field(description=(
+        "Grants found at rest with an unresolved access set in the journal, queued so that it is settled."))
 
     @classmethod
     def from_model(cls, row: SweepRun) -> "DoorSweepRunType":
         return cls(started_at=row.started_at, finished_at=row.finished_at, checked=row.checked,
-                   drifted=row.drifted, errors=row.errors)
+                   drifted=row.drifted, errors=row.errors, unresolved=row.unresolved)
+
+
+@strawberry.type(name="AccessJournalStats", description=(
+    "The journal of access sets the engine asked the lock vendor for: what is unsettled now, and the repairs of "
+    "the last day."))
+class AccessJournalStatsType:
+    unresolved: int = strawberry.field(description=(
+        "Access sets not settled yet: a create whose answer is unknown, or a set still to revoke."))
+    since: datetime
+    sets_adopted: int = strawberry.field(description=(
+        "Sets whose create answer was lost, found by their reference and kept (since `since`)."))
+    orphans_revoked: int = strawberry.field(description=(
+        "Sets whose create answer was lost, found and revoked because no booking wanted them (since `since`)."))
 
 
 @strawberry.type(name="VendorCallStats", description="Calls made to the lock vendor since a moment.")
@@ -67,6 +83,7 @@ class DoorAccessHealthType:
     failed_by_reason: list[FailedAccessReasonType] = strawberry.field(description="Most frequent first.")
     last_sweep: Optional[DoorSweepRunType] = strawberry.field(description=(
         "The last finished drift-sweep round; null before the first."))
+    journal: AccessJournalStatsType
     vendor_last_hour: VendorCallStatsType
 
 
@@ -94,6 +111,16 @@ async def health_of(session, integration: DoorIntegration, now: datetime) -> Doo
         select(func.count(), func.coalesce(func.sum(case((AccessCallLog.outcome != "ok", 1), else_=0)), 0))
         .where(AccessCallLog.integration_id == integration.id, AccessCallLog.at >= since))).one()
 
+    records = select(AccessSetRecord.id).join(AccessGrant, AccessGrant.id == AccessSetRecord.grant_id).where(mine)
+    unresolved = (await session.execute(
+        select(func.count()).select_from(records.where(AccessSetRecord.status.in_(UNRESOLVED)).subquery()))).scalar_one()
+    repairs_since = now - REPAIR_WINDOW
+    repairs = dict((await session.execute(
+        select(AccessSetRecord.resolution, func.count()).join(AccessGrant, AccessGrant.id == AccessSetRecord.grant_id)
+        .where(mine, AccessSetRecord.observed_at >= repairs_since,
+               AccessSetRecord.resolution.in_((Resolution.ADOPTED, Resolution.ORPHAN_REVOKED)))
+        .group_by(AccessSetRecord.resolution))).all())
+
     def reason(last_error, sample_id) -> Optional[str]:
         template = templates.get(sample_id)
         return Message.from_json(template).text() if template else last_error
@@ -107,6 +134,9 @@ async def health_of(session, integration: DoorIntegration, now: datetime) -> Doo
         failed_by_reason=[FailedAccessReasonType(reason=reason(text, sample), count=count)
                           for text, count, sample in failed],
         last_sweep=DoorSweepRunType.from_model(last_run) if last_run else None,
+        journal=AccessJournalStatsType(unresolved=unresolved, since=repairs_since,
+                                       sets_adopted=repairs.get(Resolution.ADOPTED, 0),
+                                       orphans_revoked=repairs.get(Resolution.ORPHAN_REVOKED, 0)),
         vendor_last_hour=VendorCallStatsType(since=since, calls=calls, failed=int(failed_calls),
                                              error_rate=(int(failed_calls) / calls) if calls else 0.0),
     )
@@ -116,7 +146,8 @@ async def health_of(session, integration: DoorIntegration, now: datetime) -> Doo
 class DoorAccessHealthQuery:
     @strawberry.field(permission_classes=[IsAdmin], description=(
         "An integration's door access at a glance: grants by state, what is due and since when, failures by "
-        "reason, the last drift sweep and the lock vendor's error rate over the last hour."))
+        "reason, the last drift sweep, the journal's unsettled sets and repairs, and the lock vendor's error rate "
+        "over the last hour."))
     async def door_access_health(self, info: Info, integration_id: strawberry.ID) -> DoorAccessHealthType:
         session = info.context.session
         try:

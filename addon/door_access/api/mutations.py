@@ -13,7 +13,7 @@ from addon.base.permissions import IsAdmin, IsStaff
 from addon.booking.api.types import BookingType
 from addon.booking.models import BookableObject
 
-from .. import mapping, policy, repair
+from .. import mapping_edit, policy, repair
 from ..archiving import LiveAccess, archive_integration
 from ..reconcile import reconcile_now
 from ..worker import running_worker
@@ -164,7 +164,7 @@ class DoorAccessMutation:
 
         async def work(session):
             current = await policy.get_integration(session, input.integration_id, lock=True)
-            return await mapping.set_door_mapping(session, current, input.object_id, input.door_names, live_names,
+            return await mapping_edit.set_door_mapping(session, current, input.object_id, input.door_names, live_names,
                                                   live.reason if live else None, ctx.host.clock.now())
 
         result, errors = await run_in_transaction(ctx.session, work)
@@ -211,7 +211,7 @@ class DoorAccessMutation:
                                        ) -> ArchiveDoorIntegrationPayload:
         ctx = info.context
         done, errors = await run_in_transaction(ctx.session, lambda s: archive_integration(
-            ctx.host, s, input.id, input.archived, input.live_access, ctx.actor))
+            ctx.host, s, input.id, input.archived, input.live_access))
         if errors:
             return ArchiveDoorIntegrationPayload(integration=None, grants_revoked=0, errors=errors)
         integration, queued = done
