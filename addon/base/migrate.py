@@ -33,8 +33,31 @@ async def upgrade(host: Host, revision: str = "heads") -> None:
         config.attributes["connection"] = connection
         command.upgrade(config, revision)
 
-    async with host.database.engine.begin() as connection:
-        await connection.run_sync(run)
+    async with host.database.engine.connect() as connection:
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:
+            # SQLite alters a table by rebuilding it (batch mode): dropping the old table would
+            # cascade to the rows that point at it. Foreign keys are off while migrating (they can
+            # only be switched outside a transaction) and checked once it is done.
+            await connection.run_sync(_sqlite_foreign_keys, False)
+        try:
+            async with connection.begin():
+                await connection.run_sync(run)
+                if sqlite:
+                    broken = (await connection.exec_driver_sql("PRAGMA foreign_key_check")).all()
+                    if broken:
+                        raise RuntimeError(f"the migration left rows pointing at nothing: {broken[:5]}")
+        finally:
+            if sqlite:
+                await connection.run_sync(_sqlite_foreign_keys, True)
+
+
+def _sqlite_foreign_keys(connection, on: bool) -> None:
+    cursor = connection.connection.dbapi_connection.cursor()
+    try:
+        cursor.execute(f"PRAGMA foreign_keys={'ON' if on else 'OFF'}")
+    finally:
+        cursor.close()
 
 
 async def pending_model_changes(host: Host) -> list:

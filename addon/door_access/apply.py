@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Protocol
 
 from addon.base.i18n import Message
@@ -30,6 +30,9 @@ from .journal import Change, Entry
 from .models import AccessGrant, GrantState, Resolution, SetStatus
 from .plan import AccessPlan, resolve_doors
 
+# Statuses a gateway answers with when the vendor behind it did not answer: the create may still be
+# carried out.
+NO_ANSWER_STATUSES = (502, 504)
 CANNOT_REVOKE = Message("Cannot revoke: where the authorisation lives at the lock system is unknown.")
 
 
@@ -114,6 +117,7 @@ class Item:
     like: Entry | None = None
     resolution: Resolution | None = None
     was_current: bool = False  # it gave the booking's access at some point (else: an orphan if found)
+    answered_at: datetime | None = None  # its create was answered (with an error): nothing is in flight
     changed: bool = False
 
     def to(self, status: SetStatus, resolution: Resolution | None = None, set_id: str | None = None,
@@ -126,7 +130,7 @@ class Item:
 
     def change(self) -> Change:
         return Change(self.entry.id if self.entry else None, self.status, self.set_id, self.location_id,
-                      self.resolution if self.changed else None, like=self.like)
+                      self.resolution if self.changed else None, like=self.like, answer_by=self.answered_at)
 
 
 @dataclass
@@ -148,14 +152,12 @@ class Attempt:
     """One reconcile's work with the vendor for one grant."""
 
     def __init__(self, connection: DoorConnection, grant: AccessGrant, plan: AccessPlan, entries: list[Entry],
-                 journal: Journal, now: Callable[[], datetime], deadline_seconds: float,
-                 doors: DoorSource | None = None) -> None:
+                 journal: Journal, now: Callable[[], datetime], doors: DoorSource | None = None) -> None:
         self.connection = connection
         self.grant = grant
         self.plan = plan
         self.journal = journal
         self.now = now
-        self.deadline = timedelta(seconds=deadline_seconds)
         self.doors = doors
         self.items = [Item(e, e.status, e.set_id, e.location_id, was_current=e.status == SetStatus.CURRENT
                            or e.resolution in (Resolution.CREATED, Resolution.ADOPTED)) for e in entries]
@@ -185,7 +187,7 @@ class Attempt:
             await self._look_up(item, observed)
         current = self.current()
         if current is not None:
-            observed.current = Known(current)
+            observed.current = Known(current, recorded=self._recorded())
             if self.wanted is not None:  # only then does it matter what the set gives now
                 location = current.location_id or self.connection.default_location_id
                 seen = await self.connection.read_access_set(location, current.set_id) if location else None
@@ -196,6 +198,14 @@ class Attempt:
                     observed.current_gone = True
         observed.stale = [Known(i) for i in self.items if i.status == SetStatus.LIVE and not self._is_found(i, observed)]
         return observed
+
+    def _recorded(self) -> Wanted | None:
+        """The access the grant recorded for its current set."""
+        grant = self.grant
+        if grant.valid_from is None or grant.valid_to is None:
+            return None
+        return Wanted(location_id=grant.location_id, doors=list(grant.doors or []), valid_from=grant.valid_from,
+                      valid_to=grant.valid_to, locale=grant.locale or "")
 
     @staticmethod
     def _is_found(item: Item, observed: Observed[Item]) -> bool:
@@ -221,7 +231,7 @@ class Attempt:
                 observed.found.append(Known(twin, extra))
         elif sets:
             item.to(SetStatus.GONE, Resolution.VANISHED, set_id=sets[0].id, location_id=location)
-        elif item.entry.sent_at is None or self.now() >= item.entry.sent_at + self.deadline:
+        elif item.entry.answer_by is None or self.now() >= item.entry.answer_by:
             item.to(SetStatus.NEVER, Resolution.NEVER_MADE)
         else:
             observed.undecided = True  # the vendor may still be carrying it out
@@ -290,6 +300,11 @@ class Attempt:
         except BackendError as exc:
             if exc.unprocessed or isinstance(exc, PermanentBackendError):
                 item.to(SetStatus.NEVER, Resolution.NEVER_MADE)  # refused or never received: nothing was made
+            elif exc.status is not None and exc.status not in NO_ANSWER_STATUSES:
+                # The vendor answered (an error): whatever it did is done, so the next look-up by
+                # the reference tells for sure; no need to wait out the call's deadline.
+                item.answered_at = self.now()
+                item.changed = True
             raise
         item.to(SetStatus.CURRENT, Resolution.CREATED, set_id=created.id)
         item.was_current = True

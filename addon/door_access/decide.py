@@ -63,16 +63,28 @@ def set_matches(found: AccessSet, wanted: Wanted) -> bool:
             and _whole_seconds(found.valid_to) == _whole_seconds(wanted.valid_to))
 
 
+def same_access(recorded: Wanted, wanted: Wanted) -> bool:
+    """Whether recorded access is the wanted one (for sets whose window the vendor does not report)."""
+    return (recorded.location_id == wanted.location_id and recorded.door_ids == wanted.door_ids
+            and recorded.valid_from == wanted.valid_from and recorded.valid_to == wanted.valid_to)
+
+
 @dataclass
 class Known(Generic[K]):
     """A set the journal knows of, with what the vendor said of it (``seen``: read or found;
-    ``None`` when it was not asked)."""
+    ``None`` when it was not asked) and, for the grant's own set, the access it recorded."""
 
     key: K
     seen: AccessSet | None = None
+    recorded: Wanted | None = None
 
     def gives(self, wanted: Wanted | None) -> bool:
-        return wanted is not None and self.seen is not None and set_matches(self.seen, wanted)
+        if wanted is None or self.seen is None:
+            return False
+        if self.seen.valid_from is None or self.seen.valid_to is None:  # the vendor keeps the window to itself
+            return (self.recorded is not None and sorted(self.seen.door_ids) == wanted.door_ids
+                    and same_access(self.recorded, wanted))
+        return set_matches(self.seen, wanted)
 
 
 @dataclass
@@ -114,7 +126,7 @@ def decide(want: Want, wanted: Wanted | None, problems: list[Message], observed:
         if observed.undecided:
             # A create may yet turn out to have been made: never a second set before we know.
             return Decision(GrantState.ACTIVE if current is not None else GrantState.PENDING, keep=current,
-                            reason=WAITING_FOR_A_LOST_ANSWER, wait=True)
+                            revoke=list(observed.stale), reason=WAITING_FOR_A_LOST_ANSWER, wait=True)
         # New set first, then every other one revoked: no gap in access, never two at rest.
         return Decision(GrantState.ACTIVE, create=True, revoke=live + list(observed.stale))
     # Nothing new can be made: a live set stays (the current one first, else one found).

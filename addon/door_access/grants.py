@@ -28,7 +28,7 @@ from addon.booking.models import BookableObject, Booking, BookingStatus, Booking
 from addon.booking.services import read_field_value
 
 from .entitlement import Want, decided_by_statuses, is_decisive
-from .mapping import mapping_for_object, objects_following, objects_mapped_by
+from .mapping import door_names_by_object, mapping_for_object, objects_following
 from .models import UNRESOLVED, AccessGrant, AccessSetRecord, Desired, DoorIntegration, GrantState, SetStatus
 from .plan import access_window, archived_revoking, runs, want_of
 
@@ -199,7 +199,8 @@ async def rederive(session: AsyncSession, integration: DoorIntegration, now: dat
     booking entitled now that has no grant gets one. Returns how many bookings are queued
     (``dry_run``: counted, nothing written; ``as_if_active``: as activating it would)."""
     running = runs(integration) or as_if_active
-    mapped = await objects_mapped_by(session, integration.id)
+    names_by_object = await door_names_by_object(session, integration.id)
+    mapped = set(names_by_object)
     query = (select(Booking, BookingStatus.code, AccessGrant)
              .join(BookingStatus, BookingStatus.id == Booking.status_id)
              .outerjoin(AccessGrant, (AccessGrant.booking_id == Booking.id)
@@ -224,8 +225,8 @@ async def rederive(session: AsyncSession, integration: DoorIntegration, now: dat
                 session.add(new_grant(booking.id, integration.id, now))
             continue
         needs_look = grant.id in unresolved or _looks_different(grant, wanted) or (
-            # a live set may give doors or a window the integration now defines differently
-            wanted == Want.LIVE and grant.state == GrantState.ACTIVE)
+            wanted == Want.LIVE and _recorded_access_differs(grant, booking, integration,
+                                                             names_by_object.get(booking.object_id, [])))
         if grant.state == GrantState.FAILED and desired_for(wanted) == grant.desired and grant.id not in unresolved:
             needs_look = False  # failed for a reason a person fixes; retryFailedAccess queues it again
         if not needs_look:
@@ -236,6 +237,19 @@ async def rederive(session: AsyncSession, integration: DoorIntegration, now: dat
     if not dry_run:
         await session.flush()
     return queued
+
+
+def _recorded_access_differs(grant: AccessGrant, booking: Booking, integration: DoorIntegration,
+                             door_names: list[str]) -> bool:
+    """Whether the access the grant records is not what the integration defines now (another
+    window, other doors): the live set is then replaced. Decided from the database alone."""
+    try:
+        window = access_window(booking, integration)
+    except (OverflowError, ValueError):
+        return True
+    if (grant.valid_from, grant.valid_to) != window:
+        return True
+    return sorted(d["name"] for d in grant.doors or []) != sorted(set(door_names))
 
 
 async def _with_unresolved_records(session: AsyncSession, grant_ids: list[int]) -> set[int]:

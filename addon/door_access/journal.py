@@ -33,12 +33,13 @@ class Entry:
     set_id: str | None
     status: SetStatus
     sent_at: datetime | None
+    answer_by: datetime | None = None
     resolution: Resolution | None = None
 
     @classmethod
     def of(cls, row: AccessSetRecord) -> "Entry":
         return cls(row.id, row.reference, row.generation, row.location_id, row.set_id, SetStatus(row.status),
-                   row.sent_at, Resolution(row.resolution) if row.resolution else None)
+                   row.sent_at, row.answer_by, Resolution(row.resolution) if row.resolution else None)
 
 
 @dataclass(frozen=True)
@@ -52,6 +53,7 @@ class Change:
     location_id: str | None = None
     resolution: Resolution | None = None
     like: Entry | None = None
+    answer_by: datetime | None = None  # the vendor answered: a look-up from now on is conclusive
 
 
 async def open_entries(session: AsyncSession, grant_id: int) -> list[Entry]:
@@ -65,9 +67,10 @@ async def open_entries(session: AsyncSession, grant_id: int) -> list[Entry]:
 
 
 async def journal_create(session: AsyncSession, grant_id: int, worker_id: str, integration_id: int, booking_id: int,
-                         location_id: str | None, now: datetime) -> Entry | None:
-    """Write down, under the worker's lease, the next reference of the grant as SENDING; ``None``
-    when the lease is gone (then nothing may be sent). The caller commits before sending."""
+                         location_id: str | None, now: datetime, answer_by: datetime) -> Entry | None:
+    """Write down, under the worker's lease, the next reference of the grant as SENDING, with the
+    moment after which its answer can no longer come (the sender's call deadline); ``None`` when
+    the lease is gone (then nothing may be sent). The caller commits before sending."""
     generation = (await session.execute(
         update(AccessGrant).where(AccessGrant.id == grant_id, AccessGrant.claimed_by == worker_id)
         .values(generation=AccessGrant.generation + 1).returning(AccessGrant.generation)
@@ -76,7 +79,7 @@ async def journal_create(session: AsyncSession, grant_id: int, worker_id: str, i
         return None
     row = AccessSetRecord(grant_id=grant_id, reference=external_reference(integration_id, booking_id, generation),
                           generation=generation, location_id=location_id, status=SetStatus.SENDING, sent_at=now,
-                          created_at=now)
+                          answer_by=answer_by, created_at=now)
     session.add(row)
     await session.flush()
     return Entry.of(row)
@@ -95,7 +98,8 @@ async def apply_changes(session: AsyncSession, grant_id: int, changes: list[Chan
                                         generation=like.generation if like else None,
                                         location_id=change.location_id or (like.location_id if like else None),
                                         set_id=change.set_id, status=change.status, resolution=change.resolution,
-                                        sent_at=like.sent_at if like else None, observed_at=now, created_at=now))
+                                        sent_at=like.sent_at if like else None,
+                                        answer_by=like.answer_by if like else None, observed_at=now, created_at=now))
             continue
         row = rows.get(change.record_id)
         if row is None:
@@ -107,6 +111,8 @@ async def apply_changes(session: AsyncSession, grant_id: int, changes: list[Chan
             row.location_id = change.location_id
         if change.resolution is not None:
             row.resolution = change.resolution
+        if change.answer_by is not None:
+            row.answer_by = change.answer_by
         row.observed_at = now
 
 

@@ -109,14 +109,28 @@ async def _below(session: AsyncSession, roots: set[int], stop: set[int] = frozen
     return found
 
 
-async def objects_mapped_by(session: AsyncSession, integration_id: int) -> set[int]:
-    """Every object an integration applies to: those it maps, and their sub-objects (at any depth)."""
-    mapped = await _mapped_ids(session, integration_id)
-    return mapped | await _below(session, mapped)
-
-
 async def objects_following(session: AsyncSession, integration_id: int, object_id: int) -> set[int]:
     """The objects whose bookings take their doors from ``object_id``'s mapping: the object and
     its sub-objects that have no mapping of their own (nor one nearer up)."""
     others = await _mapped_ids(session, integration_id) - {object_id}
     return {object_id} | await _below(session, {object_id}, stop=others)
+
+
+async def door_names_by_object(session: AsyncSession, integration_id: int) -> dict[int, list[str]]:
+    """For every object the integration applies to, the door names of its most specific mapping
+    (its own, else the nearest parent's): two statements, whatever the number of objects."""
+    own = dict((await session.execute(
+        select(DoorMapping.object_id, DoorMapping.door_names).where(DoorMapping.integration_id == integration_id)
+    )).all())
+    if not own:
+        return {}
+    parent_of = dict((await session.execute(select(BookableObject.id, BookableObject.parent_id))).all())
+    found: dict[int, list[str]] = {}
+    for object_id in parent_of:
+        node, seen = object_id, set()
+        while node is not None and node not in own and node not in seen:
+            seen.add(node)  # a cycle is refused when objects are edited; never loop on one anyway
+            node = parent_of.get(node)
+        if node in own:
+            found[object_id] = list(own[node])
+    return found

@@ -206,8 +206,10 @@ class AccessSetRecord(SQLModel, table=True):
     set_id: str | None = Field(default=None, sa_column=Column(String(100), nullable=True))
     status: SetStatus = Field(sa_column=Column(String(10), nullable=False))
     resolution: Resolution | None = Field(default=None, sa_column=Column(String(20), nullable=True))
-    # When the create was sent (a look-up proves nothing before its deadline has passed).
+    # When the create was sent, and the sender's deadline for its answer: until then a look-up that
+    # finds nothing proves nothing (the vendor may still be carrying the create out).
     sent_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))
+    answer_by: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))
     # When the record last changed because of what the vendor answered.
     observed_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))
     created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))

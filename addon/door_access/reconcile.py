@@ -42,6 +42,7 @@ from .plan import AccessPlan, plan_access
 from .settings import door_settings
 
 log = logging.getLogger(__name__)
+ANSWER_MARGIN_SECONDS = 5.0
 
 
 @dataclass
@@ -60,13 +61,15 @@ class Snapshot:
 class DatabaseJournal:
     """Journals a create under this worker's lease, committed before the create is sent."""
 
-    def __init__(self, host: Host, snap: Snapshot, worker_id: str) -> None:
-        self.host, self.snap, self.worker_id = host, snap, worker_id
+    def __init__(self, host: Host, snap: Snapshot, worker_id: str, deadline_seconds: float) -> None:
+        self.host, self.snap, self.worker_id, self.deadline_seconds = host, snap, worker_id, deadline_seconds
 
     async def create(self, location_id: str | None) -> Entry:
+        now = self.host.clock.now()
         async with self.host.database.session() as session:
             entry = await journal_create(session, self.snap.grant.id, self.worker_id, self.snap.integration.id,
-                                         self.snap.booking.id, location_id, self.host.clock.now())
+                                         self.snap.booking.id, location_id, now,
+                                         now + timedelta(seconds=self.deadline_seconds))
             if entry is None:
                 await session.rollback()
                 raise LeaseLost()
@@ -148,8 +151,10 @@ def _waiting_state(want: Want, attempt: Attempt) -> GrantState:
 
 
 async def _act(host: Host, snap: Snapshot, worker_id: str, backend: DoorBackend) -> Outcome:
-    attempt = Attempt(snap.connection, snap.grant, snap.plan, snap.entries, DatabaseJournal(host, snap, worker_id),
-                      host.clock.now, backend.call_deadline_seconds,
+    # A create's answer can come until the call's deadline, and a little later on a busy machine.
+    deadline = backend.call_deadline_seconds + ANSWER_MARGIN_SECONDS
+    attempt = Attempt(snap.connection, snap.grant, snap.plan, snap.entries,
+                      DatabaseJournal(host, snap, worker_id, deadline), host.clock.now,
                       IntegrationDoors(host, snap.integration.id, snap.connection))
     want = snap.plan.want
     try:
@@ -180,8 +185,9 @@ def _failure(snap: Snapshot, want: Want, attempt: Attempt, exc: BackendError) ->
         return Outcome(_waiting_state(want, attempt), Message.verbatim(str(exc)), wait=True,
                        retry_after=exc.retry_after, current=current)
     if want == Want.NONE:
-        # A refused revoke is never given up on: a guest must not keep access because a call failed.
-        return Outcome(GrantState.REVOKING, snap.connection.explain(exc), wait=True, current=current)
+        # A refused revoke fails visibly but is never given up on: it is tried again with backoff,
+        # so a guest does not keep access once a person has fixed what the vendor refused.
+        return Outcome(GrantState.FAILED, snap.connection.explain(exc), wait=True, current=current)
     return Outcome(GrantState.FAILED, snap.connection.explain(exc), current=current)
 
 

@@ -279,18 +279,19 @@ class Round:
             return Verdict.ERROR
         try:
             async with heartbeat(self.host, grant.id, self.sweeper_id):
-                found = await check.connection.read_access_set(check.location_id, grant.authorization_id)
-                # The shared door list (no call while it is fresh): a door whose id changed at the
-                # vendor leaves a set that opens nothing, though the set itself is untouched.
-                doors, _ = await IntegrationDoors(self.host, grant.integration_id, check.connection).get()
+                return await self._verdict(check)
         except BackendError as exc:
             # Transient or not, the set's state is unknown: left alone, checked again next round.
-            log.info("drift sweep: access set %s of grant %s could not be read: %s", grant.authorization_id,
+            log.info("drift sweep: access set %s of grant %s could not be checked: %s", grant.authorization_id,
                      grant.id, exc)
             return Verdict.ERROR
         except Exception:
-            log.exception("drift sweep: reading access set %s of grant %s failed", grant.authorization_id, grant.id)
+            log.exception("drift sweep: checking access set %s of grant %s failed", grant.authorization_id, grant.id)
             return Verdict.ERROR
+
+    async def _verdict(self, check: _Check) -> str:
+        grant = check.grant
+        found = await check.connection.read_access_set(check.location_id, grant.authorization_id)
         if found is None or not found.active:
             log.warning("drift sweep: access set %s of grant %s is gone at the lock vendor; renewing it",
                         grant.authorization_id, grant.id)
@@ -299,6 +300,9 @@ class Round:
             log.warning("drift sweep: access set %s of grant %s was changed at the lock vendor; replacing it",
                         grant.authorization_id, grant.id)
             return Verdict.DRIFTED
+        # The shared door list (no call while it is fresh): a door whose id changed at the vendor
+        # leaves a set that opens nothing, though the set itself is untouched.
+        doors, _ = await IntegrationDoors(self.host, grant.integration_id, check.connection).get()
         by_name: dict[str, list[str]] = {}
         for door in doors:
             by_name.setdefault(door.name, []).append(door.id)

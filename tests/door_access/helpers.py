@@ -7,7 +7,7 @@ from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import select
 
-from addon.door_access.models import AccessGrant
+from addon.door_access.models import AccessGrant, AccessSetRecord
 
 ERRORS = "errors { field code message }"
 INTEGRATION_FIELDS = ("id name backend active triggerStatuses revokeStatuses timeBeforeMinutes authorizationIdField "
@@ -129,3 +129,11 @@ def field_value(booking_data: dict, code: str = AUTH_FIELD):
 async def grants(host) -> list[AccessGrant]:
     async with host.database.session() as session:
         return list((await session.execute(select(AccessGrant).order_by(AccessGrant.id))).scalars().all())
+
+
+async def journal_of(host, grant_id: int) -> list[AccessSetRecord]:
+    """Every access set the engine asked for on the grant's behalf, oldest first."""
+    async with host.database.session() as session:
+        return list((await session.execute(
+            select(AccessSetRecord).where(AccessSetRecord.grant_id == grant_id).order_by(AccessSetRecord.id)
+        )).scalars().all())

@@ -431,7 +431,7 @@ async def test_pending_grant_finishes_after_the_integration_is_active_again(host
     assert await Worker(host).run_until_idle() == 1
     [grant] = await grants(host)
     assert grant.state == GrantState.PENDING and "not active" in grant.last_error
-    assert grant.next_attempt_at is not None  # parked, not forgotten
+    assert grant.next_attempt_at is None  # at rest while inactive: activation looks at it again
     assert dict(vendor.calls) == before  # nothing sent while inactive
 
     assert (await set_active(gql, integration_id, True))["errors"] == []
@@ -473,14 +473,14 @@ async def test_a_claim_that_waited_past_its_lease_is_left_to_the_worker_that_too
     monkeypatch.setattr(memory, "connect", slow_to_start)
     original_act = reconcile._act
 
-    async def act(acting_host, snapshot, worker_id):
+    async def act(acting_host, snapshot, worker_id, backend):
         if snapshot.grant.claimed_by == "slow" and not taken_over:
             # While the slow worker is busy with its first grant, the claims of the two still
             # waiting run out (its own lease was renewed when its work started)...
             clock.advance(work / 2 + 1)
             # ...and another worker takes them over and finishes them.
             taken_over.append(await Worker(other, "quick").run_until_idle())
-        return await original_act(acting_host, snapshot, worker_id)
+        return await original_act(acting_host, snapshot, worker_id, backend)
 
     monkeypatch.setattr(reconcile, "_act", act)
     try:

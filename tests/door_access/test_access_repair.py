@@ -196,6 +196,7 @@ async def test_retry_of_a_failed_revoke_revokes(host, gql, memory, vendor):
     vendor.fail("revoke", kind="permanent", status=403, message="no rights on these doors")
     access = (await set_status(gql, made["id"], "cancelled"))["access"][0]
     assert access["state"] == "FAILED" and "no rights on these doors" in access["lastError"]
+    assert access["nextAttemptAt"] is not None  # a refused revoke is never given up on
     assert len(vendor.active_sets()) == 1
 
     assert (await gql(RETRY, {"i": {"integrationId": integration_id}}))["retryFailedAccess"]["requeued"] == 1

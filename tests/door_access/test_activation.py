@@ -156,20 +156,23 @@ async def test_activation_of_an_unknown_integration(gql, memory, ident, code):
     assert fields_of((await activate(gql, ident))["errors"]) == [("integrationId", code)]
 
 
-async def test_deactivation_stops_new_grants_and_revokes_nothing(gql, memory, vendor):
+async def test_deactivation_stops_new_access_but_never_keeps_a_cancelled_guest_s(gql, memory, vendor):
     ident, objects = await configured(gql)
     granted = await create_booking(gql, objects["Studio 1"], future(), future(11), status="confirmed")
-    assert granted["access"][0]["state"] == "ACTIVE"
+    kept = await create_booking(gql, objects["Studio 1"], future(), future(11), status="confirmed")
+    assert granted["access"][0]["state"] == kept["access"][0]["state"] == "ACTIVE"
     assert (await activate(gql, ident, False))["errors"] == []
 
-    # The rollback switch: what exists stays ...
+    # The rollback switch: what exists stays (nothing is revoked by deactivating) ...
+    assert len(vendor.active_sets()) == 2 and vendor.calls["revoke"] == 0
+    assert (await booking(gql, kept["id"]))["access"][0]["state"] == "ACTIVE"
+    # ... but a booking that reaches a revoke status is revoked all the same ...
     cancelled = await set_status(gql, granted["id"], "cancelled")
-    assert cancelled["access"][0]["state"] == "ACTIVE"
-    assert len(vendor.active_sets()) == 1
-    assert vendor.calls["revoke"] == 0
+    assert cancelled["access"][0]["state"] == "REVOKED"
+    assert [s.access.id for s in vendor.active_sets()] == [kept["access"][0]["authorizationId"]]
     # ... and new triggers do nothing, nor does the preview show a disabled integration.
     fresh = await create_booking(gql, objects["Studio 2"], future(), future(11), status="confirmed")
     assert fresh["access"] == []
     assert (await booking(gql, fresh["id"]))["access"] == []
-    assert len(vendor.sets) == 1
+    assert len(vendor.sets) == 2
     assert await preview(gql, fresh["id"]) == []

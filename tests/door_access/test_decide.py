@@ -1,107 +1,149 @@
-"""The engine's decision, as a pure function of the grant, the plan and what the vendor has."""
+"""The engine's decision, as a pure function of what the booking is entitled to now and what the
+journal knows of the sets at the vendor (observed). Whatever the inputs, a decision never leaves a
+live set the booking is not entitled to, never two at rest, and never takes the only access away
+before a replacement exists."""
 
 from datetime import datetime, timedelta, timezone
+from itertools import product
 
 from addon.base.i18n import Message
-from addon.booking.models import BookableObject
 from addon.door_access.backend import AccessSet
-from addon.door_access.decide import (
-    Step,
-    Wanted,
-    choose_adoption,
-    decide_active,
-    decide_revoked,
-    state_while_waiting,
-)
-from addon.door_access.models import AccessGrant, Desired, GrantState
-from addon.door_access.plan import AccessPlan
+from addon.door_access.decide import Known, Observed, Wanted, decide
+from addon.door_access.entitlement import Want
+from addon.door_access.models import GrantState
 
 START = datetime(2030, 6, 1, 13, 0, tzinfo=timezone.utc)
 END = START + timedelta(days=2)
 WANTED = Wanted(location_id="house", doors=[{"id": "d-main", "name": "Main door"}], valid_from=START, valid_to=END,
                 locale="nl")
+REASON = Message.verbatim("why")
 
 
-def grant(**values) -> AccessGrant:
-    defaults = dict(booking_id=1, integration_id=1, desired=Desired.ACTIVE, state=GrantState.PENDING, doors=[])
-    return AccessGrant(**{**defaults, **values})
+def live(set_id="set-1", door_ids=("d-main",), start=START, end=END) -> AccessSet:
+    return AccessSet(id=set_id, active=True, door_ids=tuple(door_ids), valid_from=start, valid_to=end)
 
 
-def plan(*problems: str, mapped: bool = True) -> AccessPlan:
-    return AccessPlan(integration=None, booking=None, action="GRANT", reason=Message("test"),
-                      mapped_object=BookableObject(id=1, code="studio", name="Studio", time_zone="UTC") if mapped else None,
-                      problems=[Message.verbatim(p) for p in problems])
+def known(set_id="set-1", **set_values) -> Known[str]:
+    return Known(set_id, live(set_id, **set_values))
 
 
-def live(door_ids=("d-main",), start=START, end=END, active=True) -> AccessSet:
-    return AccessSet(id="set-1", active=active, door_ids=tuple(door_ids), valid_from=start, valid_to=end)
+def run(want=Want.LIVE, wanted=WANTED, problems=(), may_come_later=True, had_access=True, **observed):
+    return decide(want, wanted if not problems else None, [Message.verbatim(p) for p in problems],
+                  Observed(**observed), reason=REASON, may_come_later=may_come_later, had_access=had_access)
 
 
-def test_nothing_goes_out_while_the_integration_is_inactive():
-    decision = decide_active(grant(), False, plan(), None, WANTED)
-    assert decision.step == Step.WAIT and "not active" in str(decision.reason)
+def keys(items) -> list[str]:
+    return [k.key for k in items]
 
 
-def test_problems_fail_the_grant_with_every_reason():
-    decision = decide_active(grant(), True, plan("no mapping", "no recipient"), None, None)
-    assert decision.step == Step.FAIL and str(decision.reason) == "no mapping no recipient"
+# -- entitled: exactly one set with the wanted doors and window ------------------------------------
+
+def test_no_set_yet_is_created():
+    decision = run()
+    assert decision.create and decision.state == GrantState.ACTIVE and decision.revoke == []
 
 
-def test_no_set_yet_is_created_where_the_doors_are():
-    decision = decide_active(grant(), True, plan(), None, WANTED)
-    assert decision.step == Step.CREATE and decision.location_id == "house"
+def test_a_set_with_the_wanted_access_is_kept_and_every_other_one_revoked():
+    decision = run(current=known("set-1"), found=[known("set-2")], stale=[Known("set-0")])
+    assert decision.keep.key == "set-1" and not decision.create
+    assert keys(decision.revoke) == ["set-2", "set-0"]
 
 
-def test_a_live_set_with_the_wanted_access_is_kept_and_a_superseded_one_revoked():
-    decision = decide_active(grant(authorization_id="set-1", superseded_authorization_id="set-0", location_id="house"),
-                             True, plan(), live(start=START.replace(microsecond=0)), WANTED)
-    assert decision.step == Step.KEEP and decision.revoke_ids == ["set-0"]
-
-
-def test_other_doors_or_window_replace_the_set():
-    for changed in (live(door_ids=("d-side",)), live(end=END + timedelta(hours=1))):
-        decision = decide_active(grant(authorization_id="set-1", location_id="house"), True, plan(), changed, WANTED)
-        assert decision.step == Step.REPLACE and decision.revoke_ids == ["set-1"]
+def test_other_doors_or_window_are_replaced_new_set_first():
+    for changed in (known(door_ids=("d-side",)), known(end=END + timedelta(hours=1))):
+        decision = run(current=changed)
+        assert decision.create and keys(decision.revoke) == ["set-1"]
 
 
 def test_a_set_gone_at_the_vendor_is_renewed():
-    decision = decide_active(grant(authorization_id="set-1", location_id="house"), True, plan(), None, WANTED)
-    assert decision.step == Step.RENEW
+    decision = run(current=Known("set-1"), current_gone=True)
+    assert decision.create and decision.revoke == []
+
+
+def test_a_set_a_lost_answer_made_is_adopted_instead_of_a_second_one():
+    decision = run(current=known("set-1", door_ids=("d-side",)), found=[known("set-2")])
+    assert decision.keep.key == "set-2" and not decision.create and keys(decision.revoke) == ["set-1"]
+
+
+def test_a_create_of_unknown_fate_is_waited_for_before_anything_new_is_made():
+    decision = run(current=known("set-1", door_ids=("d-side",)), undecided=True)
+    assert decision.wait and not decision.create and decision.revoke == []
+    assert decision.keep.key == "set-1" and decision.state == GrantState.ACTIVE  # the guest keeps what works
+    assert run(undecided=True).state == GrantState.PENDING
 
 
 def test_a_set_without_a_reported_window_is_compared_with_what_the_grant_recorded():
-    recorded = grant(authorization_id="set-1", location_id="house", doors=WANTED.doors, valid_from=START,
-                     valid_to=END)
-    assert decide_active(recorded, True, plan(), live(start=None, end=None), WANTED).step == Step.KEEP
-    recorded.valid_to = END + timedelta(days=1)
-    assert decide_active(recorded, True, plan(), live(start=None, end=None), WANTED).step == Step.REPLACE
+    unreported = Known("set-1", AccessSet(id="set-1", active=True, door_ids=("d-main",)), recorded=WANTED)
+    assert run(current=unreported).keep.key == "set-1"
+    unreported.recorded = Wanted("house", WANTED.doors, START, END + timedelta(days=1), "nl")
+    assert run(current=unreported).create
 
 
-def test_revoke_covers_every_set_the_grant_made_and_any_a_lost_answer_made():
-    revoking = grant(desired=Desired.REVOKED, authorization_id="set-2", superseded_authorization_id="set-1")
-    decision = decide_revoked(revoking, "house", [live(), AccessSet(id="set-9", active=True)])
-    assert decision.step == Step.REVOKE and decision.revoke_ids == ["set-2", "set-1", "set-9"]
-    assert decide_revoked(grant(desired=Desired.REVOKED), None, []).revoke_ids == []
+def test_problems_fail_the_grant_with_every_reason_and_keep_what_works():
+    decision = run(problems=("no mapping", "no recipient"), current=known("set-1"), found=[known("set-2")])
+    assert decision.state == GrantState.FAILED and str(decision.reason) == "no mapping no recipient"
+    assert decision.keep.key == "set-1" and not decision.create and keys(decision.revoke) == ["set-2"]
 
 
-def test_revoke_without_knowing_where_fails_visibly():
-    decision = decide_revoked(grant(desired=Desired.REVOKED, authorization_id="set-2"), None, [])
-    assert decision.step == Step.FAIL
+# -- not entitled: nothing live -------------------------------------------------------------------
+
+def test_no_entitlement_revokes_every_set_the_journal_names():
+    decision = run(want=Want.NONE, current=Known("set-1"), found=[known("set-2")], stale=[Known("set-0")])
+    assert decision.state == GrantState.REVOKED and keys(decision.revoke) == ["set-1", "set-2", "set-0"]
+    assert decision.keep is None and not decision.create
 
 
-def test_adoption_takes_the_matching_set_and_names_the_stale_ones():
-    matching, stale = live(), AccessSet(id="set-2", active=True, door_ids=("d-side",), valid_from=START, valid_to=END)
-    assert choose_adoption([stale, matching], WANTED) == (matching, [])
-    assert choose_adoption([stale, AccessSet(id="gone", active=False)], WANTED) == (None, [stale])
+def test_no_entitlement_waits_for_a_create_of_unknown_fate():
+    decision = run(want=Want.NONE, current=Known("set-1"), undecided=True)
+    assert decision.state == GrantState.REVOKING and decision.wait and keys(decision.revoke) == ["set-1"]
 
 
-def test_the_state_shown_while_waiting():
-    assert state_while_waiting(grant()) == GrantState.PENDING
-    assert state_while_waiting(grant(state=GrantState.ACTIVE)) == GrantState.ACTIVE
-    assert state_while_waiting(grant(desired=Desired.REVOKED, state=GrantState.ACTIVE)) == GrantState.REVOKING
+# -- an integration that does not run makes nothing new ------------------------------------------
+
+def test_an_inactive_integration_keeps_what_is_there_and_makes_nothing():
+    decision = run(want=Want.KEEP, current=Known("set-1"), found=[known("set-2")])
+    assert decision.keep.key == "set-1" and not decision.create and keys(decision.revoke) == ["set-2"]
+    assert decision.state == GrantState.ACTIVE
+    waiting = run(want=Want.KEEP)
+    assert (waiting.state, waiting.create, waiting.wait) == (GrantState.PENDING, False, False)
+    assert run(want=Want.KEEP, may_come_later=False).state == GrantState.REVOKED  # archived: nothing will come
 
 
-def test_an_integration_that_no_longer_maps_the_object_revokes_what_it_made():
-    decision = decide_active(grant(authorization_id="set-1", location_id="house"), True, plan(mapped=False), None, None)
-    assert decision.step == Step.REVOKE and decision.revoke_ids == ["set-1"]
-    assert decide_active(grant(), True, plan(mapped=False), None, None).revoke_ids == []
+def test_an_ended_booking_makes_nothing_and_fails_only_if_it_never_had_access():
+    assert run(want=Want.ENDED, had_access=True).state == GrantState.REVOKED
+    never = run(want=Want.ENDED, had_access=False, problems=("ended",))
+    assert never.state == GrantState.FAILED and str(never.reason) == "ended"
+    assert run(want=Want.ENDED, current=Known("set-1")).keep.key == "set-1"
+
+
+# -- every combination ----------------------------------------------------------------------------
+
+def test_no_decision_leaves_more_than_one_set_or_one_the_booking_is_not_entitled_to():
+    sets = {"matching": known("m"), "other": known("o", door_ids=("d-side",))}
+    for want, current, found, stale, undecided, problems in product(
+            list(Want), [None, "matching", "other", "gone"], [(), ("matching",), ("other",), ("matching", "other")],
+            [(), ("s",)], [False, True], [(), ("a problem",)]):
+        observed = dict(undecided=undecided, stale=[Known(s) for s in stale],
+                        found=[Known(f"found-{f}", sets[f].seen) for f in found])
+        if current == "gone":
+            observed.update(current=Known("c"), current_gone=True)
+        elif current is not None:
+            observed["current"] = Known("c", sets[current].seen)
+        decision = run(want=want, problems=problems, **observed)
+        revoked = set(keys(decision.revoke))
+        live_before = ([] if current in (None, "gone") else ["c"]) + [f"found-{f}" for f in found]
+        left = [k for k in live_before if k not in revoked]
+        left += ["new"] if decision.create else []
+        assert set(keys(observed["stale"])) <= revoked, (want, observed)
+        if want == Want.NONE:
+            assert left == [] and not decision.create, (want, observed)
+            continue
+        if decision.wait:  # not at rest: a create of unknown fate is waited for, nothing new is made
+            assert not decision.create
+            continue
+        assert len(left) <= 1, (want, observed, left)
+        if decision.create:  # the new set first, then everything else goes: no gap, never two
+            assert revoked == set(live_before) | set(keys(observed["stale"]))
+            assert not problems and want == Want.LIVE and not undecided
+        if decision.keep is not None:
+            assert decision.keep.key in live_before and left == [decision.keep.key]

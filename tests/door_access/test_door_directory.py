@@ -71,11 +71,16 @@ async def test_a_refused_door_drops_the_list_a_transient_error_keeps_it(gql, mem
     vendor.fail("create", kind="transient")
     assert (await confirm(gql, objects, 2))["access"][0]["state"] == "PENDING"
     assert vendor.calls["list_doors"] == 0, "a slow vendor is not a changed one"
+    # A refusal that a fresher list could explain is tried once more with the list read again ...
     vendor.fail("create", kind="permanent", status=422)
-    assert (await confirm(gql, objects, 3))["access"][0]["state"] == "FAILED"
-    assert vendor.calls["list_doors"] == 0
-    assert (await confirm(gql, objects, 4))["access"][0]["state"] == "ACTIVE"
+    assert (await confirm(gql, objects, 3))["access"][0]["state"] == "ACTIVE"
     assert vendor.calls["list_doors"] == 1, "after a refusal the list is read again"
+    # ... and a refusal that a fresh list does not explain fails the grant, and drops the list too.
+    vendor.fail("create", kind="permanent", status=422, times=2)
+    assert (await confirm(gql, objects, 4))["access"][0]["state"] == "FAILED"
+    assert vendor.calls["list_doors"] == 2
+    assert (await confirm(gql, objects, 5))["access"][0]["state"] == "ACTIVE"
+    assert vendor.calls["list_doors"] == 3
 
 
 async def test_a_list_that_could_not_be_fetched_is_not_kept(gql, memory, vendor):

@@ -22,7 +22,8 @@ HEALTH = """query($id: ID!) { doorAccessHealth(integrationId: $id) {
   integration { id name } at
   grantsByState { state count } dueNow oldestDueSeconds
   failedByReason { reason count }
-  lastSweep { startedAt finishedAt checked drifted errors }
+  lastSweep { startedAt finishedAt checked drifted errors unresolved }
+  journal { unresolved since setsAdopted orphansRevoked }
   vendorLastHour { since calls failed errorRate }
 } }"""
 
@@ -44,7 +45,9 @@ async def test_health_counts_states_due_failures_sweep_and_vendor_errors(host, g
     for day in (10, 12):
         assert (await create_booking(gql, studio, future(day), future(day + 1), status="confirmed")
                 )["access"][0]["state"] == "ACTIVE"
-    vendor.fail("create", kind="permanent", times=2, status=422, message="door is locked out")
+    # The first refusal is tried once more with the door list read anew; the second booking's list
+    # is fresh already: three refusals in all.
+    vendor.fail("create", kind="permanent", times=3, status=422, message="door is locked out")
     for day in (14, 16):
         assert (await create_booking(gql, studio, future(day), future(day + 1), status="confirmed")
                 )["access"][0]["state"] == "FAILED"
@@ -71,8 +74,11 @@ async def test_health_counts_states_due_failures_sweep_and_vendor_errors(host, g
         logged = (await session.execute(select(func.count()).select_from(AccessCallLog))).scalar_one()
     calls = seen["vendorLastHour"]
     assert calls["calls"] == logged == sum(vendor.calls.values())
-    assert calls["failed"] == 4  # two refused creates, the refused door list, the 503
-    assert calls["errorRate"] == pytest.approx(4 / logged)
+    assert calls["failed"] == 5  # three refused creates, the refused door list, the 503
+    assert calls["errorRate"] == pytest.approx(5 / logged)
+    # The create that answered 503 may have been carried out: the journal names it until it is settled.
+    assert (seen["journal"]["unresolved"], seen["journal"]["setsAdopted"], seen["journal"]["orphansRevoked"]) == (
+        1, 0, 0)
 
     # Once its backoff is over the waiting grant is due; its wait grows with the clock.
     [pending] = [g for g in await grants(host) if g.booking_id == row_id(waiting["id"])]
@@ -86,6 +92,7 @@ async def test_health_counts_states_due_failures_sweep_and_vendor_errors(host, g
     [run] = await sweep_once(host)
     swept = (await health(gql, integration_id))["lastSweep"]
     assert (swept["checked"], swept["drifted"], swept["errors"]) == (2, 0, 0) == (run.checked, run.drifted, run.errors)
+    assert swept["unresolved"] == 0  # the waiting grant is due already: the sweep leaves it to the worker
     assert datetime.fromisoformat(swept["finishedAt"]) == clock.now()
 
     # An hour later the vendor's figures start afresh.

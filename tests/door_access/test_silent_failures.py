@@ -11,10 +11,10 @@ import pytest
 from sqlalchemy import update
 
 from addon.booking.models import Booking
-from addon.door_access import apply, leases, reconcile
+from addon.door_access import apply, journal, leases, reconcile
 from addon.door_access import plan as plan_module
 from addon.door_access.leases import vendor_slots
-from addon.door_access.models import GrantState
+from addon.door_access.models import GrantState, Resolution, SetStatus
 from addon.door_access.reconcile import drain_background
 from addon.door_access.worker import Worker
 from tests.door_access.helpers import (
@@ -26,6 +26,7 @@ from tests.door_access.helpers import (
     create_objects,
     future,
     grants,
+    journal_of,
     set_active,
     set_mapping,
     set_status,
@@ -77,7 +78,9 @@ async def test_a_cancel_after_a_lost_create_revokes_the_set_without_a_default_pl
     assert cancelled["access"][0]["state"] == "REVOKED", cancelled["access"]
     assert vendor.active_sets() == [] and vendor.sets[lost.access.id].access.active is False
     [grant] = await grants(host)
-    assert grant.create_sent_generation is None
+    [record] = await journal_of(host, grant.id)
+    assert (record.status, record.set_id, record.resolution) == (SetStatus.GONE, lost.access.id,
+                                                                 Resolution.ORPHAN_REVOKED)
 
 
 async def test_the_look_up_is_skipped_when_no_create_was_ever_sent(gql, host, clock, memory, vendor):
@@ -126,9 +129,9 @@ async def test_a_booking_with_impossible_dates_fails_visibly_and_the_others_go_o
 STEPS = {
     "read": (plan_module, "plan_access", reconcile, "plan_access"),
     "start": (leases, "start_attempt", reconcile, "start_attempt"),
-    "note the create": (leases, "note_create", reconcile, "note_create"),
+    "journal the create": (journal, "journal_create", reconcile, "journal_create"),
     "write": (reconcile, "_write", reconcile, "_write"),
-    "apply": (apply, "make_active", reconcile, "make_active"),
+    "apply": (apply, "Attempt.carry_out", apply.Attempt, "carry_out"),
 }
 
 

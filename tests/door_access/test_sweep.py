@@ -13,9 +13,9 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlalchemy import select, update
 
-from addon.door_access.intents import mark_due
+from addon.door_access.grants import mark_due
 from addon.door_access.leases import claim_one
-from addon.door_access.models import AccessGrant, GrantState, SweepRun
+from addon.door_access.models import AccessGrant, GrantState, Resolution, SetStatus, SweepRun
 from addon.door_access.reconcile import drain_background
 from addon.door_access.settings import DoorAccessSettings, door_settings
 from addon.door_access.sweep import Pacer, calls_per_round, fresh_for, sweep_once
@@ -28,6 +28,7 @@ from tests.door_access.helpers import (
     field_value,
     future,
     grants,
+    journal_of,
     set_active,
     set_mapping,
     set_status,
@@ -138,7 +139,9 @@ async def test_a_set_changed_behind_our_back_is_replaced_new_set_first(host, gql
 
     replaced = await grant_of(host, made["id"])
     assert replaced.state == GrantState.ACTIVE and replaced.authorization_id != old_id
-    assert replaced.superseded_authorization_id is None and replaced.next_attempt_at is None
+    assert replaced.next_attempt_at is None
+    assert [(r.set_id, r.status, r.resolution) for r in await journal_of(host, replaced.id)] == [
+        (old_id, SetStatus.GONE, Resolution.REPLACED), (replaced.authorization_id, SetStatus.CURRENT, Resolution.CREATED)]
     assert order.index("create") < order.index("revoke")  # no moment without access
     assert not vendor.sets[old_id].access.active
     [live] = vendor.active_sets()

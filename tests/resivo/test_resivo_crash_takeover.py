@@ -1,6 +1,8 @@
 """Crash recovery in seconds: a worker process killed while it holds leases (its calls to Resivo
-hanging) leaves its work to the next worker within 30 s, with no second set and nothing lost.
-Real processes, real HTTP to a sandbox served by uvicorn, a shared SQLite database."""
+hanging) leaves its work to the next worker within 30 s, with no second set and nothing lost: once
+the dead worker's lease and its creates' deadline have passed, a look-up by reference that finds
+nothing proves the creates were never carried out. Real processes, real HTTP to a sandbox served
+by uvicorn, a shared SQLite database."""
 
 from __future__ import annotations
 
@@ -16,9 +18,9 @@ import pytest
 from sqlalchemy import select
 
 from addon.booking.services import set_booking_status
-from addon.door_access.models import AccessGrant, GrantState
+from addon.door_access.models import AccessGrant, GrantState, SetStatus
 from tests.conftest import base_environ
-from tests.door_access.helpers import create_booking, future
+from tests.door_access.helpers import create_booking, future, journal_of
 from tests.resivo.host_helpers import DEMO_CREDENTIALS, configured_resivo
 
 pytestmark = pytest.mark.anyio
@@ -62,12 +64,14 @@ async def test_a_killed_worker_s_grants_are_taken_over_within_30_seconds(host, g
     # Resivo hangs on every create: the first worker takes the leases and is stuck in its calls.
     assert (await admin.post("/_sandbox/faults", json={"mode": "hang", "seconds": 60, "count": 4,
                                                        "operation": "create_remote_access"})).status_code == 201
-    environ = base_environ(tmp_path, host.database.url, IRESERVE_WORKER_INTERVAL="0.2", RESIVO_READ_TIMEOUT="120")
+    environ = base_environ(tmp_path, host.database.url, IRESERVE_WORKER_INTERVAL="0.2", RESIVO_READ_TIMEOUT="5",
+                           RESIVO_CONNECT_TIMEOUT="2")
     first = start_worker(environ)
     try:
         async def all_leased():
             rows = await grant_rows(host)
-            return all(g.claimed_by and g.create_sent_generation for g in rows) and rows
+            sending = [r for g in rows for r in await journal_of(host, g.id) if r.status == SetStatus.SENDING]
+            return all(g.claimed_by for g in rows) and len(sending) == len(rows) and rows
 
         assert await wait_until(all_leased, 60), "the first worker never got to the creates"
         first.send_signal(signal.SIGKILL)

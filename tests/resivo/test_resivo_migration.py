@@ -22,10 +22,12 @@ from addon.door_access.call_log import call_log
 from addon.door_access.models import (
     AccessCallLog,
     AccessGrant,
+    AccessSetRecord,
     Desired,
     DoorIntegration,
     DoorMapping,
     GrantState,
+    SetStatus,
 )
 from addon.resivo.client import Recipient, RemoteAccessRequest
 from addon.resivo.client import ResivoCredentials as WireCredentials
@@ -241,13 +243,23 @@ async def test_every_row_keeps_its_id_in_the_new_tables(host, moved):
     renamed = {"site_id": "location_id"}
     for ident, values in old.items():
         grant = grants[ident]
-        expected = {renamed.get(k, k): v for k, v in values.items() if k != "desired"}
+        # The replaced set moved into the journal (below).
+        expected = {renamed.get(k, k): v for k, v in values.items() if k not in ("desired", "superseded_authorization_id")}
         assert {k: getattr(grant, k) for k in expected} == expected, ident
         assert grant.desired == values["desired"].upper()  # one vocabulary: the states' upper case
     assert (grants[ACTIVE_ID].desired, grants[ACTIVE_ID].state) == (Desired.ACTIVE, GrantState.ACTIVE)
     assert (grants[FAILED_ID].desired, grants[FAILED_ID].state) == (Desired.ACTIVE, GrantState.FAILED)
     assert (grants[REVOKING_ID].desired, grants[REVOKING_ID].state) == (Desired.REVOKED, GrantState.REVOKING)
     assert grants[ACTIVE_ID].location_id == "demo-site" and grants[FAILED_ID].location_id is None
+    # Every set a grant knew of is in the journal: the live one is the grant's, the one being
+    # revoked is still to settle (and keeps the grant from resting until it is).
+    async with host.database.session() as session:
+        journal = {(r.grant_id, r.set_id): (r.status, r.location_id)
+                   for r in (await session.execute(select(AccessSetRecord))).scalars()}
+    assert journal == {
+        (ACTIVE_ID, grants[ACTIVE_ID].authorization_id): (SetStatus.CURRENT, "demo-site"),
+        (REVOKING_ID, grants[REVOKING_ID].authorization_id): (SetStatus.LIVE, "demo-site"),
+    }
 
     old = moved["resivo_call_log"]
     assert set(log) == set(old)

@@ -31,7 +31,7 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("unresolved", sa.Integer(), nullable=False, server_default="0"))
     with op.batch_alter_table("door_sweep_run", schema=None) as batch_op:
         batch_op.alter_column("unresolved", server_default=None)
-    records = op.create_table(
+    op.create_table(
         "door_access_set",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("grant_id", sa.Integer(), nullable=False),
@@ -42,6 +42,7 @@ def upgrade() -> None:
         sa.Column("status", sa.String(length=10), nullable=False),
         sa.Column("resolution", sa.String(length=20), nullable=True),
         sa.Column("sent_at", UTCDateTime(timezone=True), nullable=True),
+        sa.Column("answer_by", UTCDateTime(timezone=True), nullable=True),
         sa.Column("observed_at", UTCDateTime(timezone=True), nullable=True),
         sa.Column("created_at", UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(["grant_id"], ["door_access_grant.id"], ondelete="CASCADE"),
@@ -64,10 +65,10 @@ def upgrade() -> None:
             rows.append(dict(known, reference=_reference(grant["integration_id"], grant["booking_id"],
                                                          grant["generation"]),
                              generation=grant["generation"], set_id=grant["authorization_id"], status=status,
-                             resolution="REVOKED" if status == "GONE" else None))
+                             resolution="REVOKED" if status == "GONE" else "CREATED"))
         if grant["superseded_authorization_id"]:
             rows.append(dict(known, reference=None, generation=None, set_id=grant["superseded_authorization_id"],
-                             status="LIVE"))
+                             status="LIVE", resolution="CREATED"))  # it was the grant's set once
         sent = grant["create_sent_generation"]
         if sent is not None:
             # Every generation a lost answer may have made a set under (the engine used to look up this range).
@@ -76,7 +77,11 @@ def upgrade() -> None:
                                  generation=generation, set_id=None, status="SENDING", sent_at=grant["updated_at"],
                                  observed_at=None))
     if rows:
-        op.bulk_insert(records, rows)
+        # Plain SQL: the time stamps go back as they were read (text on SQLite, values on PostgreSQL).
+        connection.execute(sa.text(
+            "INSERT INTO door_access_set (grant_id, reference, generation, location_id, set_id, status, resolution, "
+            "sent_at, observed_at, created_at) VALUES (:grant_id, :reference, :generation, :location_id, :set_id, "
+            ":status, :resolution, :sent_at, :observed_at, :created_at)"), rows)
     with op.batch_alter_table("door_access_grant", schema=None) as batch_op:
         batch_op.drop_column("superseded_authorization_id")
         batch_op.drop_column("create_sent_generation")
