@@ -113,11 +113,14 @@ def decide(want: Want, wanted: Wanted | None, problems: list[Message], observed:
     ``had_access``: the grant gave access before (an ended booking without it failed)."""
     current = observed.current if observed.current is not None and not observed.current_gone else None
     live = ([current] if current is not None else []) + list(observed.found)
-    if want == Want.NONE:
+    if want in (Want.NONE, Want.ENDED):
+        # Not entitled, or the window is over (a set made for a longer stay would still open): nothing live.
         revoke = live + list(observed.stale)
         if observed.undecided:
             return Decision(GrantState.REVOKING, revoke=revoke, reason=WAITING_FOR_A_LOST_ANSWER, wait=True)
-        return Decision(GrantState.REVOKED, revoke=revoke, reason=None)
+        if want == Want.ENDED and not had_access:
+            return Decision(GrantState.FAILED, revoke=revoke, reason=Message.join(problems) if problems else reason)
+        return Decision(GrantState.REVOKED, revoke=revoke, reason=None if want == Want.NONE else reason)
     if want == Want.LIVE and not problems:
         keeper = next((k for k in live if k.gives(wanted)), None)
         if keeper is not None:
@@ -137,10 +140,7 @@ def decide(want: Want, wanted: Wanted | None, problems: list[Message], observed:
                         wait=observed.undecided)
     if keeper is not None:
         return Decision(GrantState.ACTIVE, keep=keeper, revoke=revoke, reason=reason, wait=observed.undecided)
-    if want == Want.KEEP and may_come_later:
+    if may_come_later:
         # Inactive: access comes once the integration is active again (activation looks again).
         return Decision(GrantState.PENDING, revoke=revoke, reason=reason, wait=observed.undecided)
-    if want == Want.ENDED and not had_access:
-        return Decision(GrantState.FAILED, revoke=revoke, reason=Message.join(problems) if problems else reason,
-                        wait=observed.undecided)
     return Decision(GrantState.REVOKED, revoke=revoke, reason=reason, wait=observed.undecided)

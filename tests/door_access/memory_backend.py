@@ -1,5 +1,7 @@
 """An in-memory lock vendor for the door-access core's tests: doors in two places, access sets,
-and scripted faults (transient and permanent errors, answers lost after the work was done).
+and scripted faults (transient and permanent errors, requests lost before the work, answers lost
+after it, calls held at a gate until released, and crashes of the calling worker before or after
+the work). With a clock, sets expire at the end of their window as a real vendor's do.
 
 It implements the backend protocol of ``addon.door_access.backend`` and nothing more, so the core's
 tests prove the seam: no Resivo, no HTTP.
@@ -41,17 +43,41 @@ def default_doors() -> list[Door]:
     ]
 
 
+class Crash(BaseException):
+    """The calling worker dies here (not an ``Exception``: nothing in the engine catches it, so its
+    lease stays taken until it runs out, as after a kill)."""
+
+
+@dataclass
+class Gate:
+    """Holds a call until the test opens it; then the call does its work (or, ``drop``, loses the
+    request) as if it had only been slow."""
+
+    opened: asyncio.Event = field(default_factory=asyncio.Event)
+    drop: bool = False
+    waiting: int = 0
+
+    def open(self, drop: bool = False) -> None:
+        self.drop = drop
+        self.opened.set()
+
+
 @dataclass
 class Fault:
     """What the next matching call does instead of (or after) its work."""
 
     operation: str | None  # None: any operation
-    kind: str  # "transient", "permanent" or "lost" (the work is done, the answer lost)
+    # "transient" (a 5xx or 429, nothing done), "permanent" (refused), "lost" (the work is done, the
+    # answer lost), "dropped" (the request never arrived: no answer, nothing done), "crash_before" /
+    # "crash_after" (the caller dies before the call goes out / once the work is done), "gate"
+    # (held until ``gate`` is opened)
+    kind: str
     times: int = 1
     status: int | None = None
     retry_after: float | None = None
     message: str = "scripted failure"
     unprocessed: bool = False  # the vendor says it did nothing (e.g. rate limited)
+    gate: Gate | None = None
 
 
 @dataclass
@@ -74,6 +100,7 @@ class MemoryVendor:
     default_location: str | None = HOUSE.id
     in_flight: int = 0
     max_in_flight: int = 0
+    clock: object | None = None  # with a clock (``now()``), sets expire when their window ends
     _ids: itertools.count = field(default_factory=lambda: itertools.count(1))
 
     # -- scripting
@@ -100,7 +127,18 @@ class MemoryVendor:
     # -- looking
 
     def active_sets(self) -> list[StoredSet]:
-        return [s for s in self.sets.values() if s.access.active]
+        return [s for s in self.sets.values() if self.is_live(s)]
+
+    def is_live(self, stored: StoredSet) -> bool:
+        """Not revoked, and (with a clock) its window not over."""
+        if not stored.access.active:
+            return False
+        return self.clock is None or stored.access.valid_to is None or stored.access.valid_to > self.clock.now()
+
+    def seen(self, stored: StoredSet) -> AccessSet:
+        """The set as a read reports it: expired once its window is over."""
+        return stored.access if self.is_live(stored) or not stored.access.active else replace(stored.access,
+                                                                                             active=False)
 
     def sets_for(self, reference_prefix: str) -> list[StoredSet]:
         return [s for s in self.sets.values() if (s.access.external_reference or "").startswith(reference_prefix)]
@@ -124,6 +162,18 @@ class MemoryVendor:
             if self.latency:
                 await asyncio.sleep(self.latency)
             fault = self._fault_for(operation)
+            if fault is not None and fault.kind == "gate":
+                fault.gate.waiting += 1
+                try:
+                    await fault.gate.opened.wait()
+                finally:
+                    fault.gate.waiting -= 1
+                if fault.gate.drop:
+                    raise TransientBackendError(f"The vendor did not answer {operation} in time")
+            if fault is not None and fault.kind == "crash_before":
+                raise Crash(f"crash before {operation}")
+            if fault is not None and fault.kind == "dropped":
+                raise TransientBackendError(f"The vendor could not be reached for {operation}")
             if fault is not None and fault.kind == "transient":
                 raise TransientBackendError(f"The vendor answered {fault.status or 503} to {operation}: {fault.message}",
                                             status=fault.status or 503, retry_after=fault.retry_after,
@@ -134,6 +184,8 @@ class MemoryVendor:
             result = work()
             if fault is not None and fault.kind == "lost":
                 raise TransientBackendError(f"The vendor did not answer {operation} in time")
+            if fault is not None and fault.kind == "crash_after":
+                raise Crash(f"crash after {operation}")
             return result
         finally:
             self.in_flight -= 1
@@ -188,12 +240,12 @@ class MemoryConnection:
     async def read_access_set(self, location_id: str, set_id: str) -> AccessSet | None:
         def read():
             stored = self.vendor.sets.get(set_id)
-            return stored.access if stored is not None and stored.location_id == location_id else None
+            return self.vendor.seen(stored) if stored is not None and stored.location_id == location_id else None
 
         return await self._call("read", read)
 
     async def find_access_sets(self, location_id: str, external_reference: str) -> list[AccessSet]:
-        return await self._call("find", lambda: [s.access for s in self.vendor.sets.values()
+        return await self._call("find", lambda: [self.vendor.seen(s) for s in self.vendor.sets.values()
                                                  if s.location_id == location_id
                                                  and s.access.external_reference == external_reference])
 

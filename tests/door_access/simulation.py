@@ -1,0 +1,533 @@
+"""A simulation of door access under faults: a hypothesis state machine drives the real engine (the
+booking services, the door-access core, its worker and sweep, on a real database) against the
+in-memory lock vendor with a manual clock, and searches for a schedule of changes and faults after
+which the engine does not converge to what the bookings imply.
+
+Rules: status moves (allowed and forced), date and object changes, mapping changes, activation
+toggles, archiving and restoring, staff revokes and resyncs, door ids changed at the vendor, clock
+jumps, worker rounds and sweep rounds, and faults on the vendor's next calls — the request lost,
+the answer lost, 503 and 429, permanent refusals, a crash of the worker before or after a call,
+and two workers racing (one held at a vendor call while its lease runs out and another takes
+over). After the schedule, faults stop and the engine runs to rest; then the invariant is checked
+against a model of its own (``Model``), written from the rules, not from the engine:
+
+* every booking has exactly one live set through an integration if and only if it is entitled to
+  one (a trigger status decided last, the integration active, the object mapped, the window not
+  over) and that set gives the wanted doors and window — unless its grant FAILED, which only a
+  scripted permanent refusal may cause, and then with a reason;
+* an integration that is inactive (or archived keeping access) holds at most the one set it gave;
+* no live set exists that no grant names; nothing in the journal is unresolved; no grant is due.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import tempfile
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, precondition, rule
+from sqlalchemy import select
+
+from addon.base.errors import ValidationFailed
+from addon.base.events import commit
+from addon.base.host import Host, load_host
+from addon.booking.services import (
+    CustomerData,
+    create_booking,
+    create_booking_field,
+    create_object,
+    set_booking_status,
+    update_booking,
+)
+from addon.door_access import mapping_edit, policy, repair
+from addon.door_access.archiving import LiveAccess, archive_integration
+from addon.door_access.backend import register_backend
+from addon.door_access.leases import claim_due, lease_seconds
+from addon.door_access.models import UNRESOLVED, AccessGrant, AccessSetRecord, GrantState
+from addon.door_access.reconcile import drain_background, reconcile_grant, reconcile_now
+from addon.door_access.sweep import sweep_once
+from addon.door_access.worker import Worker
+from tests.conftest import base_environ
+from tests.door_access.memory_backend import Crash, Fault, Gate, MemoryBackend, MemoryVendor
+from tests.support.clock import ManualClock
+
+STATUSES = ["option", "confirmed", "paid", "checked_in", "checked_out", "cancelled"]
+OBJECTS = {"building": None, "studio-1": "building", "studio-2": "building", "room": None}
+DOOR_NAMES = ["Main door", "Side door", "Meeting room door"]  # one place: any mapping of them is usable
+# Two integrations: one on the studio building (its studios inherit it), one on the room.
+INTEGRATIONS = [
+    dict(name="Studios", trigger=["confirmed", "paid"], revoke=["cancelled"], time_before=30,
+         mapping={"building": ["Main door", "Side door"]}),
+    dict(name="Rooms", trigger=["confirmed"], revoke=["cancelled"], time_before=0,
+         mapping={"room": ["Meeting room door"]}),
+]
+FAULT_KINDS = ["transient", "rate_limited", "lost", "dropped", "permanent", "crash_before", "crash_after"]
+OPERATIONS = [None, "create", "read", "find", "revoke", "list_doors"]
+SETTINGS = dict(IRESERVE_RECONCILE_WAIT="60", IRESERVE_RETRY_BASE="1", IRESERVE_RETRY_MAX="30",
+                IRESERVE_LEASE_SECONDS="15", IRESERVE_SWEEP_INTERVAL="60", IRESERVE_DOOR_DIRECTORY_TTL="30",
+                IRESERVE_WORKER="false", IRESERVE_SWEEP_CALLS_PER_MINUTE="600")
+REST_STEP = 61  # seconds: past any backoff, lease, answer deadline, door-list age and sweep freshness
+REST_ROUNDS = 40
+
+
+@dataclass
+class Counts:
+    """What a run tried (``make simulate`` prints it)."""
+
+    schedules: int = 0
+    steps: int = 0
+    faults: int = 0
+    races: int = 0
+    checks: int = 0
+
+
+COUNTS = Counts()
+
+
+# -- the model: what the rules did, and what it entitles each booking to ----------------------------
+
+@dataclass
+class BookingModel:
+    id: int
+    history: list[str]  # status codes, oldest first; the last is the current one
+    start: datetime
+    end: datetime
+    object: str
+
+
+@dataclass
+class IntegrationModel:
+    id: int
+    trigger: list[str]
+    revoke: list[str]
+    time_before: int
+    mapping: dict[str, list[str]]
+    active: bool = True
+    archived: str | None = None  # None, "keep_until_end" or "revoke_now"
+
+
+@dataclass
+class Model:
+    bookings: dict[int, BookingModel] = field(default_factory=dict)
+    integrations: dict[int, IntegrationModel] = field(default_factory=dict)
+    revoked_by_staff: set[tuple[int, int]] = field(default_factory=set)
+    permanent_faults: bool = False  # a refusal was scripted: a FAILED grant may be the right outcome
+
+    @staticmethod
+    def statuses_grant(history: list[str], integration: IntegrationModel) -> bool:
+        for code in reversed(history):
+            if code in integration.revoke:
+                return False
+            if code in integration.trigger:
+                return True
+        return False
+
+    @staticmethod
+    def door_names(obj: str, integration: IntegrationModel) -> list[str]:
+        node = obj
+        while node is not None:
+            if integration.mapping.get(node):
+                return integration.mapping[node]
+            node = OBJECTS[node]
+        return []
+
+    def expected(self, booking: BookingModel, integration: IntegrationModel, now: datetime) -> str:
+        """LIVE (exactly one set, the wanted one), KEEP (at most the one set given) or NONE."""
+        if (booking.id, integration.id) in self.revoked_by_staff or integration.archived == "revoke_now":
+            return "NONE"
+        if not self.statuses_grant(booking.history, integration) or not self.door_names(booking.object, integration):
+            return "NONE"
+        if booking.end <= now:
+            return "NONE"  # the window is over: every set has expired
+        if not integration.active or integration.archived:
+            return "KEEP"
+        return "LIVE"
+
+    def window(self, booking: BookingModel, integration: IntegrationModel) -> tuple[datetime, datetime]:
+        return booking.start - timedelta(minutes=integration.time_before), booking.end
+
+
+# -- the machine ----------------------------------------------------------------------------------
+
+class AccessSimulation(RuleBasedStateMachine):
+    # Set by the test: returns (database URL, a callable dropping that database afterwards).
+    database: Callable[[Path], Awaitable[tuple[str, Callable[[], Awaitable[None]]]]] = None
+
+    def __init__(self) -> None:
+        super().__init__()
+        COUNTS.schedules += 1
+        self.loop = asyncio.new_event_loop()
+        self.folder = Path(tempfile.mkdtemp(prefix="ireserve-sim-"))
+        self.clock = ManualClock(datetime(2030, 3, 1, 9, 0, tzinfo=timezone.utc))
+        self.vendor = MemoryVendor(clock=self.clock)
+        self.model = Model()
+        self.objects: dict[str, int] = {}
+        self.gates: list[tuple[Gate, asyncio.Task]] = []
+        self.run(self._set_up())
+
+    def run(self, coroutine):
+        return self.loop.run_until_complete(coroutine)
+
+    # -- set-up and tear-down
+
+    async def _set_up(self) -> None:
+        url, self._drop = await type(self).database(self.folder)
+        self.host: Host = load_host(environ=base_environ(self.folder, url, **SETTINGS), clock=self.clock)
+        register_backend(self.host, MemoryBackend(self.vendor))
+        async with self.host.database.session() as session:
+            await create_booking_field(self.host, session, code="door_authorization_id", label="Door id")
+            for code, parent in OBJECTS.items():
+                row = await create_object(self.host, session, code=code, name=code.title(), time_zone="Europe/Amsterdam",
+                                          parent_id=self.objects.get(parent))
+                self.objects[code] = row.id
+            for spec in INTEGRATIONS:
+                integration = await policy.create_integration(self.host, session, "memory", policy.PolicyChanges(
+                    name=spec["name"], trigger_statuses=spec["trigger"], revoke_statuses=spec["revoke"],
+                    time_before_minutes=spec["time_before"], authorization_id_field="door_authorization_id",
+                    default_language="nl"))
+                for obj, names in spec["mapping"].items():
+                    await mapping_edit.set_door_mapping(session, integration, self.objects[obj], names, DOOR_NAMES,
+                                                        None, self.clock.now())
+                await policy.set_active(self.host, session, integration.id, True)
+                self.model.integrations[integration.id] = IntegrationModel(
+                    integration.id, spec["trigger"], spec["revoke"], spec["time_before"], dict(spec["mapping"]))
+            await commit(session)
+        for n in range(3):
+            await self._new_booking(n, "studio-1" if n < 2 else "room", days=2 + n, nights=2)
+
+    async def _new_booking(self, n: int, obj: str, days: int, nights: int) -> None:
+        start = (self.clock.now() + timedelta(days=days)).replace(minute=0, second=0, microsecond=0)
+        async with self.host.database.session() as session:
+            booking = await create_booking(self.host, session, object_id=self.objects[obj], start=start,
+                                           end=start + timedelta(days=nights), status="option",
+                                           customer=CustomerData(name=f"Guest {n}", email=f"guest{n}@example.com",
+                                                                 language="de"))
+            await commit(session)
+        self.model.bookings[booking.id] = BookingModel(booking.id, ["option"], start, start + timedelta(days=nights), obj)
+
+    def teardown(self) -> None:
+        try:
+            self.check_at_rest()
+        finally:
+            self._close()
+
+    def _close(self) -> None:
+        try:
+            self._open_gates()
+            self.run(self._settle())
+            self.run(self._cancel_leftovers())
+            self.run(self.host.database.dispose())
+            self.run(self._drop())
+        finally:
+            self.loop.close()
+            shutil.rmtree(self.folder, ignore_errors=True)
+
+    # -- helpers
+
+    def _booking(self, index: int) -> BookingModel:
+        return list(self.model.bookings.values())[index % len(self.model.bookings)]
+
+    def _integration(self, index: int) -> IntegrationModel:
+        return list(self.model.integrations.values())[index % len(self.model.integrations)]
+
+    async def _change(self, work) -> bool:
+        """Run a service the way a mutation does (one transaction, then its follow-ups: the
+        reconcile right after the commit); False when the service refused it."""
+        try:
+            async with self.host.database.session() as session:
+                await work(session)
+                await commit(session)
+        except ValidationFailed:
+            return False
+        except Crash:
+            pass  # a reconcile right after the commit died: its lease runs out
+        await self._settle()
+        return True
+
+    @staticmethod
+    async def _cancel_leftovers() -> None:
+        """Tasks nothing waits for any more (a reconcile that died half-way) end with the schedule."""
+        leftover = [t for t in asyncio.all_tasks() if t is not asyncio.current_task() and not t.done()]
+        for task in leftover:
+            task.cancel()
+        await asyncio.gather(*leftover, return_exceptions=True)
+
+    async def _settle(self) -> None:
+        """Let reconciles that requests started finish (a crashed one is over too)."""
+        await drain_background(self.host)
+
+    def _open_gates(self, drop: bool = False) -> None:
+        for gate, _ in self.gates:
+            gate.open(drop)
+
+    def step(self) -> None:
+        COUNTS.steps += 1
+
+    # -- rules: the booking domain
+
+    @rule(index=st.integers(0, 9), status=st.sampled_from(STATUSES), force=st.booleans())
+    def move_status(self, index, status, force):
+        self.step()
+        booking = self._booking(index)
+        moved = self.run(self._change(lambda s: set_booking_status(self.host, s, booking.id, status, force=force)))
+        if moved and booking.history[-1] != status:
+            booking.history.append(status)
+            for integration in self.model.integrations.values():
+                if status in integration.trigger or status in integration.revoke:
+                    self.model.revoked_by_staff.discard((booking.id, integration.id))
+
+    @rule(index=st.integers(0, 9), hours=st.integers(-96, 96), nights=st.integers(1, 4))
+    def change_dates(self, index, hours, nights):
+        self.step()
+        booking = self._booking(index)
+        start = booking.start + timedelta(hours=hours)
+        end = start + timedelta(days=nights)
+        if self.run(self._change(lambda s: update_booking(self.host, s, booking.id, start=start, end=end))):
+            booking.start, booking.end = start, end
+
+    @rule(index=st.integers(0, 9), obj=st.sampled_from(list(OBJECTS)))
+    def change_object(self, index, obj):
+        self.step()
+        booking = self._booking(index)
+        if self.run(self._change(lambda s: update_booking(self.host, s, booking.id, object_id=self.objects[obj]))):
+            booking.object = obj
+
+    @precondition(lambda self: len(self.model.bookings) < 6)
+    @rule(obj=st.sampled_from(list(OBJECTS)), days=st.integers(0, 6), nights=st.integers(1, 3))
+    def new_booking(self, obj, days, nights):
+        self.step()
+        self.run(self._new_booking(len(self.model.bookings), obj, days, nights))
+
+    # -- rules: configuration
+
+    @rule(which=st.integers(0, 1), obj=st.sampled_from(list(OBJECTS)),
+          names=st.lists(st.sampled_from(DOOR_NAMES), max_size=2, unique=True))
+    def change_mapping(self, which, obj, names):
+        self.step()
+        integration = self._integration(which)
+
+        async def work(session):
+            row = await policy.get_integration(session, integration.id, lock=True)
+            await mapping_edit.set_door_mapping(session, row, self.objects[obj], names, DOOR_NAMES, None,
+                                                self.clock.now())
+
+        if self.run(self._change(work)):
+            if names:
+                integration.mapping[obj] = list(names)
+            else:
+                integration.mapping.pop(obj, None)
+
+    @rule(which=st.integers(0, 1), active=st.booleans())
+    def set_active(self, which, active):
+        self.step()
+        integration = self._integration(which)
+        if self.run(self._change(lambda s: policy.set_active(self.host, s, integration.id, active))):
+            integration.active = active
+
+    @rule(which=st.integers(0, 1), choice=st.sampled_from(list(LiveAccess)), restore=st.booleans())
+    def archive(self, which, choice, restore):
+        self.step()
+        integration = self._integration(which)
+        if restore:
+            if self.run(self._change(lambda s: archive_integration(self.host, s, integration.id, False, None))):
+                integration.archived = None
+            return
+        if integration.archived is None and self.run(
+                self._change(lambda s: archive_integration(self.host, s, integration.id, True, choice))):
+            integration.archived, integration.active = choice.value, False
+
+    # -- rules: staff repairs
+
+    @rule(index=st.integers(0, 9))
+    def staff_revoke(self, index):
+        self.step()
+        booking = self._booking(index)
+
+        async def work(session):
+            booking_row, grant_ids = await repair.revoke(self.host, session, booking.id, "staff")
+            self._revoked = grant_ids
+
+        self._revoked = []
+        if self.run(self._change(work)):
+            self.run(reconcile_now(self.host, self._revoked))
+            self.run(self._grants_of(booking.id))
+            for integration_id in self._integration_ids:
+                self.model.revoked_by_staff.add((booking.id, integration_id))
+
+    async def _grants_of(self, booking_id: int) -> None:
+        async with self.host.database.session() as session:
+            self._integration_ids = set((await session.execute(
+                select(AccessGrant.integration_id).where(AccessGrant.booking_id == booking_id))).scalars().all())
+            await session.commit()
+
+    @rule(index=st.integers(0, 9))
+    def staff_resync(self, index):
+        self.step()
+        booking = self._booking(index)
+
+        async def work(session):
+            _, self._resynced = await repair.resync(self.host, session, booking.id)
+
+        self._resynced = []
+        if self.run(self._change(work)):
+            try:
+                self.run(reconcile_now(self.host, self._resynced))
+            except Crash:
+                pass
+            for integration in self.model.integrations.values():
+                self.model.revoked_by_staff.discard((booking.id, integration.id))
+
+    # -- rules: the world
+
+    @rule(name=st.sampled_from(DOOR_NAMES))
+    def door_id_changes_at_the_vendor(self, name):
+        self.step()
+        current = next(d.id for d in self.vendor.doors if d.name == name)
+        self.vendor.change_id(name, f"{current.split('~')[0]}~{COUNTS.steps}")
+
+    @rule(seconds=st.sampled_from([1, 10, 20, 45, 120, 3600, 86400, 3 * 86400]))
+    def clock_jump(self, seconds):
+        self.step()
+        self._open_gates()  # a call never outlives its deadline: what was held is answered first
+        self.clock.advance(seconds)
+
+    @rule(operation=st.sampled_from(OPERATIONS), kind=st.sampled_from(FAULT_KINDS), times=st.integers(1, 3))
+    def fault(self, operation, kind, times):
+        self.step()
+        COUNTS.faults += 1
+        details = {}
+        if kind == "rate_limited":
+            kind, details = "transient", dict(status=429, retry_after=2.0, unprocessed=True)
+        if kind == "permanent":
+            self.model.permanent_faults = True
+            details = dict(status=422)
+        self.vendor.faults.append(Fault(operation, kind, times, **details))
+
+    # -- rules: the engine's own rounds
+
+    @rule()
+    def worker_round(self):
+        self.step()
+        try:
+            self.run(Worker(self.host, "worker-a").run_once())
+        except Crash:
+            pass
+
+    @rule()
+    def sweep_round(self):
+        self.step()
+        try:
+            self.run(sweep_once(self.host, budget=50))
+        except Crash:
+            pass
+        self.run(self._settle())
+
+    @rule(operation=st.sampled_from(["create", "revoke", "find", "read", "list_doors"]), drop=st.booleans())
+    def two_workers_race(self, operation, drop):
+        """Worker A is held at its next call while its lease runs out; worker B takes the grant over
+        and finishes it; then A's call goes through (or is lost) and A writes what it learned."""
+        self.step()
+        COUNTS.races += 1
+        gate = Gate()
+        self.vendor.faults.insert(0, Fault(operation, "gate", 1, gate=gate))
+
+        async def one_grant_of_worker_a():
+            # One grant, so that the held call is the only thing in flight: the schedule replays.
+            for grant_id, backend in await claim_due(self.host, "worker-a", 1, lease_seconds(self.host)):
+                await reconcile_grant(self.host, grant_id, "worker-a", backend)
+
+        async def race():
+            first = asyncio.get_running_loop().create_task(one_grant_of_worker_a())
+            while not first.done() and gate.waiting == 0:
+                await asyncio.sleep(0.001)
+            if gate.waiting:
+                self.clock.advance(16)  # A's lease runs out (no heartbeat in a held process)
+                try:
+                    await Worker(self.host, "worker-b").run_once()
+                except Crash:
+                    pass
+                gate.open(drop)
+            try:
+                await first
+            except Crash:
+                pass
+
+        self.run(race())
+        self.vendor.faults = [f for f in self.vendor.faults if f.gate is not gate]
+
+    # -- at rest: the invariant
+
+    @rule()
+    def check_at_rest(self) -> None:
+        """Faults stop, the engine runs to rest, and the invariant must hold (also at the end of
+        every schedule; the schedule may go on from the rest reached here)."""
+        self.step()
+        COUNTS.checks += 1
+        self._open_gates()
+        self.vendor.faults.clear()
+        self.run(self._to_rest())
+        self.run(self._check())
+
+    async def _to_rest(self) -> None:
+        worker = Worker(self.host, "worker-rest")
+        for _ in range(REST_ROUNDS):
+            self.clock.advance(REST_STEP)
+            claimed = await worker.run_until_idle()
+            runs = await sweep_once(self.host, budget=1000)
+            await self._settle()
+            repaired = sum(r.drifted + r.unresolved + r.errors for r in runs)
+            if not claimed and not repaired and not await self._due():
+                return
+        raise AssertionError(f"the engine did not come to rest within {REST_ROUNDS} rounds")
+
+    async def _due(self) -> list[AccessGrant]:
+        async with self.host.database.session() as session:
+            rows = (await session.execute(select(AccessGrant).where(AccessGrant.next_attempt_at.is_not(None)))).scalars().all()
+            await session.commit()
+            return list(rows)
+
+    async def _check(self) -> None:
+        now = self.clock.now()
+        async with self.host.database.session() as session:
+            grants = {(g.booking_id, g.integration_id): g
+                      for g in (await session.execute(select(AccessGrant))).scalars().all()}
+            unresolved = (await session.execute(
+                select(AccessSetRecord).where(AccessSetRecord.status.in_(UNRESOLVED)))).scalars().all()
+            await session.commit()
+        assert not unresolved, f"unresolved journal records at rest: {unresolved}"
+        owned = {g.authorization_id for g in grants.values() if g.authorization_id}
+        live = self.vendor.active_sets()
+        orphans = [s.access.id for s in live if s.access.id not in owned]
+        assert not orphans, f"live sets no grant names: {orphans}"
+        door_ids = {d.name: d.id for d in self.vendor.doors}
+        for booking in self.model.bookings.values():
+            for integration in self.model.integrations.values():
+                prefix = f"ireserve-i{integration.id}-b{booking.id}-g"
+                sets = [s for s in live if (s.access.external_reference or "").startswith(prefix)]
+                grant = grants.get((booking.id, integration.id))
+                expected = self.model.expected(booking, integration, now)
+                where = f"booking {booking.id} through integration {integration.id} ({expected}): {grant}, {sets}"
+                if grant is not None and grant.state == GrantState.FAILED:
+                    assert grant.last_error, f"FAILED without a reason: {where}"
+                if expected == "NONE":
+                    assert not sets, f"a live set although not entitled: {where}"
+                elif expected == "KEEP":
+                    assert len(sets) <= 1, f"more than one live set: {where}"
+                else:
+                    if grant is not None and grant.state == GrantState.FAILED and not sets:
+                        assert self.model.permanent_faults, f"FAILED with no refusal scripted: {where}"
+                        continue
+                    assert len(sets) == 1, f"not exactly one live set although entitled: {where}"
+                    names = Model.door_names(booking.object, integration)
+                    valid_from, valid_to = self.model.window(booking, integration)
+                    found = sets[0].access
+                    assert sorted(found.door_ids) == sorted(door_ids[n] for n in names), f"wrong doors: {where}"
+                    assert (found.valid_from, found.valid_to) == (valid_from.replace(microsecond=0),
+                                                                   valid_to.replace(microsecond=0)), \
+                        f"wrong window: {where}"
+                    assert grant.authorization_id == found.id and grant.state == GrantState.ACTIVE, where
