@@ -19,14 +19,14 @@ from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Re
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from addon.base.auth import authenticate_request
-from addon.base.i18n import (
+from addon.base.public import (
+    LOGIN_PATH,
+    authenticate_request,
     available_languages,
     language_from_header,
     match_language,
     translate,
 )
-from addon.base.signin import LOGIN_PATH
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 CONSOLE_PATH = "/admin"

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from addon.base.settings import Env, SettingsError
+from addon.base.public import Env, SettingsError
 
 # Bookings must lie inside this window (instants, UTC): far enough from the ends of what dates
 # can hold that no date arithmetic on a booking (windows, time zones, messages) can overflow.

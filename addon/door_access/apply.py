@@ -11,7 +11,7 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Protocol
 
-from addon.base.i18n import Message
+from addon.base.public import Message
 
 from .backend import (
     AccessSet,

@@ -8,7 +8,7 @@ import argparse
 def _worker(host, args: argparse.Namespace) -> int:
     import asyncio
 
-    from addon.base.cli import check_ready_to_run
+    from addon.base.public import check_ready_to_run
 
     from .worker import run_worker_process
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from addon.base.i18n import Message
+from addon.base.public import Message
 
 from .backend import AccessSet
 from .models import AccessGrant, Desired, GrantState

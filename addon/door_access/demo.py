@@ -6,7 +6,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from addon.base.host import Host
+from addon.base.public import Host
 from addon.booking.models import BookableObject
 
 from .intents import backfill

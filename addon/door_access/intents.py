@@ -9,8 +9,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from addon.base.events import after_commit
-from addon.base.host import Host
+from addon.base.public import Host, after_commit
 from addon.booking.models import BookableObject, Booking, BookingStatus
 from addon.booking.services import CHANGED, STATUS_CHANGED, read_field_value
 

@@ -10,9 +10,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from addon.base import audit
-from addon.base.errors import ValidationFailed
-from addon.base.i18n import Message
+from addon.base.public import Message, ValidationFailed, audit
 from addon.booking.models import BookableObject, Booking
 from addon.booking.services import get_object, refuse_archived_object
 

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta, timezone
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from addon.base.i18n import LanguageChoice, Message, choose_language
+from addon.base.public import LanguageChoice, Message, choose_language
 from addon.booking.models import BookableObject, Booking, BookingStatus, Customer
 
 from .backend import Door, Recipient

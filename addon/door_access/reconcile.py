@@ -17,9 +17,7 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from addon.base.host import Host
-from addon.base.i18n import Message
-from addon.base.logs import log_fields
+from addon.base.public import Host, Message, log_fields
 from addon.booking.models import Booking, BookingField
 from addon.booking.services import write_field_value
 

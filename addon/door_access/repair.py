@@ -6,9 +6,7 @@ from __future__ import annotations
 from sqlalchemy import case, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from addon.base import audit
-from addon.base.errors import ValidationFailed
-from addon.base.host import Host
+from addon.base.public import Host, ValidationFailed, audit
 from addon.booking.models import Booking, BookingStatus
 from addon.booking.services import get_booking
 

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from addon.base.errors import Problem
-from addon.base.host import Host
-from addon.base.i18n import Message
+from addon.base.public import Host, Message, Problem
 from addon.door_access.backend import (
     AccessSet,
     AccessSetRequest,

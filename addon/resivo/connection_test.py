@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from addon.base.i18n import Message
+from addon.base.public import Message
 from addon.door_access.backend import ConnectionReport
 
 from .client import ResivoClient

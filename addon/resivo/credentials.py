@@ -9,12 +9,19 @@ from urllib.parse import urlsplit
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from addon.base import audit
-from addon.base.api_kit import UNSET, Changes, clean_text
-from addon.base.crypto import SecretKeyMismatch, secret_box
-from addon.base.errors import Problem, ValidationFailed
-from addon.base.host import Host
-from addon.base.i18n import N_, Message
+from addon.base.public import (
+    N_,
+    UNSET,
+    Changes,
+    Host,
+    Message,
+    Problem,
+    SecretKeyMismatch,
+    ValidationFailed,
+    audit,
+    clean_text,
+    secret_box,
+)
 from addon.door_access.directory import forget_doors
 from addon.door_access.models import DoorIntegration
 from addon.door_access.policy import ensure_runnable, get_integration

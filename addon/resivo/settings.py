@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from addon.base.settings import Env
+from addon.base.public import Env
 
 
 @dataclass(frozen=True)

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from addon.base.addons import ADDONS_PATH, discover, load_order
-from addon.base.host import Host
+from addon.base.core.addons import ADDONS_PATH, discover, load_order
+from addon.base.core.host import Host
 
 SOURCES = {name: sorted((ADDONS_PATH / name).rglob("*.py")) for name in discover()}
 

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from addon.base.settings import (
+from addon.base.core.settings import (
     REPO_ROOT,
     Settings,
     SettingsError,
@@ -124,7 +124,7 @@ def test_secret_key_is_not_in_the_repr(env):
 
 def test_each_addon_reads_its_own_settings_at_load_time(tmp_path):
     """Settings are declared by the addon that reads them; a bad value stops loading at once."""
-    from addon.base.host import load_host
+    from addon.base.core.host import load_host
     from addon.door_access.settings import DoorAccessSettings
     from addon.resivo.settings import ResivoSettings
     from tests.conftest import base_environ

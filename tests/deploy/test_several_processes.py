@@ -21,10 +21,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import select
 
-from addon.base.api_kit import split_global_id
-from addon.base.auth import Role, create_token
-from addon.base.events import commit
-from addon.base.host import load_host
+from addon.base.public import Role, commit, create_token, load_host, split_global_id
 from addon.booking import services
 from addon.booking.models import BookingField, BookingFieldValue
 from addon.door_access.models import AccessGrant, GrantState

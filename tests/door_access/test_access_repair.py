@@ -9,7 +9,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from addon.base.events import commit
+from addon.base.public import commit
 from addon.booking.services import CustomerData
 from addon.booking.services import create_booking as create_booking_row
 from addon.door_access.call_log import call_log

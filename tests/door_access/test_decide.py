@@ -2,7 +2,7 @@
 
 from datetime import datetime, timedelta, timezone
 
-from addon.base.i18n import Message
+from addon.base.public import Message
 from addon.booking.models import BookableObject
 from addon.door_access.backend import AccessSet
 from addon.door_access.decide import (

@@ -11,22 +11,24 @@ from sqlalchemy import update
 from websockets.exceptions import InvalidStatus
 from websockets.protocol import State
 
-from addon.base.auth import Role, create_token
-from addon.base.db import utcnow
-from addon.base.events import commit
-from addon.base.graphql_ws import (
+from addon.base.public import (
     BAD_CREDENTIALS,
     COOKIE_FROM_OTHER_SITE,
     CREDENTIALS_ENDED,
     NO_PONG,
     ROLE_CHANGED,
+    SESSION_COOKIE,
+    ApiToken,
+    Message,
+    Role,
+    User,
+    broker,
+    commit,
+    create_app,
+    create_token,
+    load_host,
+    utcnow,
 )
-from addon.base.host import load_host
-from addon.base.i18n import Message
-from addon.base.models import ApiToken, User
-from addon.base.pubsub import broker
-from addon.base.sessions import SESSION_COOKIE
-from addon.base.web import create_app
 from addon.door_access.backend import register_backend
 from addon.door_access.worker import Worker
 from tests.base.identity_helpers import add_user, signed_in

@@ -28,7 +28,7 @@ TAKEOVER_LIMIT = 30.0  # seconds from the crash to the work being done by anothe
 
 
 def start_worker(environ: dict) -> subprocess.Popen:
-    command = [str(IRESERVE)] if IRESERVE.exists() else [sys.executable, "-m", "addon.base.cli"]
+    command = [str(IRESERVE)] if IRESERVE.exists() else [sys.executable, "-m", "addon.base.runtime.cli"]
     return subprocess.Popen(command + ["worker"], env=environ, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 

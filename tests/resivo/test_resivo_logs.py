@@ -9,7 +9,7 @@ import logging
 import pytest
 from sqlalchemy import func, select
 
-from addon.base.logs import JsonFormatter, TextFormatter, field_of, quiet_libraries
+from addon.base.public import JsonFormatter, TextFormatter, field_of, quiet_libraries
 from addon.door_access.call_log import call_log
 from addon.door_access.models import AccessCallLog
 from addon.resivo.connection import get_connector

@@ -32,7 +32,7 @@ def free_port() -> int:
 
 
 def command(arguments) -> list[str]:
-    base = [str(IRESERVE)] if IRESERVE.exists() else [sys.executable, "-m", "addon.base.cli"]
+    base = [str(IRESERVE)] if IRESERVE.exists() else [sys.executable, "-m", "addon.base.runtime.cli"]
     return base + list(arguments)
 
 

@@ -7,8 +7,7 @@ from typing import NamedTuple
 
 from sqlalchemy import select
 
-from addon.base.db import release
-from addon.base.i18n import Message
+from addon.base.public import Message, release
 from addon.booking.models import BookableObject
 
 from ..backend import (

@@ -7,9 +7,13 @@ from typing import Optional
 import strawberry
 from strawberry.types import Info
 
-from addon.base.errors import UserError, ValidationFailed
-from addon.base.mutations import run_in_transaction
-from addon.base.permissions import IsAdmin, IsStaff
+from addon.base.public import (
+    IsAdmin,
+    IsStaff,
+    UserError,
+    ValidationFailed,
+    run_in_transaction,
+)
 from addon.booking.api.types import BookingType
 from addon.booking.models import BookableObject
 

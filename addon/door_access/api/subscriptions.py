@@ -12,11 +12,16 @@ import strawberry
 from sqlalchemy import or_, select
 from strawberry.types import Info
 
-from addon.base.api_kit import global_id, id_argument
-from addon.base.errors import CodedError
-from addon.base.graphql_ws import event_reads, listening
-from addon.base.i18n import N_
-from addon.base.permissions import IsAdmin, IsFrontend
+from addon.base.public import (
+    N_,
+    CodedError,
+    IsAdmin,
+    IsFrontend,
+    event_reads,
+    global_id,
+    id_argument,
+    listening,
+)
 from addon.booking.api.types import BookingType
 from addon.booking.models import Booking
 

@@ -1,5 +1,5 @@
-"""GraphQL types of door access. Built lazily (at schema build time) so that backend addons can
-add their own fields to ``DoorIntegration`` (see ``addon.base.extend``)."""
+"""GraphQL types of door access. Backend addons add their own fields to ``DoorIntegration`` (see
+``addon.base.public.extend_type``)."""
 
 from __future__ import annotations
 
@@ -10,11 +10,7 @@ from typing import Optional
 import strawberry
 from strawberry.types import Info
 
-from addon.base.api_kit import global_id, payload
-from addon.base.connections import connection_type
-from addon.base.errors import UserError
-from addon.base.extend import mixins_for
-from addon.base.nodes import Node
+from addon.base.public import Node, UserError, connection_type, global_id, payload
 from addon.booking.api.types import BookableObjectType
 
 from ..backend import Door, Location
@@ -78,7 +74,7 @@ def _integration_type() -> type:
     @strawberry.type(name="DoorIntegration", description=(
         "An integration with one lock vendor (its backend): when bookings get door access and which doors. "
         "The backend's own settings (credentials) are in the field named after it."))
-    class DoorIntegrationType(Node, *mixins_for("DoorIntegration")):
+    class DoorIntegrationType(Node):
         row_id: strawberry.Private[int]
         name: str
         backend: str
