@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from addon.base.public import Host, ValidationFailed, audit
-from addon.booking.models import Booking
+from addon.booking.public import Booking
 
 from .intents import want_revoked
 from .models import AccessGrant, Desired, DoorIntegration, GrantState

@@ -7,7 +7,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from addon.base.public import Host
-from addon.booking.models import BookableObject
+from addon.booking.public import BookableObject
 
 from .intents import backfill
 from .models import DoorIntegration, DoorMapping

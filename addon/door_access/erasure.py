@@ -8,8 +8,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from addon.base.public import Host, ValidationFailed, after_commit, scrub_rows
-from addon.booking.erasure import ERASE_REQUESTED, ERASING, Erasure
-from addon.booking.models import Booking
+from addon.booking.public import ERASE_REQUESTED, ERASING, Booking, Erasure
 
 from .call_log import call_log
 from .intents import want_revoked

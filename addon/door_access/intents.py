@@ -10,8 +10,14 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from addon.base.public import Host, after_commit
-from addon.booking.models import BookableObject, Booking, BookingStatus
-from addon.booking.services import CHANGED, STATUS_CHANGED, read_field_value
+from addon.booking.public import (
+    CHANGED,
+    STATUS_CHANGED,
+    BookableObject,
+    Booking,
+    BookingStatus,
+    read_field_value,
+)
 
 from .mapping import mapping_for_object, objects_mapped_by
 from .models import AccessGrant, Desired, DoorIntegration, GrantState

@@ -11,8 +11,12 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from addon.base.public import Message, ValidationFailed, audit
-from addon.booking.models import BookableObject, Booking
-from addon.booking.services import get_object, refuse_archived_object
+from addon.booking.public import (
+    BookableObject,
+    Booking,
+    get_object,
+    refuse_archived_object,
+)
 
 from .backend import Door
 from .models import AccessGrant, Desired, DoorIntegration, DoorMapping, GrantState

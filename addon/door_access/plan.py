@@ -9,7 +9,7 @@ from datetime import datetime, timedelta, timezone
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from addon.base.public import LanguageChoice, Message, choose_language
-from addon.booking.models import BookableObject, Booking, BookingStatus, Customer
+from addon.booking.public import BookableObject, Booking, BookingStatus, Customer
 
 from .backend import Door, Recipient
 from .guest_message import guest_message

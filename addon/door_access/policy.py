@@ -22,7 +22,7 @@ from addon.base.public import (
     get_row,
     is_language_code,
 )
-from addon.booking.models import BookingField, BookingStatus
+from addon.booking.public import BookingField, BookingStatus
 
 from .backend import backends
 from .intents import backfill, bookings_to_grant

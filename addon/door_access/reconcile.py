@@ -18,8 +18,7 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from addon.base.public import Host, Message, log_fields
-from addon.booking.models import Booking, BookingField
-from addon.booking.services import write_field_value
+from addon.booking.public import Booking, BookingField, write_field_value
 
 from .apply import LeaseLost, Outcome, make_active, make_revoked
 from .backend import BackendError, DoorConnection, TransientBackendError, backends

@@ -7,8 +7,7 @@ from sqlalchemy import case, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from addon.base.public import Host, ValidationFailed, audit
-from addon.booking.models import Booking, BookingStatus
-from addon.booking.services import get_booking
+from addon.booking.public import Booking, BookingStatus, get_booking
 
 from .intents import follow_status, want_revoked
 from .live import announce

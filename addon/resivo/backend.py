@@ -5,14 +5,14 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from addon.base.public import Host, Message, Problem
-from addon.door_access.backend import (
+from addon.door_access.public import (
     AccessSet,
     AccessSetRequest,
     BackendError,
     ConnectionReport,
     Door,
+    DoorIntegration,
 )
-from addon.door_access.models import DoorIntegration
 
 from . import connection_test, credentials
 from .client import Authorization, RemoteAccessRequest, ResivoClient

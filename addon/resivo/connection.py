@@ -6,7 +6,7 @@ from __future__ import annotations
 from prometheus_client import Counter
 
 from addon.base.public import Host, Message, secret_box
-from addon.door_access.call_log import CallEntry, call_log
+from addon.door_access.public import CallEntry, call_log
 
 from .client import (
     CallRecord,

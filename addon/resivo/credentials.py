@@ -22,9 +22,12 @@ from addon.base.public import (
     clean_text,
     secret_box,
 )
-from addon.door_access.directory import forget_doors
-from addon.door_access.models import DoorIntegration
-from addon.door_access.policy import ensure_runnable, get_integration
+from addon.door_access.public import (
+    DoorIntegration,
+    ensure_runnable,
+    forget_doors,
+    get_integration,
+)
 
 from .models import PRODUCTION_BASE_URL, ResivoCredentials
 from .outbound import Refusal, outbound_policy

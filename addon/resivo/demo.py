@@ -7,7 +7,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from addon.base.public import Host, SecretKeyMismatch, secret_box
-from addon.door_access.models import DoorIntegration
+from addon.door_access.public import DoorIntegration
 
 from .credentials import BACKEND_NAME
 from .models import ResivoCredentials

@@ -4,7 +4,7 @@ of every site of the site owner (names qualified by site where they clash)."""
 from __future__ import annotations
 
 from addon.base.public import Message
-from addon.door_access.backend import Door, Location
+from addon.door_access.public import Door, Location
 
 from .client import ResivoClient, Site
 from .models import ResivoCredentials

@@ -57,7 +57,7 @@ class _Row:
 def test_cursors_round_trip_and_belong_to_one_list_and_order():
     from datetime import datetime, timezone
 
-    from addon.booking.models import Booking
+    from addon.booking.public import Booking
 
     by_start = Ordering("booking:START:ASC", (instant_key(Booking.start_at), int_key(Booking.id)))
     row = _Row(datetime(2030, 6, 1, 15, tzinfo=timezone.utc), 5)

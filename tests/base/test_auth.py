@@ -7,7 +7,7 @@ from addon.base.core.events import commit
 from addon.base.core.principal import Role
 from addon.base.identity.auth import authenticate, create_token, hash_token
 from addon.base.identity.models import ApiToken
-from addon.booking.models import BookableObject, Booking
+from addon.booking.public import BookableObject, Booking
 from tests.booking.helpers import (
     CREATE_OBJECT,
     SET_STATUS,

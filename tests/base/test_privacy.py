@@ -9,7 +9,7 @@ from sqlalchemy import update
 
 from addon.base.core.events import commit
 from addon.base.core.i18n import Message
-from addon.booking.privacy import hide_field_values_from_frontend
+from addon.booking.public import hide_field_values_from_frontend
 from addon.door_access.models import AccessGrant
 from tests.booking.helpers import create_booking as create_plain_booking
 from tests.booking.helpers import create_object

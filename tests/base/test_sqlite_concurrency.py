@@ -20,7 +20,7 @@ from addon.base.server.graphql_app import GraphQLApp
 from addon.base.server.schema import build_schema
 from addon.booking import services
 from addon.booking.models import Booking, BookingStatusHistory, Customer
-from addon.booking.services import CustomerData
+from addon.booking.public import CustomerData
 from tests.booking.helpers import count, local, stored_status
 from tests.conftest import base_environ
 

@@ -23,7 +23,7 @@ from sqlalchemy import select
 
 from addon.base.public import Role, commit, create_token, load_host, split_global_id
 from addon.booking import services
-from addon.booking.models import BookingField, BookingFieldValue
+from addon.booking.public import BookingField, BookingFieldValue
 from addon.door_access.models import AccessGrant, GrantState
 from bench.harness import booking_of_reference
 from tests.conftest import GraphQLClient, base_environ

@@ -3,7 +3,7 @@
 from datetime import datetime, timedelta, timezone
 
 from addon.base.public import Message
-from addon.booking.models import BookableObject
+from addon.booking.public import BookableObject
 from addon.door_access.backend import AccessSet
 from addon.door_access.decide import (
     Step,

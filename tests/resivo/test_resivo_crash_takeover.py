@@ -15,7 +15,7 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from addon.booking.services import set_booking_status
+from addon.booking.public import set_booking_status
 from addon.door_access.models import AccessGrant, GrantState
 from tests.conftest import base_environ
 from tests.door_access.helpers import create_booking, future

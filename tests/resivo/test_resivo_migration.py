@@ -22,7 +22,6 @@ from addon.base.public import (
     secret_box,
     upgrade,
 )
-from addon.door_access.call_log import call_log
 from addon.door_access.models import (
     AccessCallLog,
     AccessGrant,
@@ -31,6 +30,7 @@ from addon.door_access.models import (
     DoorMapping,
     GrantState,
 )
+from addon.door_access.public import call_log
 from addon.resivo.client import Recipient, RemoteAccessRequest
 from addon.resivo.client import ResivoCredentials as WireCredentials
 from addon.resivo.models import PRODUCTION_BASE_URL, ResivoCredentials

@@ -19,8 +19,8 @@ from addon.base.public import (
     load_host,
     secret_box,
 )
-from addon.door_access.call_log import call_log
 from addon.door_access.models import AccessCallLog, DoorIntegration
+from addon.door_access.public import call_log
 from addon.resivo.client import ResivoConnector
 from addon.resivo.connection import CallLogBridge
 from addon.resivo.models import ResivoCredentials

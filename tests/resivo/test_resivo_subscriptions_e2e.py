@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from addon.base.public import Role, commit, create_token, load_host
-from addon.booking.services import set_booking_status
+from addon.booking.public import set_booking_status
 from tests.conftest import GraphQLClient, base_environ
 from tests.door_access.helpers import create_booking, future
 from tests.resivo.host_helpers import DEMO_CREDENTIALS, STUDIO_DOORS, configured_resivo

@@ -19,8 +19,7 @@ from addon.base.public import (
     audit,
     run_in_transaction,
 )
-from addon.booking.models import BookableObject, Booking
-from addon.booking.services import get_object
+from addon.booking.public import BookableObject, Booking, get_object
 
 from ..models import AccessGrant, Desired, DoorIntegration, GrantState
 from ..policy import get_integration

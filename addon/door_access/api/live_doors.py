@@ -8,7 +8,7 @@ from typing import NamedTuple
 from sqlalchemy import select
 
 from addon.base.public import Message, release
-from addon.booking.models import BookableObject
+from addon.booking.public import BookableObject
 
 from ..backend import (
     BackendError,
@@ -19,7 +19,7 @@ from ..backend import (
 )
 from ..mapping import resolve_names
 from ..models import DoorIntegration, DoorMapping
-from .types import DoorMappingType, ResolvedDoorType
+from .mapping_types import DoorMappingType, ResolvedDoorType
 
 
 class LiveDoors(NamedTuple):

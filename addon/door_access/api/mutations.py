@@ -14,19 +14,18 @@ from addon.base.public import (
     ValidationFailed,
     run_in_transaction,
 )
-from addon.booking.api.types import BookingType
-from addon.booking.models import BookableObject
+from addon.booking.public import BookableObject, BookingType
 
 from .. import mapping, policy, repair
 from ..archiving import LiveAccess, archive_integration
 from ..reconcile import reconcile_now
 from ..worker import running_worker
 from .live_doors import live_doors_cached, mapping_warnings, resolved_doors
+from .mapping_types import DoorMappingType
 from .types import (
     ArchiveDoorIntegrationPayload,
     DoorIntegrationPayload,
     DoorIntegrationType,
-    DoorMappingType,
     SetDoorIntegrationActivePayload,
     SetDoorMappingPayload,
 )

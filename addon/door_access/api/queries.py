@@ -21,9 +21,7 @@ from addon.base.public import (
     keyset_page,
     page_request,
 )
-from addon.booking.api.types import BookableObjectType
-from addon.booking.models import BookableObject
-from addon.booking.services import get_booking
+from addon.booking.public import BookableObject, BookableObjectType, get_booking
 
 from .. import policy
 from ..backend import backends

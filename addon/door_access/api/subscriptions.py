@@ -22,8 +22,7 @@ from addon.base.public import (
     id_argument,
     listening,
 )
-from addon.booking.api.types import BookingType
-from addon.booking.models import Booking
+from addon.booking.public import Booking, BookingType
 
 from ..live import booking_channel, integration_channel
 from ..models import AccessGrant, Desired, DoorIntegration, GrantState

@@ -11,11 +11,13 @@ import strawberry
 from strawberry.types import Info
 
 from addon.base.public import Node, UserError, connection_type, global_id, payload
-from addon.booking.api.types import BookableObjectType
+from addon.booking.public import BookableObjectType
 
 from ..backend import Door, Location
-from ..models import AccessCallLog, DoorIntegration, DoorMapping
+from ..models import AccessCallLog, DoorIntegration
 from ..plan import PlanAction
+from .live_doors import door_mappings
+from .mapping_types import DoorMappingType, ResolvedDoorType
 
 
 @strawberry.type(name="DoorLocation", description="Where doors live at the lock vendor (a site, a property).")
@@ -41,27 +43,6 @@ class DoorType:
         return cls(id=door.id, name=door.name, online=door.online,
                    location=DoorLocationType(id=door.location_id, name=door.location_name,
                                             time_zone=door.location_time_zone))
-
-
-@strawberry.type(name="ResolvedDoor")
-class ResolvedDoorType:
-    name: str
-    id: Optional[str] = strawberry.field(description="The door's live id; null when the name does not resolve.")
-    online: Optional[bool]
-
-
-@strawberry.type(name="DoorMapping", description="Which doors an object's bookings open.")
-class DoorMappingType(Node):
-    row_id: strawberry.Private[int]
-    object: BookableObjectType
-    door_names: list[str]
-    doors: list[ResolvedDoorType]
-    warnings: list[str]
-
-    @classmethod
-    def build(cls, row: DoorMapping, obj, doors: list[ResolvedDoorType], warnings: list[str]) -> "DoorMappingType":
-        return cls(id=global_id("DoorMapping", row.id), row_id=row.id, object=BookableObjectType.from_model(obj),
-                   door_names=list(row.door_names), doors=doors, warnings=warnings)
 
 
 @strawberry.type(name="DoorBackend", description="A lock vendor this installation can talk to.")
@@ -105,8 +86,6 @@ def _integration_type() -> type:
 
         @strawberry.field(description="Object → doors, resolved against the live door list.")
         async def door_mappings(self, info: Info) -> list[DoorMappingType]:
-            from .live_doors import door_mappings
-
             return await door_mappings(info.context, self.row_id)
 
     return DoorIntegrationType

@@ -8,7 +8,7 @@ import strawberry
 from strawberry.types import Info
 
 from addon.base.public import IsAdmin, run_in_transaction
-from addon.door_access.api.types import DoorIntegrationPayload, DoorIntegrationType
+from addon.door_access.public import DoorIntegrationPayload, DoorIntegrationType
 
 from ..credentials import CredentialChanges, set_credentials
 

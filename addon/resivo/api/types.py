@@ -29,6 +29,10 @@ class ResivoSettingsType:
                    target_mobile_app_id=row.target_mobile_app_id, base_url=row.base_url, updated_at=row.updated_at)
 
 
+# What the console's Authentication tab reads of an integration (static/console/authentication.js).
+CONSOLE_FIELDS = "resivo { siteOwnerId clientId clientSecretSet siteId targetMobileAppId baseUrl }"
+
+
 @strawberry.type(name="DoorIntegrationResivoFields")
 class DoorIntegrationResivoFields:
     @strawberry.field(description="Resivo's settings; null for another backend or before they are entered.")

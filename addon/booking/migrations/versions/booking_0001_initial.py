@@ -3,9 +3,10 @@
 Revision ID: booking_0001
 Revises: base_0001
 """
-from addon.base.public import UTCDateTime
 import sqlalchemy as sa
 from alembic import op
+
+from addon.base.public import UTCDateTime
 
 revision = 'booking_0001'
 down_revision = 'base_0001'

@@ -3,9 +3,10 @@
 Revision ID: resivo_0001
 Revises: booking_0001
 """
-from addon.base.public import UTCDateTime
 import sqlalchemy as sa
 from alembic import op
+
+from addon.base.public import UTCDateTime
 
 revision = 'resivo_0001'
 down_revision = 'booking_0001'

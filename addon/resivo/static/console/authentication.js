@@ -1,18 +1,17 @@
-// The Authentication tab (Resivo): the guide's fields, "Save & test connection", and what the test
-// found: the token, the sites and the doors with online/offline, or the actionable error.
-import { errorsByField, gql } from "./api.js";
-import { field, h, notice, show } from "./dom.js";
-import { t } from "./i18n.js";
+// Resivo's part of the admin console: the Authentication tab of the set-up guide — the guide's
+// fields, "Save & test connection", and what the test found: the token, the sites and the doors
+// with online/offline, or the actionable error. The console imports this module for Resivo
+// integrations (addon/resivo/__init__.py registers it) and hands each tab its helpers (kit).
 
 const ERRORS = "errors { field code message }";
 const RESIVO = "resivo { siteOwnerId clientId clientSecretSet siteId targetMobileAppId baseUrl }";
 
-export async function authenticationTab(panel, integration) {
-  if (integration.backend !== "resivo") {
-    show(panel, h("h2", {}, t("Authentication")),
-      notice("info", t("This backend has no settings in the console; use its GraphQL mutation.")));
-    return;
-  }
+export const tabs = [
+  { key: "authentication", label: (t) => t("Authentication"), render: authenticationTab },
+];
+
+async function authenticationTab(panel, integration, kit) {
+  const { errorsByField, field, gql, h, notice, show, t } = kit;
   let saved = integration.resivo;
   const input = (value, attributes = {}) => h("input", { type: "text", autocomplete: "off", value: value ?? "", ...attributes });
   const controls = {
@@ -78,7 +77,7 @@ export async function authenticationTab(panel, integration) {
       controls.baseUrl.value = saved.baseUrl;
       fields.clientSecret.querySelector(".hint").textContent = secretHint();
       controls.clientSecret.required = false;
-      await testConnection(integration.id, result);
+      await testConnection(integration.id, result, kit);
     } catch (error) {
       show(result, notice("error", error.message));
     } finally {
@@ -92,7 +91,8 @@ export async function authenticationTab(panel, integration) {
   show(panel, h("h2", {}, t("Authentication")), form);
 }
 
-async function testConnection(integrationId, result) {
+async function testConnection(integrationId, result, kit) {
+  const { gql, h, notice, show, t } = kit;
   const { testDoorConnection: test } = await gql(
     `query($id: ID!) { testDoorConnection(integrationId: $id) { ok message durationMs
       locations { id name timeZone } doors { id name online location { id name } } } }`, { id: integrationId });
