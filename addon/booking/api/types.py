@@ -182,54 +182,48 @@ async def _field_values_later(context, booking_id: int) -> list[BookingFieldValu
     return await values if inspect.isawaitable(values) else values
 
 
-def _booking_base() -> type:
-    @strawberry.type(name="Booking")
-    class BookingType(Node):
-        row_id: strawberry.Private[int]
-        reference: str
-        start: datetime
-        end: datetime
-        object_id: strawberry.Private[int]
-        customer_id: strawberry.Private[int]
-        status_id: strawberry.Private[int]
+@strawberry.type(name="Booking")
+class BookingType(Node):
+    row_id: strawberry.Private[int]
+    reference: str
+    start: datetime
+    end: datetime
+    object_id: strawberry.Private[int]
+    customer_id: strawberry.Private[int]
+    status_id: strawberry.Private[int]
 
-        @classmethod
-        def from_model(cls, row: Booking) -> "BookingType":
-            return cls(id=global_id("Booking", row.id), row_id=row.id, reference=row.reference, start=row.start_at,
-                       end=row.end_at, object_id=row.object_id, customer_id=row.customer_id, status_id=row.status_id)
+    @classmethod
+    def from_model(cls, row: Booking) -> "BookingType":
+        return cls(id=global_id("Booking", row.id), row_id=row.id, reference=row.reference, start=row.start_at,
+                   end=row.end_at, object_id=row.object_id, customer_id=row.customer_id, status_id=row.status_id)
 
-        # Synchronous when the list's plan read the rows (see preload_booking_fields), else awaitable.
-        @strawberry.field(name="object", description="The booked object or sub-object.")
-        def object_(self, info: Info) -> BookableObjectType:
-            return known_or_load(info.context, "booking.object", self.object_id, BookableObjectType.from_model)
+    # Synchronous when the list's plan read the rows (see preload_booking_fields), else awaitable.
+    @strawberry.field(name="object", description="The booked object or sub-object.")
+    def object_(self, info: Info) -> BookableObjectType:
+        return known_or_load(info.context, "booking.object", self.object_id, BookableObjectType.from_model)
 
-        @strawberry.field(metadata=loaded_by("booking.customer", "customer_id"))
-        def customer(self, info: Info) -> CustomerType:
-            return known_or_load(info.context, "booking.customer", self.customer_id, CustomerType.from_model)
+    @strawberry.field(metadata=loaded_by("booking.customer", "customer_id"))
+    def customer(self, info: Info) -> CustomerType:
+        return known_or_load(info.context, "booking.customer", self.customer_id, CustomerType.from_model)
 
-        @strawberry.field(metadata=loaded_by("booking.status", "status_id"))
-        def status(self, info: Info) -> BookingStatusType:
-            return known_or_load(info.context, "booking.status", self.status_id, BookingStatusType.from_model)
+    @strawberry.field(metadata=loaded_by("booking.status", "status_id"))
+    def status(self, info: Info) -> BookingStatusType:
+        return known_or_load(info.context, "booking.status", self.status_id, BookingStatusType.from_model)
 
-        @strawberry.field
-        def fields(self, info: Info) -> list[BookingFieldValueType]:
-            private = frozenset() if is_staff(info) else known_staff_only_field_codes(info.context)
-            if private is None:
-                return _field_values_later(info.context, self.row_id)
-            return _field_values(info.context, self.row_id, private)
+    @strawberry.field
+    def fields(self, info: Info) -> list[BookingFieldValueType]:
+        private = frozenset() if is_staff(info) else known_staff_only_field_codes(info.context)
+        if private is None:
+            return _field_values_later(info.context, self.row_id)
+        return _field_values(info.context, self.row_id, private)
 
-        @strawberry.field
-        def history(self, info: Info) -> list[StatusChangeType]:
-            return known_or_load(info.context, "booking.history", self.row_id, lambda rows: [
-                StatusChangeType(from_status_id=h.from_status_id, to_status_id=h.to_status_id, at=h.changed_at,
-                                 by=h.changed_by, forced=h.forced)
-                for (h,) in rows
-            ])
-
-    return BookingType
-
-
-BookingType = _booking_base()
+    @strawberry.field
+    def history(self, info: Info) -> list[StatusChangeType]:
+        return known_or_load(info.context, "booking.history", self.row_id, lambda rows: [
+            StatusChangeType(from_status_id=h.from_status_id, to_status_id=h.to_status_id, at=h.changed_at,
+                             by=h.changed_by, forced=h.forced)
+            for (h,) in rows
+        ])
 
 
 BookingConnection = connection_type("Booking", BookingType, "Bookings, a page at a time.")

@@ -51,47 +51,42 @@ class DoorBackendType:
     label: str
 
 
-def _integration_type() -> type:
-    @strawberry.type(name="DoorIntegration", description=(
-        "An integration with one lock vendor (its backend): when bookings get door access and which doors. "
-        "The backend's own settings (credentials) are in the field named after it."))
-    class DoorIntegrationType(Node):
-        row_id: strawberry.Private[int]
-        name: str
-        backend: str
-        active: bool
-        trigger_statuses: list[str]
-        revoke_statuses: list[str]
-        time_before_minutes: int
-        authorization_id_field: Optional[str]
-        default_language: str
-        created_at: datetime
-        updated_at: datetime
-        archived_at: Optional[datetime] = strawberry.field(description=(
-            "When it was archived (inactive for good, kept for history); null while in use."))
+@strawberry.type(name="DoorIntegration", description=(
+    "An integration with one lock vendor (its backend): when bookings get door access and which doors. "
+    "The backend's own settings (credentials) are in the field named after it."))
+class DoorIntegrationType(Node):
+    row_id: strawberry.Private[int]
+    name: str
+    backend: str
+    active: bool
+    trigger_statuses: list[str]
+    revoke_statuses: list[str]
+    time_before_minutes: int
+    authorization_id_field: Optional[str]
+    default_language: str
+    created_at: datetime
+    updated_at: datetime
+    archived_at: Optional[datetime] = strawberry.field(description=(
+        "When it was archived (inactive for good, kept for history); null while in use."))
 
-        @classmethod
-        def from_model(cls, row: DoorIntegration) -> "DoorIntegrationType":
-            return cls(
-                id=global_id("DoorIntegration", row.id), row_id=row.id, name=row.name, backend=row.backend, active=row.active,
-                trigger_statuses=list(row.trigger_statuses or []), revoke_statuses=list(row.revoke_statuses or []),
-                time_before_minutes=row.time_before_minutes, authorization_id_field=row.authorization_id_field,
-                default_language=row.default_language, created_at=row.created_at, updated_at=row.updated_at,
-                archived_at=row.archived_at,
-            )
+    @classmethod
+    def from_model(cls, row: DoorIntegration) -> "DoorIntegrationType":
+        return cls(
+            id=global_id("DoorIntegration", row.id), row_id=row.id, name=row.name, backend=row.backend, active=row.active,
+            trigger_statuses=list(row.trigger_statuses or []), revoke_statuses=list(row.revoke_statuses or []),
+            time_before_minutes=row.time_before_minutes, authorization_id_field=row.authorization_id_field,
+            default_language=row.default_language, created_at=row.created_at, updated_at=row.updated_at,
+            archived_at=row.archived_at,
+        )
 
-        @strawberry.field(description="True when archived: it cannot be activated or chosen until restored.")
-        def archived(self) -> bool:
-            return self.archived_at is not None
+    @strawberry.field(description="True when archived: it cannot be activated or chosen until restored.")
+    def archived(self) -> bool:
+        return self.archived_at is not None
 
-        @strawberry.field(description="Object → doors, resolved against the live door list.")
-        async def door_mappings(self, info: Info) -> list[DoorMappingType]:
-            return await door_mappings(info.context, self.row_id)
+    @strawberry.field(description="Object → doors, resolved against the live door list.")
+    async def door_mappings(self, info: Info) -> list[DoorMappingType]:
+        return await door_mappings(info.context, self.row_id)
 
-    return DoorIntegrationType
-
-
-DoorIntegrationType = _integration_type()
 
 DoorIntegrationPayload = payload("DoorIntegrationPayload", "integration", DoorIntegrationType,
                                  "Result of a change to an integration.")
