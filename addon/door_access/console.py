@@ -3,7 +3,7 @@ can fill (the set-up guide's Authentication tab), as browser modules it ships it
 GraphQL fields of ``DoorIntegration`` those tabs read.
 
 A backend registers its part on the host (``register_console_part``, beside ``register_backend``);
-the console (``addon/admin_console``) serves each part's files and asks for its fields, so the
+the admin console serves each part's files and asks for its fields, so the
 console names no vendor and a second vendor changes nothing in it. A backend without a part still
 works: its integrations show the console's own tabs and a note that it has nothing to set there.
 """
