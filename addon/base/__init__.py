@@ -1,4 +1,6 @@
-"""The host addon: settings, database, loader, events, GraphQL assembly, web app, CLI, API tokens."""
+"""The host addon, in floors (core ← kit ← identity ← server ← runtime; tools apart), with one
+public face for the other addons: ``addon.base.public``. Its own GraphQL part: who am I, ``node``,
+people and tokens, the audit trail; and the live-updates broker's lifespan."""
 
 
 def register(host) -> None:

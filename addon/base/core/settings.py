@@ -78,7 +78,7 @@ class Settings:
     secret_key: str | None = field(default=None, repr=False)
     secret_key_file: Path | None = None
     public_schema: bool = False  # introspection and GraphiQL without signing in (development)
-    token_cache_seconds: float = 10.0  # how long a looked-up API token is reused (token_cache.py)
+    token_cache_seconds: float = 10.0  # how long a looked-up API token is reused (identity/token_cache.py)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> "Settings":

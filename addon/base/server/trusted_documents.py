@@ -1,9 +1,8 @@
 """Trusted documents: the operations of ``graphql/operations/`` published by the hash of their text.
 
-The manifest (``graphql/trusted-documents.json``, rebuilt with ``make trusted-documents``:
-``tools/trusted_documents.py``) maps the
-SHA-256 of each file's text to the operation it holds. Any caller may send a listed document by
-its hash alone, the way persisted queries are sent::
+The manifest (``graphql/trusted-documents.json``, rebuilt with ``make trusted-documents`` by
+``tools/trusted_documents.py``) maps the SHA-256 of each file's text to the operation it holds.
+Any caller may send a listed document by its hash alone, the way persisted queries are sent::
 
     {"extensions": {"persistedQuery": {"version": 1, "sha256Hash": "<hex>"}}, "variables": {...}}
 

@@ -13,7 +13,7 @@ from babel.messages.pofile import write_po
 from ..core.i18n import I18N_DIR
 from ..core.settings import REPO_ROOT
 
-# Every way the code marks a translatable message (addon/base/i18n.py, errors.py).
+# Every way the code marks a translatable message (core/i18n.py, core/errors.py).
 KEYWORDS = {
     "translate": (2,),
     "N_": None,
@@ -22,7 +22,8 @@ KEYWORDS = {
     "Problem": (2,),
     "CodedError": None,
 }
-# Browser scripts (the admin console) mark their texts with t("…"); vendored files are not ours.
+# Browser scripts (the admin console and the backends' console parts) mark their texts with t("…");
+# vendored files are not ours.
 SCRIPT_METHODS = [("**/vendor/**", "ignore"), ("**.js", "javascript")]
 SCRIPT_KEYWORDS = {"t": None}
 TEMPLATE = I18N_DIR / "messages.pot"

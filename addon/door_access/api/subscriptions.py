@@ -1,5 +1,5 @@
 """Live door access: GraphQL subscriptions (graphql-transport-ws on /graphql; see
-``addon/base/graphql_ws.py``). Every event is loaded from the database when it is sent, with the
+``addon/base/server/graphql_ws.py``). Every event is loaded from the database when it is sent, with the
 same types (and the same privacy rules) as ``Booking.access``."""
 
 from __future__ import annotations
