@@ -23,7 +23,7 @@ class BookingSettings:
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> "BookingSettings":
         env = Env(environ)
-        days = env.int("IRESERVE_MAX_BOOKING_DAYS", 366, minimum=1)
+        days = env.int("IRESERVE_MAX_BOOKING_DAYS", cls.max_booking_days, minimum=1)
         if days > LONGEST_POSSIBLE_DAYS:
             raise SettingsError(f"IRESERVE_MAX_BOOKING_DAYS must be at most {LONGEST_POSSIBLE_DAYS} "
                                 f"(the supported dates, 2000 to 2200), got {days}")
