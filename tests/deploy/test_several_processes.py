@@ -33,12 +33,12 @@ from tests.support.processes import (
     HEALTH_CHECK,
     WEB,
     WORKER,
-    children_of,
     free_port,
     run,
     start,
     stop,
     until_serving,
+    web_processes_of,
 )
 
 pytestmark = [pytest.mark.anyio, pytest.mark.heavy]
@@ -154,7 +154,7 @@ async def test_several_web_and_worker_processes_agree_on_every_booking(postgres_
                           {"mode": "drop_answer", "operation": "create_remote_access", "count": 10}):
                 assert (await admin.post("/_sandbox/faults", json=fault)).status_code < 300
 
-            web_children = children_of(web.pid)
+            web_children = web_processes_of(web.pid)
             assert len(web_children) == 2, "serve --workers 2 runs two web processes"
             gate = asyncio.Semaphore(IN_FLIGHT)
 
@@ -178,7 +178,7 @@ async def test_several_web_and_worker_processes_agree_on_every_booking(postgres_
             sets = (await admin.get("/_sandbox/authorizations")).json()
             faults = (await admin.get("/_sandbox/faults")).json()["faults"]
             fields = await field_values(here)
-            replaced = [pid for pid in children_of(web.pid) if pid not in web_children]
+            replaced = [pid for pid in web_processes_of(web.pid) if pid not in web_children]
             scraped = await client.get("/metrics", headers={"Authorization": f"Bearer {token}"})
     finally:
         statuses = {process.pid: stop(process) for process in reversed(processes)}

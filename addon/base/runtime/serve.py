@@ -30,6 +30,10 @@ log = logging.getLogger("addon.base.serve")
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 # What each child of ``serve --workers`` serves: the app of a host loaded from the environment.
 APP_FACTORY = "addon.base.runtime.web:create_app"
+# How long a child may take to answer the supervisor's ping (a thread of its own answers, however
+# busy its requests are). Starting a process on a loaded machine can take longer than uvicorn's
+# default of 5 s, and a child that misses it is killed and started again, over and over.
+CHILD_PING_TIMEOUT_SECONDS = 30
 
 
 class Server(uvicorn.Server):
@@ -80,7 +84,8 @@ def serve_workers(count: int, *, host: str, port: int, log_level: str, log_forma
     """``count`` web processes on one socket under uvicorn's supervisor; 0 once stopped by a signal,
     3 when a child could not start (the supervisor then stops: it would fail the same way again)."""
     config = server_config(APP_FACTORY, factory=True, host=host, port=port, workers=count, log_level=log_level,
-                           log_config=log_config(log_level, log_format), **options)
+                           log_config=log_config(log_level, log_format),
+                           timeout_worker_healthcheck=CHILD_PING_TIMEOUT_SECONDS, **options)
     own_dir = None
     if not os.environ.get(MULTIPROCESS_DIR):  # metrics of every child, added up at /metrics
         own_dir = os.environ[MULTIPROCESS_DIR] = tempfile.mkdtemp(prefix="ireserve-metrics-")
