@@ -30,7 +30,7 @@ install: $(STAMP) $(COMPILED)
 
 # Extract messages from the code, merge them into every catalog, compile.
 i18n: $(STAMP)
-	$(BIN)/python -m addon.base.i18n_catalogs i18n/messages.pot
+	$(BIN)/python -m addon.base.tools.i18n_catalogs i18n/messages.pot
 	$(BIN)/pybabel update --no-fuzzy-matching -i i18n/messages.pot -d i18n
 	$(BIN)/pybabel compile -d i18n --statistics
 
@@ -41,7 +41,9 @@ run: install
 	$(BIN)/ireserve token create --role admin --name make-run --replace
 	$(BIN)/ireserve serve
 
+# The import contracts (pyproject.toml, [tool.importlinter]) first: a broken one fails the run.
 test: install
+	$(BIN)/lint-imports --no-cache
 	IRESERVE_SANDBOX=false $(BIN)/python -m pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
 bench: install
@@ -53,12 +55,12 @@ schema: install
 # The manifest of trusted documents: the hash of each file of graphql/operations/. Rebuild it
 # after changing an operation (a test fails while it is out of date).
 trusted-documents: $(STAMP)
-	$(BIN)/python -m addon.base.trusted_documents
+	$(BIN)/python -m addon.base.tools.trusted_documents
 
 # Refresh the vendored browser files (GraphiQL, React) from the npm registry at the versions pinned
-# in addon/base/vendoring.py; needs npm. The files are committed: running the app needs nothing.
+# in addon/base/tools/vendoring.py; needs npm. The files are committed: running the app needs nothing.
 vendor: $(STAMP)
-	$(BIN)/python -m addon.base.vendoring
+	$(BIN)/python -m addon.base.tools.vendoring
 
 clean:
 	rm -rf $(VENV) var .pytest_cache

@@ -1,6 +1,6 @@
 """The wheel carries what the code reads at run time besides its modules: the demo and sandbox
 data (fixtures/), the documented operations (graphql/), and the catalogs compiled to .mo (which
-are build output, never committed). They go to ``addon/_data/`` (see addon/base/resources.py)."""
+are build output, never committed). They go to ``addon/_data/`` (see addon/base/core/resources.py)."""
 
 import shutil
 from pathlib import Path

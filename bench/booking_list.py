@@ -91,7 +91,7 @@ async def hand_written(host, first: int) -> int:
     return len(rows)
 
 
-# The planner's page of 200 costs 61,205 (addon/base/query_cost.py), over the staff role's default
+# The planner's page of 200 costs 61,205 (addon/base/server/query_cost.py), over the staff role's default
 # budget of 50,000: without this the large page would measure the refusal, not the page.
 OVERRIDES = {"IRESERVE_COST_BUDGET_STAFF": "100000"}
 

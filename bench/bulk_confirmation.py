@@ -26,7 +26,7 @@ from __future__ import annotations
 import asyncio
 import time
 
-from addon.base.db import Database
+from addon.base.public import Database
 from addon.door_access.reconcile import drain_background
 from addon.door_access.worker import Worker
 from addon.resivo.settings import resivo_settings

@@ -37,7 +37,7 @@ if __package__ in (None, ""):
 
 import httpx  # noqa: E402
 
-from addon.base.auth import Role, create_token  # noqa: E402
+from addon.base.public import Role, create_token  # noqa: E402
 from bench.harness import (  # noqa: E402
     SQLiteBackend,
     create_bookings,

@@ -33,13 +33,17 @@ if str(REPO_ROOT) not in sys.path:  # `python bench/run.py` puts bench/ first, n
 import httpx  # noqa: E402
 from sqlalchemy import event, func, select  # noqa: E402
 
-from addon.base.auth import Role, create_token  # noqa: E402
-from addon.base.clock import Clock  # noqa: E402
-from addon.base.crypto import secret_box  # noqa: E402
-from addon.base.db import Database  # noqa: E402
-from addon.base.events import AFTER_COMMIT_KEY  # noqa: E402
-from addon.base.host import Host, load_host  # noqa: E402
-from addon.base.migrate import upgrade  # noqa: E402
+from addon.base.public import (  # noqa: E402  # noqa: E402
+    AFTER_COMMIT_KEY,  # noqa: E402
+    Clock,  # noqa: E402
+    Database,  # noqa: E402
+    Host,
+    Role,
+    create_token,
+    load_host,
+    secret_box,  # noqa: E402
+    upgrade,  # noqa: E402
+)
 from addon.booking import services  # noqa: E402
 from addon.booking.models import BookingField, BookingFieldValue  # noqa: E402
 from addon.door_access.models import (  # noqa: E402
@@ -620,7 +624,7 @@ class TransactionTimer:
     """How long database transactions stay open: from the engine's ``begin`` event to the
     ``commit``/``rollback`` event, or to the pool's ``reset`` when a session is closed with its
     transaction still open (a request session ends that way). On SQLite every transaction starts
-    with BEGIN IMMEDIATE (addon.base.db), so this is how long each held the single write lock,
+    with BEGIN IMMEDIATE (addon.base.core.db), so this is how long each held the single write lock,
     and the sum over the wall time is the lock's utilisation."""
 
     def __init__(self, database: Database) -> None:
@@ -751,11 +755,11 @@ def http_implementation() -> str:
 
 @asynccontextmanager
 async def serving(host: Host, wrap=None) -> AsyncIterator[tuple[str, Any]]:
-    """The app (addon.base.web.create_app) served by uvicorn on a free 127.0.0.1 port, in this
+    """The app (addon.base.public.create_app) served by uvicorn on a free 127.0.0.1 port, in this
     process's event loop (with the worker and the sandbox), lifespan on. Yields the GraphQL URL."""
     import uvicorn
 
-    from addon.base.web import create_app
+    from addon.base.public import create_app
 
     app = create_app(host)
     served = wrap(app) if wrap else app

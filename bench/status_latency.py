@@ -8,7 +8,7 @@ time, with the sandbox answering after 0 ms and after 50 ms:
   selecting the booking's status and access (as the staff planner does); timed in the client
   from sending the request to having parsed the answer.
 * **bare service** — in the server process: a session,
-  ``addon.booking.services.set_booking_status``, ``addon.base.events.commit`` (which runs the
+  ``addon.booking.services.set_booking_status``, ``addon.base.public.commit`` (which runs the
   after-commit reconcile with its bounded wait, like the mutation does) and closing the session.
 
 Both include the reconcile (get_site, list_components, create_remote_access: 3 Resivo calls), so
@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import time
 
-from addon.base.events import commit
+from addon.base.public import commit
 from addon.booking import services
 
 from .harness import (

@@ -29,7 +29,7 @@ from collections import Counter
 
 from sqlalchemy import func, select
 
-from addon.base.db import Database
+from addon.base.public import Database
 from addon.door_access.call_log import call_log
 from addon.door_access.models import AccessCallLog, GrantState
 from addon.door_access.worker import Worker

@@ -14,11 +14,15 @@ from pathlib import Path
 import httpx
 import pytest
 
-from addon.base.auth import Role, create_token
-from addon.base.events import commit
-from addon.base.host import Host, load_host
-from addon.base.migrate import upgrade
-from addon.base.web import create_app
+from addon.base.public import (
+    Host,
+    Role,
+    commit,
+    create_app,
+    create_token,
+    load_host,
+    upgrade,
+)
 from tests.support.clock import ManualClock
 from tests.support.postgres import PostgresUnavailable, running_postgres
 

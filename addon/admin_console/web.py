@@ -1,9 +1,10 @@
-"""``/admin`` (the console's page), ``/admin/assets/`` (its scripts and styles) and
-``/admin/messages.json`` (its texts in the reader's language).
+"""``/admin`` (the console's page), ``/admin/assets/`` (its scripts and styles),
+``/admin/messages.json`` (its texts in the reader's language), and the parts backends add to it:
+``/admin/parts.json`` lists them, ``/admin/parts/<backend>/`` serves each one's files.
 
 The page is a shell: everything it shows comes from the GraphQL API. Its texts are the msgids of
-``t("…")`` calls in ``static/js`` (extracted by ``make i18n`` like every other message), served
-translated as one JSON object per language.
+``t("…")`` calls in ``static/js`` and in the backends' parts (extracted by ``make i18n`` like every
+other message), served translated as one JSON object per language.
 """
 
 from __future__ import annotations
@@ -19,18 +20,20 @@ from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Re
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from addon.base.auth import authenticate_request
-from addon.base.i18n import (
+from addon.base.public import (
+    LOGIN_PATH,
+    authenticate_request,
     available_languages,
     language_from_header,
     match_language,
     translate,
 )
-from addon.base.signin import LOGIN_PATH
+from addon.door_access.public import console_parts
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 CONSOLE_PATH = "/admin"
 ASSETS_PATH = "/admin/assets"
+PARTS_PATH = "/admin/parts"
 
 PAGE_HEADERS = {
     "Cache-Control": "no-store",
@@ -43,17 +46,22 @@ PAGE_HEADERS = {
 }
 
 
-@lru_cache(maxsize=1)
-def console_msgids() -> tuple[str, ...]:
-    """Every text the console's scripts show: the first argument of each ``t("…")`` call."""
-    found = extract_from_dir(str(STATIC_DIR / "js"), method_map=[("**.js", "javascript")],
+@lru_cache(maxsize=32)
+def _msgids_in(folder: Path) -> frozenset[str]:
+    """The first argument of each ``t("…")`` call in the scripts of ``folder``."""
+    found = extract_from_dir(str(folder), method_map=[("**.js", "javascript")],
                              keywords={"t": None}, strip_comment_tags=True)
-    return tuple(sorted({message for _file, _line, message, _comments, _context in found
-                         if isinstance(message, str) and message}))
+    return frozenset(message for _file, _line, message, _comments, _context in found
+                     if isinstance(message, str) and message)
 
 
-def console_messages(language: str) -> dict[str, str]:
-    return {msgid: translate(language, msgid) for msgid in console_msgids()}
+def console_msgids(part_folders: tuple[Path, ...] = ()) -> tuple[str, ...]:
+    """Every text the console's scripts show, and those of the backends' parts in ``part_folders``."""
+    return tuple(sorted(frozenset().union(_msgids_in(STATIC_DIR / "js"), *map(_msgids_in, part_folders))))
+
+
+def console_messages(language: str, part_folders: tuple[Path, ...] = ()) -> dict[str, str]:
+    return {msgid: translate(language, msgid) for msgid in console_msgids(part_folders)}
 
 
 def _shell(language: str) -> str:
@@ -69,6 +77,11 @@ def _shell(language: str) -> str:
 
 
 def console_routes(host):
+    parts = console_parts(host).all()
+    part_folders = tuple(Path(part.static_dir) for part in parts)
+    listed = [{"backend": part.backend, "script": f"{PARTS_PATH}/{part.backend}/{part.script}", "fields": part.fields}
+              for part in parts]
+
     async def page(request: Request) -> Response:
         async with host.database.session(read_only=True) as session:
             principal = await authenticate_request(host, session, request, csrf=False)
@@ -82,12 +95,18 @@ def console_routes(host):
         asked = request.query_params.get("lang")
         language = (match_language(asked) if asked else None) or language_from_header(
             request.headers.get("accept-language"))
-        return JSONResponse({"language": language, "messages": console_messages(language)},
+        return JSONResponse({"language": language, "messages": console_messages(language, part_folders)},
                             headers={"Cache-Control": "no-cache"})
+
+    async def parts_list(_request: Request) -> Response:
+        return JSONResponse({"parts": listed}, headers={"Cache-Control": "no-cache"})
 
     return [
         Route(CONSOLE_PATH, page, methods=["GET"]),
         Route(f"{CONSOLE_PATH}/", page, methods=["GET"]),
         Route(f"{CONSOLE_PATH}/messages.json", messages, methods=["GET"]),
+        Route(f"{CONSOLE_PATH}/parts.json", parts_list, methods=["GET"]),
         Mount(ASSETS_PATH, app=StaticFiles(directory=STATIC_DIR), name="console-assets"),
+        *(Mount(f"{PARTS_PATH}/{part.backend}", app=StaticFiles(directory=part.static_dir),
+                name=f"console-part-{part.backend}") for part in parts),
     ]

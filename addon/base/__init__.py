@@ -1,36 +1,39 @@
-"""The host addon: settings, database, loader, events, GraphQL assembly, web app, CLI, API tokens."""
+"""The host addon, in floors (core ← kit ← identity ← server ← runtime; tools apart), with one
+public face for the other addons: ``addon.base.public``. Its own GraphQL part: who am I, ``node``,
+people and tokens, the audit trail; and the live-updates broker's lifespan."""
 
 
 def register(host) -> None:
-    from . import audit, models  # noqa: F401  (tables on the metadata)
-    from .host import GraphQLPart
+    from .core.host import GraphQLPart
+    from .identity import audit, models  # noqa: F401  (tables on the metadata)
 
     def graphql() -> GraphQLPart:
-        from .api import BaseQuery
+        from .identity.viewer import BaseQuery
 
         return GraphQLPart(query=BaseQuery)
 
     def node_graphql() -> GraphQLPart:
-        from .nodes import NodeQuery
+        from .kit.nodes import NodeQuery
 
         return GraphQLPart(query=NodeQuery)
 
     def audit_graphql() -> GraphQLPart:
-        from .audit_api import AuditQuery
+        from .identity.audit_api import AuditQuery
 
         return GraphQLPart(query=AuditQuery)
 
     def identity_graphql() -> GraphQLPart:
-        from .identity_api import IdentityMutation, IdentityQuery
+        from .identity.api import IdentityMutation, IdentityQuery
 
         return GraphQLPart(query=IdentityQuery, mutation=IdentityMutation)
 
-    from .audit_api import node_loaders as audit_node_loaders
-    from .identity_api import NODE_LOADERS as IDENTITY_NODE_LOADERS
-    from .settings import SignInSettings
+    from .identity.api import NODE_LOADERS as IDENTITY_NODE_LOADERS
+    from .identity.audit_api import node_loaders as audit_node_loaders
+    from .identity.sessions import SignInSettings
 
     host.declare_settings(SignInSettings)  # sessions and sign-in throttling: a bad value stops start-up
-    from .pubsub import LiveSettings, pubsub_lifespan
+    from .server.graphql_ws import LiveSettings
+    from .server.pubsub import pubsub_lifespan
 
     host.declare_settings(LiveSettings)  # WebSocket keep-alive and limits
     host.registry.lifespans.append(pubsub_lifespan)  # first in, last out: the engine publishes until it stops

@@ -13,10 +13,10 @@ def _from_model(type_name: str):
 
 
 def register(host) -> None:
-    from addon.base.host import GraphQLPart
-    from addon.base.nodes import rows_loader
+    from addon.base.public import GraphQLPart, rows_loader
 
     from . import models  # noqa: F401  (tables on the metadata)
+    from .api.plan import register_plans
     from .demo import seed_booking
     from .loaders import LOADERS
     from .settings import BookingSettings
@@ -30,6 +30,7 @@ def register(host) -> None:
 
     host.declare_settings(BookingSettings)
     host.registry.graphql_parts.append(graphql)
+    register_plans(host)  # what a bookings page reads up front
     host.registry.loader_factories.update(LOADERS)
     host.registry.seeders.append(seed_booking)
     # node(id): every role that reads bookings reads these (a customer's contact details stay staff-only).

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from addon.base.host import Host
+from addon.base.public import Host
 
 from . import services
 from .models import BookableObject, Booking, BookingField

@@ -17,11 +17,15 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from addon.base import audit
-from addon.base.api_kit import get_row
-from addon.base.erasure import PLACEHOLDER, scrub_audit_trail, scrub_rows
-from addon.base.host import Host
-from addon.base.i18n import N_
+from addon.base.public import (
+    N_,
+    PLACEHOLDER,
+    Host,
+    audit,
+    get_row,
+    scrub_audit_trail,
+    scrub_rows,
+)
 
 from .models import Booking, BookingFieldValue, Customer
 

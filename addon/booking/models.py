@@ -17,7 +17,7 @@ from sqlalchemy import (
 )
 from sqlmodel import Field, SQLModel
 
-from addon.base.db import UTCDateTime, utcnow
+from addon.base.public import UTCDateTime, utcnow
 
 
 def _fk(target: str, nullable: bool = False, ondelete: str | None = None) -> Column:

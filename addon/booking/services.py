@@ -1,7 +1,7 @@
 """Booking services: validate, store and fire events, all inside the caller's transaction.
 
 Every function raises ``ValidationFailed`` before writing anything when the input is
-refused; the caller commits (``addon.base.events.commit``) or rolls back.
+refused; the caller commits (``addon.base.public.commit``) or rolls back.
 """
 
 from __future__ import annotations
@@ -14,12 +14,17 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from addon.base import audit
-from addon.base.api_kit import clean_text, get_row
-from addon.base.db import utcnow
-from addon.base.errors import Problem, ValidationFailed
-from addon.base.host import Host
-from addon.base.i18n import N_, Message
+from addon.base.public import (
+    N_,
+    Host,
+    Message,
+    Problem,
+    ValidationFailed,
+    audit,
+    clean_text,
+    get_row,
+    utcnow,
+)
 
 from .lifecycle import check_move, refuse_archived_status, set_archived
 from .models import (

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from addon.base.settings import Env, SettingsError
+from addon.base.public import Env, SettingsError
 
 # Bookings must lie inside this window (instants, UTC): far enough from the ends of what dates
 # can hold that no date arithmetic on a booking (windows, time zones, messages) can overflow.
@@ -23,7 +23,7 @@ class BookingSettings:
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> "BookingSettings":
         env = Env(environ)
-        days = env.int("IRESERVE_MAX_BOOKING_DAYS", 366, minimum=1)
+        days = env.int("IRESERVE_MAX_BOOKING_DAYS", cls.max_booking_days, minimum=1)
         if days > LONGEST_POSSIBLE_DAYS:
             raise SettingsError(f"IRESERVE_MAX_BOOKING_DAYS must be at most {LONGEST_POSSIBLE_DAYS} "
                                 f"(the supported dates, 2000 to 2200), got {days}")

@@ -20,12 +20,17 @@ async def _load_mappings(context, ids):
 
 
 def register(host) -> None:
-    from addon.base.auth import Role
-    from addon.base.host import GraphQLPart
-    from addon.base.nodes import NodeLoader, rows_loader
+    from addon.base.public import (
+        GraphQLPart,
+        NodeLoader,
+        Role,
+        extend_type,
+        preloads,
+        rows_loader,
+    )
 
     from . import models  # noqa: F401  (tables on the metadata)
-    from .api import access_types  # noqa: F401  (adds Booking.access before the Booking type is built)
+    from .api.access_types import BookingAccessFields, preload_grants
     from .backend import backends
     from .cli import add_commands
     from .demo import seed_door_access
@@ -62,6 +67,8 @@ def register(host) -> None:
     host.declare_settings(DoorAccessSettings)
     backends(host)  # the registry backend addons add themselves to
     host.registry.graphql_parts.extend([graphql, bulk_repair_graphql, health_graphql, live_graphql])
+    extend_type(host, "Booking", BookingAccessFields)  # Booking.access, read up front by bookings pages
+    preloads(host, "Booking", "access", preload_grants)
     host.registry.loader_factories.update(LOADERS)
     host.registry.cli_commands.append(add_commands)
     host.registry.lifespans.append(engine_lifespan)

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
-from addon.base.i18n import Message
+from addon.base.public import Message
 
 from .backend import (
     AccessSetRequest,

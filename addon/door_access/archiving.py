@@ -9,9 +9,7 @@ import enum
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from addon.base import audit
-from addon.base.errors import ValidationFailed
-from addon.base.host import Host
+from addon.base.public import Host, ValidationFailed, audit
 
 from .grants import rederive
 from .models import AccessGrant, DoorIntegration, GrantState

@@ -14,13 +14,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
-from addon.base.errors import Problem
-from addon.base.i18n import Message
+from addon.base.public import Message, Problem
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
 
-    from addon.base.host import Host
+    from addon.base.public import Host
 
     from .models import DoorIntegration
 

@@ -9,7 +9,7 @@ from datetime import timedelta
 
 from sqlalchemy import delete, select
 
-from addon.base.host import Host
+from addon.base.public import Host
 
 from .metrics import VENDOR_CALL_DURATION
 from .models import AccessCallLog
@@ -49,7 +49,7 @@ class CallLog:
 
     def record(self, entry: CallEntry) -> None:
         # The one log line of this call; the request id (or the worker's grant and attempt) comes
-        # from the context the call was made in (addon.base.logs.log_fields).
+        # from the context the call was made in (addon.base.public.log_fields).
         vendor_log.info("%s %s -> %s %s in %.0f ms", entry.operation, entry.path, entry.http_status, entry.outcome,
                         entry.duration_ms, extra={
                             "vendor_operation": entry.operation, "http_status": entry.http_status,

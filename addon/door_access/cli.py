@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from addon.base.cli import check_ready_to_run
+from addon.base.public import check_ready_to_run
 
 
 def _worker(host, args: argparse.Namespace) -> int:
@@ -24,8 +24,8 @@ def _verify(host, args: argparse.Namespace) -> int:
     import asyncio
     import dataclasses
 
-    from addon.base.audit import acting_as
-    from addon.base.secrets_cli import cli_actor
+    from addon.base.public import acting_as
+    from addon.base.public import cli_actor
 
     from .settings import door_settings
     from .verify import verify

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Generic, TypeVar
 
-from addon.base.i18n import Message
+from addon.base.public import Message
 
 from .backend import AccessSet
 from .entitlement import Want

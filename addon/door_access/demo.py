@@ -6,8 +6,8 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from addon.base.host import Host
-from addon.booking.models import BookableObject
+from addon.base.public import Host
+from addon.booking.public import BookableObject
 
 from .grants import rederive
 from .models import DoorIntegration, DoorMapping

@@ -21,7 +21,7 @@ import asyncio
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from addon.base.host import Host
+from addon.base.public import Host
 
 from .backend import Door, DoorConnection
 from .settings import door_settings

@@ -7,12 +7,8 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from addon.base.erasure import scrub_rows
-from addon.base.errors import ValidationFailed
-from addon.base.events import after_commit
-from addon.base.host import Host
-from addon.booking.erasure import ERASE_REQUESTED, ERASING, Erasure
-from addon.booking.models import Booking
+from addon.base.public import Host, ValidationFailed, after_commit, scrub_rows
+from addon.booking.public import ERASE_REQUESTED, ERASING, Booking, Erasure
 
 from .call_log import call_log
 from .grants import request_revoke

@@ -24,8 +24,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from addon.booking.models import BookableObject, Booking, BookingStatus, BookingStatusHistory
-from addon.booking.services import read_field_value
+from addon.booking.public import BookableObject, Booking, BookingStatus, BookingStatusHistory, read_field_value
 
 from .entitlement import Want, decided_by_statuses, is_decisive
 from .mapping import door_names_by_object, mapping_for_object, objects_following

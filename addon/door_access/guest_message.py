@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 from babel.dates import format_date, format_time
 
-from addon.base.i18n import translate
+from addon.base.public import translate
 
 
 def local_text(moment: datetime, time_zone: str, language: str) -> str:

@@ -7,10 +7,8 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from addon.base.events import after_commit
-from addon.base.host import Host
-from addon.booking.models import Booking
-from addon.booking.services import CHANGED, STATUS_CHANGED
+from addon.base.public import Host, after_commit
+from addon.booking.public import CHANGED, STATUS_CHANGED, Booking
 
 from .grants import ACCESS_RELEVANT_CHANGES, CONTACT_CHANGES, touch_booking
 from .live import announce

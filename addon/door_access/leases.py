@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import or_, select, update
 
-from addon.base.host import Host
+from addon.base.public import Host
 
 from .backend import DoorBackend
 from .models import AccessGrant, DoorIntegration

@@ -1,5 +1,5 @@
 """Live updates of door access: which channels a grant's change is announced on, and announcing it
-(see ``addon.base.pubsub``; the GraphQL subscriptions are in ``api/subscriptions.py``)."""
+(see ``addon.base.server.pubsub``; the GraphQL subscriptions are in ``api/subscriptions.py``)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from collections.abc import Iterable
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from addon.base.pubsub import broker
+from addon.base.public import broker
 
 from .models import AccessGrant
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from addon.booking.loaders import by_id, grouped
+from addon.booking.public import by_id, grouped
 
 from .models import AccessGrant, DoorIntegration
 

@@ -9,8 +9,8 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from addon.base.i18n import Message
-from addon.booking.models import BookableObject
+from addon.base.public import Message
+from addon.booking.public import BookableObject
 
 from .backend import Door
 from .models import DoorMapping

@@ -9,11 +9,8 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from addon.base import audit
-from addon.base.errors import ValidationFailed
-from addon.base.i18n import Message
-from addon.booking.models import BookableObject
-from addon.booking.services import get_object, refuse_archived_object
+from addon.base.public import Message, ValidationFailed, audit
+from addon.booking.public import BookableObject, get_object, refuse_archived_object
 
 from .grants import follow_mapping
 from .mapping import MAX_DOOR_NAME, MAX_DOOR_NAMES

@@ -11,7 +11,7 @@ from prometheus_client import Counter, Histogram
 from prometheus_client.core import GaugeMetricFamily
 from sqlalchemy import func, select
 
-from addon.base.host import Host
+from addon.base.public import Host
 
 from .journal import Change
 from .models import UNRESOLVED, AccessGrant, AccessSetRecord, Resolution

@@ -20,7 +20,7 @@ from sqlalchemy import (
 )
 from sqlmodel import Field, SQLModel
 
-from addon.base.db import UTCDateTime, utcnow
+from addon.base.public import UTCDateTime, utcnow
 
 
 class GrantState(enum.StrEnum):

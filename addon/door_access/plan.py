@@ -10,8 +10,8 @@ from datetime import datetime, timedelta, timezone
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from addon.base.i18n import LanguageChoice, Message, choose_language
-from addon.booking.models import BookableObject, Booking, BookingStatus, BookingStatusHistory, Customer
+from addon.base.public import LanguageChoice, Message, choose_language
+from addon.booking.public import BookableObject, Booking, BookingStatus, BookingStatusHistory, Customer
 
 from .backend import Door, Recipient
 from .entitlement import Facts, Want, decided_by_statuses, is_decisive, want

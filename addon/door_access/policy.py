@@ -9,12 +9,20 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from addon.base import audit
-from addon.base.api_kit import UNSET, Changes, clean_text, get_row
-from addon.base.errors import Problem, ValidationFailed
-from addon.base.host import Host
-from addon.base.i18n import N_, Message, is_language_code
-from addon.booking.models import BookingField, BookingStatus
+from addon.base.public import (
+    N_,
+    UNSET,
+    Changes,
+    Host,
+    Message,
+    Problem,
+    ValidationFailed,
+    audit,
+    clean_text,
+    get_row,
+    is_language_code,
+)
+from addon.booking.public import BookingField, BookingStatus
 
 from .backend import backends
 from .grants import rederive

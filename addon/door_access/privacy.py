@@ -6,7 +6,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from addon.booking.privacy import hide_field_values_from_frontend
+from addon.booking.public import hide_field_values_from_frontend
 
 from .models import DoorIntegration
 

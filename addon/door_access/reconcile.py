@@ -22,11 +22,8 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from addon.base.host import Host
-from addon.base.i18n import Message
-from addon.base.logs import log_fields
-from addon.booking.models import Booking, BookingField
-from addon.booking.services import write_field_value
+from addon.base.public import Host, Message, log_fields
+from addon.booking.public import Booking, BookingField, write_field_value
 
 from .apply import Attempt, LeaseLost, Outcome, UnknownLocation
 from .backend import BackendError, DoorBackend, DoorConnection, TransientBackendError, backends

@@ -6,11 +6,8 @@ from __future__ import annotations
 from sqlalchemy import case, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from addon.base import audit
-from addon.base.errors import ValidationFailed
-from addon.base.host import Host
-from addon.booking.models import Booking
-from addon.booking.services import get_booking
+from addon.base.public import Host, ValidationFailed, audit
+from addon.booking.public import Booking, get_booking
 
 from .grants import clear_revoke_requests, request_revoke, touch_booking
 from .live import announce

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from addon.base.settings import Env
+from addon.base.public import Env
 
 
 @dataclass(frozen=True)
@@ -34,18 +34,18 @@ class DoorAccessSettings:
     def from_env(cls, environ: Mapping[str, str] | None = None) -> "DoorAccessSettings":
         env = Env(environ)
         return cls(
-            reconcile_wait_seconds=env.float("IRESERVE_RECONCILE_WAIT", 3.0),
-            worker_enabled=env.bool("IRESERVE_WORKER", True),
-            worker_interval_seconds=env.float("IRESERVE_WORKER_INTERVAL", 2.0, minimum=0.01),
-            worker_batch_size=env.int("IRESERVE_WORKER_BATCH", 50, minimum=1),
-            retry_base_seconds=env.float("IRESERVE_RETRY_BASE", 5.0, minimum=0.0),
-            retry_max_seconds=env.float("IRESERVE_RETRY_MAX", 3600.0, minimum=0.0),
-            sweep_interval_seconds=env.float("IRESERVE_SWEEP_INTERVAL", 900.0, minimum=0.0),
-            sweep_calls_per_minute=env.int("IRESERVE_SWEEP_CALLS_PER_MINUTE", 60, minimum=1),
-            prearrival_hours=env.float("IRESERVE_PREARRIVAL_HOURS", 24.0, minimum=0.0),
-            lease_seconds=env.float("IRESERVE_LEASE_SECONDS", 15.0, minimum=1.0),
-            call_log_retention_days=env.float("IRESERVE_CALL_LOG_RETENTION_DAYS", 90.0, minimum=0.0),
-            door_directory_ttl_seconds=env.float("IRESERVE_DOOR_DIRECTORY_TTL", 30.0, minimum=0.0),
+            reconcile_wait_seconds=env.float("IRESERVE_RECONCILE_WAIT", cls.reconcile_wait_seconds),
+            worker_enabled=env.bool("IRESERVE_WORKER", cls.worker_enabled),
+            worker_interval_seconds=env.float("IRESERVE_WORKER_INTERVAL", cls.worker_interval_seconds, minimum=0.01),
+            worker_batch_size=env.int("IRESERVE_WORKER_BATCH", cls.worker_batch_size, minimum=1),
+            retry_base_seconds=env.float("IRESERVE_RETRY_BASE", cls.retry_base_seconds, minimum=0.0),
+            retry_max_seconds=env.float("IRESERVE_RETRY_MAX", cls.retry_max_seconds, minimum=0.0),
+            sweep_interval_seconds=env.float("IRESERVE_SWEEP_INTERVAL", cls.sweep_interval_seconds, minimum=0.0),
+            sweep_calls_per_minute=env.int("IRESERVE_SWEEP_CALLS_PER_MINUTE", cls.sweep_calls_per_minute, minimum=1),
+            prearrival_hours=env.float("IRESERVE_PREARRIVAL_HOURS", cls.prearrival_hours, minimum=0.0),
+            lease_seconds=env.float("IRESERVE_LEASE_SECONDS", cls.lease_seconds, minimum=1.0),
+            call_log_retention_days=env.float("IRESERVE_CALL_LOG_RETENTION_DAYS", cls.call_log_retention_days, minimum=0.0),
+            door_directory_ttl_seconds=env.float("IRESERVE_DOOR_DIRECTORY_TTL", cls.door_directory_ttl_seconds, minimum=0.0),
         )
 
 

@@ -26,7 +26,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import and_, case, delete, or_, select, update
 
-from addon.base.host import Host
+from addon.base.public import Host
 
 from .backend import AccessSet, BackendError, DoorConnection, backends
 from .decide import Wanted, set_matches

@@ -17,9 +17,8 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from addon.base import audit
-from addon.base.host import Host
-from addon.booking.models import Booking
+from addon.base.public import Host, audit
+from addon.booking.public import Booking
 
 from .backend import AccessSet, BackendError, DoorConnection, backends
 from .decide import set_matches

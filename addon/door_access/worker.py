@@ -11,8 +11,7 @@ import uuid
 from contextlib import asynccontextmanager
 from datetime import timedelta
 
-from addon.base.host import Host
-from addon.base.logs import bind_fields
+from addon.base.public import Host, bind_fields
 
 from .backend import backends
 from .call_log import prune_call_log
@@ -169,9 +168,13 @@ async def run_worker_process(host: Host, health: tuple[str, int] | None = None) 
 def _health_server(host: Host, interface: str, port: int):
     from starlette.applications import Starlette
 
-    from addon.base.health import health_routes
-    from addon.base.metrics import metrics_route, watch_pool
-    from addon.base.serve import Server, server_config
+    from addon.base.public import (
+        Server,
+        health_routes,
+        metrics_route,
+        server_config,
+        watch_pool,
+    )
 
     watch_pool(host)
     app = Starlette(routes=[*health_routes(host), metrics_route(host)])

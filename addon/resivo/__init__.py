@@ -3,11 +3,17 @@ code that knows its wire format), its doors, error explanations, connection test
 
 
 def register(host) -> None:
-    from addon.base.host import GraphQLPart
-    from addon.door_access.backend import register_backend
+    from pathlib import Path
+
+    from addon.base.public import GraphQLPart, extend_type
+    from addon.door_access.public import (
+        ConsolePart,
+        register_backend,
+        register_console_part,
+    )
 
     from . import models  # noqa: F401  (tables on the metadata)
-    from .api import types  # noqa: F401  (adds DoorIntegration.resivo before that type is built)
+    from .api.types import CONSOLE_FIELDS, DoorIntegrationResivoFields
     from .backend import ResivoBackend
     from .cli import add_commands
     from .demo import check_secrets, seed_resivo
@@ -23,6 +29,11 @@ def register(host) -> None:
     host.declare_settings(ResivoSettings)
     register_backend(host, ResivoBackend(host))
     host.registry.graphql_parts.append(graphql)
+    # The set-up guide's Authentication tab in the admin console (static/console/).
+    register_console_part(host, ConsolePart(
+        backend=ResivoBackend.name, static_dir=Path(__file__).resolve().parent / "static" / "console",
+        script="authentication.js", fields=CONSOLE_FIELDS))
+    extend_type(host, "DoorIntegration", DoorIntegrationResivoFields)  # DoorIntegration.resivo
     host.registry.loader_factories.update(LOADERS)
     host.registry.cli_commands.append(add_commands)
     host.registry.routes.append(sandbox_route)

@@ -4,17 +4,15 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from addon.base.errors import Problem
-from addon.base.host import Host
-from addon.base.i18n import Message
-from addon.door_access.backend import (
+from addon.base.public import Host, Message, Problem
+from addon.door_access.public import (
     AccessSet,
     AccessSetRequest,
     BackendError,
     ConnectionReport,
     Door,
+    DoorIntegration,
 )
-from addon.door_access.models import DoorIntegration
 
 from . import connection_test, credentials
 from .client import Authorization, RemoteAccessRequest, ResivoClient

@@ -25,10 +25,7 @@ def read_secret(stream) -> str:
 def _set_secret(host, args: argparse.Namespace) -> int:
     """Re-enter one integration's client secret, encrypted with the newest key. Works without the
     server, and while it refuses to start because a stored secret no longer decrypts."""
-    from addon.base.audit import acting_as
-    from addon.base.errors import ValidationFailed
-    from addon.base.events import commit
-    from addon.base.secrets_cli import cli_actor
+    from addon.base.public import ValidationFailed, acting_as, cli_actor, commit
 
     from .credentials import CredentialChanges, set_credentials
 

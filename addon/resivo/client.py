@@ -31,7 +31,7 @@ from urllib.parse import quote
 import httpcore
 import httpx
 
-from addon.door_access.backend import (
+from addon.door_access.public import (
     Recipient,  # who gets the link: the engine's own value
 )
 

@@ -5,10 +5,8 @@ from __future__ import annotations
 
 from prometheus_client import Counter
 
-from addon.base.crypto import secret_box
-from addon.base.host import Host
-from addon.base.i18n import Message
-from addon.door_access.call_log import CallEntry, call_log
+from addon.base.public import Host, Message, secret_box
+from addon.door_access.public import CallEntry, call_log
 
 from .client import (
     CallRecord,

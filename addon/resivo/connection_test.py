@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import time
 
-from addon.base.i18n import Message
-from addon.door_access.backend import ConnectionReport
+from addon.base.public import Message
+from addon.door_access.public import ConnectionReport
 
 from .client import ResivoClient
 from .connection import explain

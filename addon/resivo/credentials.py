@@ -9,15 +9,25 @@ from urllib.parse import urlsplit
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from addon.base import audit
-from addon.base.api_kit import UNSET, Changes, clean_text
-from addon.base.crypto import SecretKeyMismatch, secret_box
-from addon.base.errors import Problem, ValidationFailed
-from addon.base.host import Host
-from addon.base.i18n import N_, Message
-from addon.door_access.directory import forget_doors
-from addon.door_access.models import DoorIntegration
-from addon.door_access.policy import ensure_runnable, get_integration
+from addon.base.public import (
+    N_,
+    UNSET,
+    Changes,
+    Host,
+    Message,
+    Problem,
+    SecretKeyMismatch,
+    ValidationFailed,
+    audit,
+    clean_text,
+    secret_box,
+)
+from addon.door_access.public import (
+    DoorIntegration,
+    ensure_runnable,
+    forget_doors,
+    get_integration,
+)
 
 from .models import PRODUCTION_BASE_URL, ResivoCredentials
 from .outbound import Refusal, outbound_policy

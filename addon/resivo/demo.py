@@ -6,9 +6,8 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from addon.base.crypto import SecretKeyMismatch, secret_box
-from addon.base.host import Host
-from addon.door_access.models import DoorIntegration
+from addon.base.public import Host, SecretKeyMismatch, secret_box
+from addon.door_access.public import DoorIntegration
 
 from .credentials import BACKEND_NAME
 from .models import ResivoCredentials

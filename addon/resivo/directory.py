@@ -3,8 +3,8 @@ of every site of the site owner (names qualified by site where they clash)."""
 
 from __future__ import annotations
 
-from addon.base.i18n import Message
-from addon.door_access.backend import Door, Location
+from addon.base.public import Message
+from addon.door_access.public import Door, Location
 
 from .client import ResivoClient, Site
 from .models import ResivoCredentials

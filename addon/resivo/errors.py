@@ -7,7 +7,7 @@ classes may carry the client secret or a bearer token: the client scrubs it firs
 
 from __future__ import annotations
 
-from addon.door_access.backend import (
+from addon.door_access.public import (
     BackendError,
     PermanentBackendError,
     TransientBackendError,

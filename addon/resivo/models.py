@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import Column, ForeignKey, Integer, String, Text
 from sqlmodel import Field, SQLModel
 
-from addon.base.db import UTCDateTime, utcnow
+from addon.base.public import UTCDateTime, utcnow
 
 PRODUCTION_BASE_URL = "https://api.resivo.io"
 

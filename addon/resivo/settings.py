@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from addon.base.settings import Env
+from addon.base.public import Env
 
 
 @dataclass(frozen=True)
@@ -22,12 +22,12 @@ class ResivoSettings:
     def from_env(cls, environ: Mapping[str, str] | None = None) -> "ResivoSettings":
         env = Env(environ)
         return cls(
-            api_version=env.text("RESIVO_API_VERSION", "v8"),
-            connect_timeout=env.float("RESIVO_CONNECT_TIMEOUT", 5.0, minimum=0.01),
-            read_timeout=env.float("RESIVO_READ_TIMEOUT", 10.0, minimum=0.01),
-            concurrency=env.int("RESIVO_CONCURRENCY", 8, minimum=1),
-            sandbox=env.bool("IRESERVE_SANDBOX", False),
-            allow_private_base_url=env.bool("RESIVO_ALLOW_PRIVATE_BASE_URL", False),
+            api_version=env.text("RESIVO_API_VERSION", cls.api_version),
+            connect_timeout=env.float("RESIVO_CONNECT_TIMEOUT", cls.connect_timeout, minimum=0.01),
+            read_timeout=env.float("RESIVO_READ_TIMEOUT", cls.read_timeout, minimum=0.01),
+            concurrency=env.int("RESIVO_CONCURRENCY", cls.concurrency, minimum=1),
+            sandbox=env.bool("IRESERVE_SANDBOX", cls.sandbox),
+            allow_private_base_url=env.bool("RESIVO_ALLOW_PRIVATE_BASE_URL", cls.allow_private_base_url),
         )
 
 

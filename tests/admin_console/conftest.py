@@ -15,12 +15,15 @@ from urllib.parse import urlparse
 
 import pytest
 
-from addon.base.cli import DEMO_FILE, seed
-from addon.base.events import commit
-from addon.base.host import load_host
-from addon.base.settings import REPO_ROOT
-from addon.base.users import create_user
-from addon.base.web import create_app
+from addon.base.public import (
+    DEMO_FILE,
+    REPO_ROOT,
+    commit,
+    create_app,
+    create_user,
+    load_host,
+    seed,
+)
 from tests.conftest import base_environ
 from tests.support.live_server import LiveServer
 

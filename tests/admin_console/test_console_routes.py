@@ -26,8 +26,11 @@ async def test_the_console_page_for_a_signed_in_caller(http, tokens):
 
 
 async def test_the_console_texts_in_each_language(http):
-    assert "Save & test connection" in console_msgids() and "Doors for {name}" in console_msgids()
+    assert "Doors for {name}" in console_msgids()
+    # A backend's console part brings its own texts (Resivo's Authentication tab), served with the console's.
+    assert "Save & test connection" not in console_msgids()
     german = (await http.get("/admin/messages.json?lang=de")).json()
+    assert german["messages"]["Save & test connection"] != "Save & test connection"
     assert german["language"] == "de"
     assert german["messages"]["Door access"] == "Türzugang"
     assert german["messages"]["Doors for {name}"] == "Türen für {name}"
@@ -35,3 +38,11 @@ async def test_the_console_texts_in_each_language(http):
     assert (await http.get("/admin/messages.json", headers={"Accept-Language": "fr"})).json()["language"] == "fr"
     english = (await http.get("/admin/messages.json?lang=xx")).json()
     assert english["language"] == "en" and english["messages"]["Door access"] == "Door access"
+
+
+async def test_the_parts_backends_add_are_listed_and_served(http):
+    parts = (await http.get("/admin/parts.json")).json()["parts"]
+    assert [p["backend"] for p in parts] == ["resivo"]
+    assert parts[0]["fields"].startswith("resivo {")
+    script = await http.get(parts[0]["script"])
+    assert script.status_code == 200 and "export const tabs" in script.text

@@ -10,11 +10,11 @@ from contextlib import asynccontextmanager
 import httpx
 from sqlalchemy import select
 
-from addon.base.audit import AuditEvent
-from addon.base.events import commit
-from addon.base.models import User
-from addon.base.sessions import CSRF_COOKIE, CSRF_HEADER
-from addon.base.users import create_user
+from addon.base.core.events import commit
+from addon.base.identity.audit import AuditEvent
+from addon.base.identity.models import User
+from addon.base.identity.sessions import CSRF_COOKIE, CSRF_HEADER
+from addon.base.identity.users import create_user
 
 ORIGIN = "http://127.0.0.1"
 PASSWORD = "violet-tractor-harbour-42"

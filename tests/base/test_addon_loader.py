@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from addon.base.addons import (
+from addon.base.core.addons import (
     ADDONS_PATH,
     AddonError,
     discover,
@@ -124,7 +124,7 @@ def test_the_shipped_addons_load_in_a_valid_order():
 
 
 def test_host_loads_the_shipped_addons_in_order(tmp_path):
-    from addon.base.host import load_host
+    from addon.base.core.host import load_host
     from tests.conftest import base_environ
 
     host = load_host(wanted=["booking"], environ=base_environ(tmp_path))

@@ -3,17 +3,17 @@ connections (cursors, page sizes)."""
 
 import pytest
 
-from addon.base.api_kit import (
+from addon.base.core.db import MAX_ID
+from addon.base.core.errors import CodedError, ValidationFailed
+from addon.base.core.i18n import Message
+from addon.base.kit.basics import (
     clean_text,
     global_id,
     id_argument,
     parse_id,
     split_global_id,
 )
-from addon.base.connections import Ordering, instant_key, int_key, page_request
-from addon.base.db import MAX_ID
-from addon.base.errors import CodedError, ValidationFailed
-from addon.base.i18n import Message
+from addon.base.kit.connections import Ordering, instant_key, int_key, page_request
 
 
 @pytest.mark.parametrize("value, expected", [("12", 12), (" 7 ", 7), (3, 3)])
@@ -57,7 +57,7 @@ class _Row:
 def test_cursors_round_trip_and_belong_to_one_list_and_order():
     from datetime import datetime, timezone
 
-    from addon.booking.models import Booking
+    from addon.booking.public import Booking
 
     by_start = Ordering("booking:START:ASC", (instant_key(Booking.start_at), int_key(Booking.id)))
     row = _Row(datetime(2030, 6, 1, 15, tzinfo=timezone.utc), 5)

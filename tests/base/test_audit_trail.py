@@ -9,9 +9,9 @@ from datetime import datetime, timezone
 import pytest
 from sqlalchemy import select
 
-from addon.base.audit import AuditEvent
-from addon.base.events import commit
-from addon.base.models import ApiToken
+from addon.base.core.events import commit
+from addon.base.identity.audit import AuditEvent
+from addon.base.identity.models import ApiToken
 from tests.booking.helpers import (
     BOOKING_FIELDS,
     CREATE_FIELD,

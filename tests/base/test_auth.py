@@ -3,10 +3,11 @@
 import pytest
 from sqlalchemy import select
 
-from addon.base.auth import Role, authenticate, create_token, hash_token
-from addon.base.events import commit
-from addon.base.models import ApiToken
-from addon.booking.models import BookableObject, Booking
+from addon.base.core.events import commit
+from addon.base.core.principal import Role
+from addon.base.identity.auth import authenticate, create_token, hash_token
+from addon.base.identity.models import ApiToken
+from addon.booking.public import BookableObject, Booking
 from tests.booking.helpers import (
     CREATE_OBJECT,
     SET_STATUS,

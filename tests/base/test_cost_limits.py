@@ -9,11 +9,11 @@ import re
 
 import pytest
 
-from addon.base.limits import api_limits, repeated_fields
-from addon.base.query_cost import query_cost
-from addon.base.schema import build_schema
-from addon.base.settings import ApiLimits, SettingsError
-from addon.base.trusted_documents import OPERATIONS_DIR
+from addon.base.core.settings import SettingsError
+from addon.base.server.limits import ApiLimits, api_limits, repeated_fields
+from addon.base.server.query_cost import query_cost
+from addon.base.server.schema import build_schema
+from addon.base.server.trusted_documents import OPERATIONS_DIR
 from graphql import parse
 from tests.base.test_graphql_operations import Operation
 from tests.conftest import count_statements
@@ -214,7 +214,7 @@ def test_budgets_have_defaults_and_are_never_unlimited():
 
 @pytest.fixture(scope="module")
 def graphql_schema(tmp_path_factory):
-    from addon.base.host import load_host
+    from addon.base.core.host import load_host
     from tests.conftest import base_environ
 
     return build_schema(load_host(environ=base_environ(tmp_path_factory.mktemp("cost-ops"))))._schema

@@ -7,8 +7,8 @@ import pytest
 from sqlalchemy import func, select
 from starlette.requests import Request
 
-from addon.base.sessions import from_other_origin, from_own_origin
-from addon.booking.models import BookableObject
+from addon.base.identity.sessions import from_other_origin, from_own_origin
+from addon.booking.public import BookableObject
 from tests.base.identity_helpers import (
     ORIGIN,
     VIEWER,

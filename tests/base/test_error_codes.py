@@ -80,7 +80,7 @@ async def test_a_readable_date_still_works(http, tokens):
 
 
 async def test_an_internal_error_is_masked_with_its_code(http, tokens, monkeypatch, caplog):
-    from addon.base import api
+    from addon.base.identity import viewer as api
 
     def broken(*_args):
         raise RuntimeError("internal detail: password=hunter2")

@@ -10,7 +10,7 @@ import re
 
 import pytest
 
-from addon.base.vendoring import MANIFEST, PINNED, VENDOR_DIR
+from addon.base.tools.vendoring import MANIFEST, PINNED, VENDOR_DIR
 
 pytestmark = pytest.mark.anyio
 

@@ -33,12 +33,12 @@ import pytest
 from graphql.language import NonNullTypeNode
 from sqlalchemy import text
 
-from addon.base.api_kit import global_id
-from addon.base.cli import DEMO_FILE, seed
-from addon.base.host import load_host
-from addon.base.nodes import node_type_of_table
-from addon.base.settings import REPO_ROOT
-from addon.base.web import create_app
+from addon.base.core.host import load_host
+from addon.base.core.settings import REPO_ROOT
+from addon.base.kit.basics import global_id
+from addon.base.kit.nodes import node_type_of_table
+from addon.base.runtime.cli import DEMO_FILE, seed
+from addon.base.runtime.web import create_app
 from graphql import OperationDefinitionNode, parse
 from tests.conftest import base_environ
 from tests.support.live_server import LiveServer, open_socket

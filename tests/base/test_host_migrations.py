@@ -4,7 +4,7 @@ import pytest
 from alembic.script import ScriptDirectory
 from sqlalchemy import select, text
 
-from addon.base.migrate import alembic_config, pending_model_changes, upgrade
+from addon.base.core.migrate import alembic_config, pending_model_changes, upgrade
 from addon.booking.models import DEFAULT_STATUSES, BookingStatus
 
 pytestmark = [pytest.mark.anyio, pytest.mark.all_databases]
@@ -51,7 +51,7 @@ async def test_a_fresh_database_has_the_default_statuses(host):
 
 async def test_migrating_from_nothing(tmp_path):
     """Not from the shared template: an empty file, as `ireserve db upgrade` sees it first."""
-    from addon.base.host import load_host
+    from addon.base.core.host import load_host
     from tests.conftest import base_environ
 
     host = load_host(environ=base_environ(tmp_path, database_url=f"sqlite+aiosqlite:///{tmp_path / 'new' / 'db.sqlite3'}"))

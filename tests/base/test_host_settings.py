@@ -1,16 +1,23 @@
 """Settings come from the environment; bad values are a clear SettingsError."""
 
+import dataclasses
 import os
 from pathlib import Path
 
 import pytest
 
-from addon.base.settings import (
+from addon.base.core.settings import (
     REPO_ROOT,
     Settings,
     SettingsError,
     normalize_database_url,
 )
+from addon.base.identity.sessions import SignInSettings
+from addon.base.server.graphql_ws import LiveSettings
+from addon.base.server.limits import ApiLimits
+from addon.booking.settings import BookingSettings
+from addon.door_access.settings import DoorAccessSettings
+from addon.resivo.settings import ResivoSettings
 
 
 @pytest.fixture
@@ -124,7 +131,7 @@ def test_secret_key_is_not_in_the_repr(env):
 
 def test_each_addon_reads_its_own_settings_at_load_time(tmp_path):
     """Settings are declared by the addon that reads them; a bad value stops loading at once."""
-    from addon.base.host import load_host
+    from addon.base.core.host import load_host
     from addon.door_access.settings import DoorAccessSettings
     from addon.resivo.settings import ResivoSettings
     from tests.conftest import base_environ
@@ -140,3 +147,17 @@ def test_each_addon_reads_its_own_settings_at_load_time(tmp_path):
         with pytest.raises(SettingsError) as caught:
             load_host(environ=base_environ(tmp_path, **{name: value}))
         assert message in str(caught.value)
+
+
+@pytest.mark.parametrize("kind", [ApiLimits, SignInSettings, LiveSettings, BookingSettings, DoorAccessSettings,
+                                  ResivoSettings], ids=lambda kind: kind.__name__)
+def test_a_settings_class_reads_its_defaults_from_itself(kind):
+    """One source for each default: an empty environment gives exactly the class's own defaults."""
+    assert kind.from_env({}) == kind()
+
+
+def test_the_host_settings_default_to_the_class_defaults(tmp_path):
+    read = Settings.from_env({"IRESERVE_VAR_DIR": str(tmp_path)})
+    for field in dataclasses.fields(Settings):
+        if field.default is not dataclasses.MISSING and field.name not in ("secret_key_file", "log_format"):
+            assert getattr(read, field.name) == field.default, field.name

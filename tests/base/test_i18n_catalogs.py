@@ -4,8 +4,8 @@ catalog translates every message of the template (none empty, none fuzzy)."""
 import pytest
 from babel.messages.pofile import read_po
 
-from addon.base.i18n import I18N_DIR, available_languages
-from addon.base.i18n_catalogs import TEMPLATE, extract
+from addon.base.core.i18n import I18N_DIR, available_languages
+from addon.base.tools.i18n_catalogs import TEMPLATE, extract
 
 REQUIRED_LANGUAGES = {"en", "nl", "de", "fr"}
 

@@ -4,7 +4,7 @@ from datetime import datetime, timezone
 
 import pytest
 
-from addon.base.i18n import (
+from addon.base.core.i18n import (
     Message,
     choose_language,
     is_language_code,

@@ -14,9 +14,9 @@ import sys
 import httpx
 import pytest
 
-from addon.base.cli import main
-from addon.base.host import load_host
-from addon.base.web import create_app
+from addon.base.core.host import load_host
+from addon.base.runtime.cli import main
+from addon.base.runtime.web import create_app
 from tests.base.identity_helpers import PASSWORD, browser, sign_in
 from tests.base.test_ireserve_cli import clean_env
 from tests.conftest import base_environ

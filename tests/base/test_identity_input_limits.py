@@ -6,10 +6,10 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from addon.base import tokens, users
-from addon.base.errors import ValidationFailed
-from addon.base.models import ApiToken, User
-from addon.base.passwords import MAX_LENGTH as PASSWORD_MAX
+from addon.base.core.errors import ValidationFailed
+from addon.base.identity import tokens, users
+from addon.base.identity.models import ApiToken, User
+from addon.base.identity.passwords import MAX_LENGTH as PASSWORD_MAX
 
 pytestmark = pytest.mark.anyio
 

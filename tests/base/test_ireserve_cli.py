@@ -14,10 +14,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from addon.base.cli import DEMO_FILE, build_parser, main
-from addon.base.host import load_host
-from addon.base.settings import REPO_ROOT
-from addon.base.web import create_app
+from addon.base.core.host import load_host
+from addon.base.core.settings import REPO_ROOT
+from addon.base.runtime.cli import DEMO_FILE, build_parser, main
+from addon.base.runtime.web import create_app
 from tests.conftest import base_environ
 
 SCHEMA_FILE = REPO_ROOT / "graphql" / "schema.graphql"

@@ -10,14 +10,14 @@ import logging
 
 import pytest
 
-from addon.base.logs import (
+from addon.base.core.logs import (
     chosen_format,
     configure_logging,
     field_of,
     log_fields,
     request_id_from,
 )
-from addon.base.settings import Settings, SettingsError
+from addon.base.core.settings import Settings, SettingsError
 
 pytestmark = pytest.mark.anyio
 

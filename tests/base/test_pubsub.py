@@ -8,8 +8,8 @@ import uuid
 
 import pytest
 
-from addon.base.host import load_host
-from addon.base.pubsub import (
+from addon.base.core.host import load_host
+from addon.base.server.pubsub import (
     LISTEN_APPLICATION_NAME,
     MAX_PAYLOAD_BYTES,
     Broker,

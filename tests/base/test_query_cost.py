@@ -2,9 +2,9 @@
 
 import pytest
 
-from addon.base.host import load_host
-from addon.base.query_cost import LIST_SIZE, query_cost
-from addon.base.schema import build_schema
+from addon.base.core.host import load_host
+from addon.base.server.query_cost import LIST_SIZE, query_cost
+from addon.base.server.schema import build_schema
 from graphql import parse
 from tests.conftest import base_environ
 

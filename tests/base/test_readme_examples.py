@@ -11,7 +11,7 @@ import re
 
 import pytest
 
-from addon.base.settings import REPO_ROOT
+from addon.base.core.settings import REPO_ROOT
 from tests.base.test_graphql_operations import demo, env_overrides  # noqa: F401 (fixtures)
 from tests.base.test_readme_frontend import FENCE, SECTION, contains, header
 

@@ -13,7 +13,7 @@ import re
 
 import pytest
 
-from addon.base.settings import REPO_ROOT
+from addon.base.core.settings import REPO_ROOT
 from tests.base.test_graphql_operations import demo, env_overrides, subscribe_once  # noqa: F401 (fixtures)
 
 pytestmark = pytest.mark.anyio

@@ -7,8 +7,7 @@ import json
 
 import pytest
 
-from addon.base.limits import MAX_JSON_DEPTH, json_too_deep
-from addon.base.settings import ApiLimits
+from addon.base.server.limits import MAX_JSON_DEPTH, ApiLimits, json_too_deep
 
 pytestmark = pytest.mark.anyio
 

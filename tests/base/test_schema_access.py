@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from addon.base import sessions
-from addon.base.events import commit
-from addon.base.settings import Settings, SettingsError
-from addon.base.users import create_user
+from addon.base.core.events import commit
+from addon.base.core.settings import Settings, SettingsError
+from addon.base.identity import sessions
+from addon.base.identity.users import create_user
 from graphql import get_introspection_query
 
 pytestmark = pytest.mark.anyio
@@ -52,7 +52,7 @@ async def test_introspection_needs_a_principal(http, tokens, kind):
 async def test_a_revoked_token_may_not_introspect(host, http, tokens):
     from sqlalchemy import update
 
-    from addon.base.models import ApiToken
+    from addon.base.identity.models import ApiToken
 
     assert "errors" not in await post(http, INTROSPECTIONS["schema"], bearer(tokens["frontend"]))
     async with host.database.session() as session:

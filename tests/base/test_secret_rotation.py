@@ -16,12 +16,12 @@ import pytest
 from cryptography.fernet import Fernet
 from sqlalchemy import select, text
 
-from addon.base.audit import AuditEvent, acting_as
-from addon.base.cli import main
-from addon.base.crypto import SecretBox, SecretKeyMismatch, secret_box
-from addon.base.host import load_host
-from addon.base.secrets_cli import SecretsNotRotated, cli_actor, rotate_secrets
-from addon.base.settings import SettingsError
+from addon.base.core.crypto import SecretBox, SecretKeyMismatch, secret_box
+from addon.base.core.host import load_host
+from addon.base.core.settings import SettingsError
+from addon.base.identity.audit import AuditEvent, acting_as
+from addon.base.runtime.cli import main
+from addon.base.runtime.secrets_cli import SecretsNotRotated, cli_actor, rotate_secrets
 from addon.resivo.cli import read_secret
 from addon.resivo.models import ResivoCredentials
 from tests.resivo.host_helpers import create_resivo_integration

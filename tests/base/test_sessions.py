@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select, update
 
-from addon.base.models import User, UserSession
+from addon.base.identity.models import User, UserSession
 from tests.base.identity_helpers import (
     VIEWER,
     add_user,

@@ -9,10 +9,10 @@ import pytest
 from sqlalchemy import select, update
 from starlette.requests import Request
 
-from addon.base import passwords
-from addon.base.i18n import Message
-from addon.base.models import User, UserSession
-from addon.base.sessions import csrf_token_for, hash_session_id, is_loopback
+from addon.base.core.i18n import Message
+from addon.base.identity import passwords
+from addon.base.identity.models import User, UserSession
+from addon.base.identity.sessions import csrf_token_for, hash_session_id, is_loopback
 from tests.base.identity_helpers import (
     PASSWORD,
     VIEWER,

@@ -12,15 +12,15 @@ import httpx
 import pytest
 from sqlalchemy import event, select, text
 
-from addon.base.db import Database
-from addon.base.events import commit
-from addon.base.graphql_app import GraphQLApp
-from addon.base.host import load_host
-from addon.base.schema import build_schema
-from addon.base.web import create_app
+from addon.base.core.db import Database
+from addon.base.core.events import commit
+from addon.base.core.host import load_host
+from addon.base.runtime.web import create_app
+from addon.base.server.graphql_app import GraphQLApp
+from addon.base.server.schema import build_schema
 from addon.booking import services
 from addon.booking.models import Booking, BookingStatusHistory, Customer
-from addon.booking.services import CustomerData
+from addon.booking.public import CustomerData
 from tests.booking.helpers import count, local, stored_status
 from tests.conftest import base_environ
 

@@ -9,8 +9,8 @@ from datetime import timedelta
 
 import pytest
 
-from addon.base.settings import SignInSettings
-from addon.base.throttle import ACCOUNT, ADDRESS, Limits, limits
+from addon.base.identity.sessions import SignInSettings
+from addon.base.identity.throttle import ACCOUNT, ADDRESS, Limits, limits
 from tests.base.identity_helpers import PASSWORD, add_user, browser, events, sign_in
 
 pytestmark = pytest.mark.anyio

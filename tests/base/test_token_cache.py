@@ -7,8 +7,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import update
 
-from addon.base.auth import hash_token
-from addon.base.models import ApiToken
+from addon.base.identity.auth import hash_token
+from addon.base.identity.models import ApiToken
 from tests.base.test_tokens_lifecycle import REVOKE, VIEWER, create, unauthenticated
 from tests.conftest import count_statements
 

@@ -9,8 +9,8 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select, update
 
-from addon.base.auth import hash_token
-from addon.base.models import ApiToken, User
+from addon.base.identity.auth import hash_token
+from addon.base.identity.models import ApiToken, User
 from tests.base.identity_helpers import add_user, dumped, events
 from tests.support.ids import row_id
 
@@ -172,7 +172,7 @@ async def test_token_events_are_in_the_audit_trail_without_the_token(gql, host):
 
 async def test_a_token_of_a_disabled_owner_row_is_refused_on_every_path(host, gql):
     """The check is in the token lookup itself (also what GraphiQL's page uses)."""
-    from addon.base.auth import authenticate
+    from addon.base.identity.auth import authenticate
 
     user = await add_user(host, "sam@example.com", "Sam Staff", "staff")
     made = await create(gql, name="sams-script", role="STAFF", ownerUserId=str(user.id))

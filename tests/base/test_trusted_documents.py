@@ -7,12 +7,14 @@ import json
 
 import pytest
 
-from addon.base.trusted_documents import (
+from addon.base.server.trusted_documents import (
     MANIFEST,
     OPERATIONS_DIR,
     TrustedDocuments,
-    build_manifest,
     document_hash,
+)
+from addon.base.tools.trusted_documents import (
+    build_manifest,
     render_manifest,
     write_manifest,
 )

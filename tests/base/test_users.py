@@ -9,8 +9,8 @@ import logging
 import pytest
 from sqlalchemy import select
 
-from addon.base.models import User
-from addon.base.passwords import password_problems
+from addon.base.identity.models import User
+from addon.base.identity.passwords import password_problems
 from tests.base.identity_helpers import PASSWORD, add_user, dumped, events
 from tests.support.ids import row_id
 
@@ -53,7 +53,7 @@ async def test_an_admin_creates_a_user(gql, host, caplog):
 
 
 async def test_the_user_type_has_no_password():
-    from addon.base.identity_api import UserType
+    from addon.base.identity.api import UserType
 
     assert not [name for name in UserType.__annotations__ if "password" in name or "hash" in name]
 

@@ -7,9 +7,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlalchemy import select
 
-from addon.base.errors import ValidationFailed
-from addon.base.host import load_host
-from addon.base.settings import SettingsError
+from addon.base.public import SettingsError, ValidationFailed, load_host
 from addon.booking import services
 from addon.booking.models import Booking, BookingStatusHistory, Customer
 from addon.booking.settings import BookingSettings, booking_settings

@@ -2,7 +2,7 @@
 
 import pytest
 
-from addon.base.errors import ValidationFailed
+from addon.base.public import ValidationFailed
 from addon.booking import services
 from addon.booking.models import BookingField, BookingFieldValue
 from tests.booking.helpers import (
@@ -189,7 +189,7 @@ async def test_a_failing_changed_handler_rolls_the_update_back(gql, host, bookin
 
 async def test_services_fire_inside_the_callers_transaction(host):
     """At the service level: the handler sees the new status in the same session, before commit."""
-    from addon.base.events import rollback
+    from addon.base.public import rollback
 
     seen = []
 

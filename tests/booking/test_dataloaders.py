@@ -2,7 +2,7 @@
 
 import pytest
 
-from addon.base.events import commit
+from addon.base.public import commit
 from addon.booking import services
 from tests.booking.helpers import local
 from tests.conftest import count_statements

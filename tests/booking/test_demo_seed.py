@@ -5,7 +5,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from addon.base.cli import DEMO_FILE, seed
+from addon.base.public import DEMO_FILE, seed
 from addon.booking.models import (
     BookableObject,
     Booking,

@@ -3,7 +3,7 @@
 import pytest
 from sqlalchemy import select
 
-from addon.base.audit import AuditEvent
+from addon.base.public import AuditEvent
 from addon.booking.models import DEFAULT_TRANSITIONS
 from tests.booking.helpers import (
     ERRORS,

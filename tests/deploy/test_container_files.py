@@ -9,7 +9,7 @@ import re
 
 import yaml
 
-from addon.base.settings import REPO_ROOT
+from addon.base.public import REPO_ROOT
 from tests.support.processes import DEPLOYMENT_COMMANDS, HEALTH_CHECK
 
 COMPOSE = yaml.safe_load((REPO_ROOT / "compose.yaml").read_text(encoding="utf-8"))

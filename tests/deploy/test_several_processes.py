@@ -21,12 +21,9 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import select
 
-from addon.base.api_kit import split_global_id
-from addon.base.auth import Role, create_token
-from addon.base.events import commit
-from addon.base.host import load_host
+from addon.base.public import Role, commit, create_token, load_host, split_global_id
 from addon.booking import services
-from addon.booking.models import BookingField, BookingFieldValue
+from addon.booking.public import BookingField, BookingFieldValue
 from addon.door_access.models import AccessGrant, GrantState
 from bench.harness import booking_of_reference
 from tests.conftest import GraphQLClient, base_environ
@@ -36,12 +33,12 @@ from tests.support.processes import (
     HEALTH_CHECK,
     WEB,
     WORKER,
-    children_of,
     free_port,
     run,
     start,
     stop,
     until_serving,
+    web_processes_of,
 )
 
 pytestmark = [pytest.mark.anyio, pytest.mark.heavy]
@@ -157,7 +154,7 @@ async def test_several_web_and_worker_processes_agree_on_every_booking(postgres_
                           {"mode": "drop_answer", "operation": "create_remote_access", "count": 10}):
                 assert (await admin.post("/_sandbox/faults", json=fault)).status_code < 300
 
-            web_children = children_of(web.pid)
+            web_children = web_processes_of(web.pid)
             assert len(web_children) == 2, "serve --workers 2 runs two web processes"
             gate = asyncio.Semaphore(IN_FLIGHT)
 
@@ -181,7 +178,7 @@ async def test_several_web_and_worker_processes_agree_on_every_booking(postgres_
             sets = (await admin.get("/_sandbox/authorizations")).json()
             faults = (await admin.get("/_sandbox/faults")).json()["faults"]
             fields = await field_values(here)
-            replaced = [pid for pid in children_of(web.pid) if pid not in web_children]
+            replaced = [pid for pid in web_processes_of(web.pid) if pid not in web_children]
             scraped = await client.get("/metrics", headers={"Authorization": f"Bearer {token}"})
     finally:
         statuses = {process.pid: stop(process) for process in reversed(processes)}

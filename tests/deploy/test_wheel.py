@@ -17,7 +17,7 @@ import httpx
 import pytest
 from babel.messages.pofile import read_po
 
-from addon.base.settings import REPO_ROOT
+from addon.base.public import REPO_ROOT
 from tests.support.processes import free_port
 
 pytestmark = pytest.mark.heavy

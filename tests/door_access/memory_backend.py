@@ -14,8 +14,7 @@ import itertools
 from collections import Counter
 from dataclasses import dataclass, field, replace
 
-from addon.base.errors import Problem
-from addon.base.i18n import Message
+from addon.base.public import Message, Problem
 from addon.door_access.backend import (
     AccessSet,
     AccessSetRequest,

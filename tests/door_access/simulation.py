@@ -33,10 +33,8 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, precondition, rule
 from sqlalchemy import select
 
-from addon.base.errors import ValidationFailed
-from addon.base.events import commit
-from addon.base.host import Host, load_host
-from addon.booking.services import (
+from addon.base.public import Host, ValidationFailed, commit, load_host
+from addon.booking.public import (
     CustomerData,
     create_booking,
     create_booking_field,

@@ -14,11 +14,9 @@ import pytest
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
-from addon.base.events import AFTER_COMMIT_KEY, commit
-from addon.base.host import load_host
-from addon.booking.models import Booking, BookingStatus
-from addon.booking.services import STATUS_CHANGED, CustomerData
-from addon.booking.services import create_booking as create_booking_row
+from addon.base.public import AFTER_COMMIT_KEY, commit, load_host
+from addon.booking.public import STATUS_CHANGED, Booking, BookingStatus, CustomerData
+from addon.booking.public import create_booking as create_booking_row
 from addon.door_access import reconcile
 from addon.door_access.backend import register_backend
 from addon.door_access.call_log import call_log

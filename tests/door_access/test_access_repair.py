@@ -9,9 +9,9 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from addon.base.events import commit
-from addon.booking.services import CustomerData
-from addon.booking.services import create_booking as create_booking_row
+from addon.base.public import commit
+from addon.booking.public import CustomerData
+from addon.booking.public import create_booking as create_booking_row
 from addon.door_access.call_log import call_log
 from addon.door_access.worker import Worker
 from tests.conftest import GraphQLClient, count_statements

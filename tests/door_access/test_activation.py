@@ -4,7 +4,7 @@ backend's own with the core's), activates a complete one, and deactivation is th
 import pytest
 from sqlalchemy import text
 
-from addon.base.errors import Problem
+from addon.base.public import Problem
 from tests.door_access.helpers import (
     AUTH_FIELD,
     ERRORS,

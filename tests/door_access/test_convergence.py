@@ -10,7 +10,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import update
 
-from addon.booking.models import Booking, BookingStatus
+from addon.booking.public import Booking, BookingStatus
 from addon.door_access.archiving import LiveAccess
 from addon.door_access.models import GrantState, Resolution, SetStatus
 from addon.door_access.sweep import sweep_once

@@ -6,7 +6,7 @@ before a replacement exists."""
 from datetime import datetime, timedelta, timezone
 from itertools import product
 
-from addon.base.i18n import Message
+from addon.base.public import Message
 from addon.door_access.backend import AccessSet
 from addon.door_access.decide import Known, Observed, Wanted, decide
 from addon.door_access.entitlement import Want

@@ -8,8 +8,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy import func, select
 
-from addon.base.audit import AuditEvent, record
-from addon.base.events import commit
+from addon.base.public import AuditEvent, audit, commit
 from addon.door_access.call_log import CallEntry, call_log, prune_call_log
 from addon.door_access.models import AccessCallLog
 from addon.door_access.worker import Worker
@@ -181,8 +180,8 @@ async def test_erasure_revokes_first_then_leaves_no_trace_anywhere(gql, host, me
                                     error=f"Recipient {NAME.upper()} <{EMAIL.upper()}> ({PHONE}) already has a set"))
     await call_log(host).flush()
     async with host.database.session() as session:
-        await record(session, "signin.failure", None, None, {"email": [None, EMAIL]})
-        await record(session, "note.add", "booking", row_id(made["id"]), {"text": [None, f"{NAME.upper()} called"]})
+        await audit.record(session, "signin.failure", None, None, {"email": [None, EMAIL]})
+        await audit.record(session, "note.add", "booking", row_id(made["id"]), {"text": [None, f"{NAME.upper()} called"]})
         await commit(session)
     assert {t for t, _ in await rows_mentioning(host, [NAME, EMAIL, PHONE])} == {
         "booking_customer", "booking_field_value", "door_call_log", "base_audit_event"}

@@ -7,7 +7,7 @@ import asyncio
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from addon.base.metrics import watch_pool
+from addon.base.public import watch_pool
 from addon.door_access.call_log import call_log
 from addon.door_access.sweep import sweep_once
 from addon.door_access.worker import Worker

@@ -10,7 +10,7 @@ from datetime import datetime, timezone
 import pytest
 from sqlalchemy import update
 
-from addon.booking.models import Booking
+from addon.booking.public import Booking
 from addon.door_access import apply, journal, leases, reconcile
 from addon.door_access import plan as plan_module
 from addon.door_access.leases import vendor_slots

@@ -15,7 +15,7 @@ IRESERVE = Path(sys.executable).with_name("ireserve")
 
 
 def command() -> list[str]:
-    return [str(IRESERVE)] if IRESERVE.exists() else [sys.executable, "-m", "addon.base.cli"]
+    return [str(IRESERVE)] if IRESERVE.exists() else [sys.executable, "-m", "addon.base.runtime.cli"]
 
 
 def test_ireserve_worker_runs_until_sigterm(tmp_path, sqlite_template):

@@ -7,9 +7,8 @@ import json
 import httpx
 import pytest
 
-from addon.base.cli import DEMO_FILE, seed
-from addon.base.settings import REPO_ROOT
-from addon.door_access.call_log import call_log
+from addon.base.public import DEMO_FILE, REPO_ROOT, seed
+from addon.door_access.public import call_log
 from addon.resivo.client import ResivoConnector
 from addon.resivo.connection import CallLogBridge
 from tests.base.test_graphql_operations import Operation, resolve

@@ -12,8 +12,7 @@ import httpx
 import pytest
 from sqlalchemy import text
 
-from addon.door_access.call_log import call_log
-from addon.door_access.directory import forget_doors
+from addon.door_access.public import call_log, forget_doors
 from addon.door_access.worker import Worker
 from addon.resivo.client import ResivoConnector
 from addon.resivo.connection import CallLogBridge

@@ -9,7 +9,7 @@ import json
 import pytest
 from sqlalchemy import select
 
-from addon.base.audit import AuditEvent
+from addon.base.public import AuditEvent
 from addon.resivo.models import PRODUCTION_BASE_URL
 from tests.base.test_audit_trail import TRAIL, actions, audit_events, changes, client
 from tests.door_access.helpers import create_integration

@@ -17,7 +17,7 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from addon.booking.services import set_booking_status
+from addon.booking.public import set_booking_status
 from addon.door_access.models import AccessGrant, GrantState, SetStatus
 from tests.conftest import base_environ
 from tests.door_access.helpers import create_booking, future, journal_of
@@ -30,7 +30,7 @@ TAKEOVER_LIMIT = 30.0  # seconds from the crash to the work being done by anothe
 
 
 def start_worker(environ: dict) -> subprocess.Popen:
-    command = [str(IRESERVE)] if IRESERVE.exists() else [sys.executable, "-m", "addon.base.cli"]
+    command = [str(IRESERVE)] if IRESERVE.exists() else [sys.executable, "-m", "addon.base.runtime.cli"]
     return subprocess.Popen(command + ["worker"], env=environ, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 

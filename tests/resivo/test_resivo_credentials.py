@@ -4,7 +4,7 @@ defaults and clears, that a refusal changes nothing, and that activation needs i
 import pytest
 from sqlalchemy import select
 
-from addon.door_access.backend import register_backend
+from addon.door_access.public import register_backend
 from addon.resivo.models import PRODUCTION_BASE_URL, ResivoCredentials
 from tests.door_access.helpers import (
     ERRORS,

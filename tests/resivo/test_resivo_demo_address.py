@@ -9,8 +9,7 @@ import json
 import pytest
 from sqlalchemy import select, update
 
-from addon.base.cli import DEMO_FILE, seed
-from addon.base.host import load_host
+from addon.base.public import DEMO_FILE, load_host, seed
 from addon.resivo.models import ResivoCredentials
 
 pytestmark = pytest.mark.anyio

@@ -9,9 +9,9 @@ import logging
 import pytest
 from sqlalchemy import func, select
 
-from addon.base.logs import JsonFormatter, TextFormatter, field_of, quiet_libraries
-from addon.door_access.call_log import call_log
+from addon.base.public import JsonFormatter, TextFormatter, field_of, quiet_libraries
 from addon.door_access.models import AccessCallLog
+from addon.door_access.public import call_log
 from addon.resivo.connection import get_connector
 from tests.door_access.helpers import create_booking, future, set_status
 from tests.resivo.host_helpers import DEMO_CREDENTIALS, configured_resivo

@@ -12,13 +12,16 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy import bindparam, select, text
 
-from addon.base.auth import Role, create_token
-from addon.base.crypto import secret_box
-from addon.base.db import UTCDateTime
-from addon.base.events import commit
-from addon.base.migrate import pending_model_changes, upgrade
-from addon.base.web import create_app
-from addon.door_access.call_log import call_log
+from addon.base.public import (
+    Role,
+    UTCDateTime,
+    commit,
+    create_app,
+    create_token,
+    pending_model_changes,
+    secret_box,
+    upgrade,
+)
 from addon.door_access.models import (
     AccessCallLog,
     AccessGrant,
@@ -29,6 +32,7 @@ from addon.door_access.models import (
     GrantState,
     SetStatus,
 )
+from addon.door_access.public import call_log
 from addon.resivo.client import Recipient, RemoteAccessRequest
 from addon.resivo.client import ResivoCredentials as WireCredentials
 from addon.resivo.models import PRODUCTION_BASE_URL, ResivoCredentials

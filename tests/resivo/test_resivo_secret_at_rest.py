@@ -5,7 +5,6 @@ import json
 import logging
 import os
 import stat
-import threading
 
 import httpx
 import pytest
@@ -13,11 +12,15 @@ from cryptography.fernet import Fernet
 from sqlalchemy import select, text
 from sqlmodel import SQLModel
 
-from addon.base.crypto import SecretBox, SecretKeyMismatch, _key_from_file, secret_box
-from addon.base.host import load_host
-from addon.base.settings import SettingsError
-from addon.door_access.call_log import call_log
+from addon.base.public import (
+    SecretBox,
+    SecretKeyMismatch,
+    SettingsError,
+    load_host,
+    secret_box,
+)
 from addon.door_access.models import AccessCallLog, DoorIntegration
+from addon.door_access.public import call_log
 from addon.resivo.client import ResivoConnector
 from addon.resivo.connection import CallLogBridge
 from addon.resivo.models import ResivoCredentials
@@ -359,33 +362,10 @@ async def test_an_environment_key_with_a_trailing_newline_works(host):
         await padded.database.dispose()
 
 
-def test_processes_starting_together_share_one_generated_key(tmp_path):
-    for trial in range(30):
-        path = tmp_path / f"var{trial}" / "secret.key"
-        start, keys, errors = threading.Barrier(8), [], []
-
-        def read_or_make():
-            start.wait()
-            try:
-                keys.append(_key_from_file(path))
-            except Exception as exc:  # noqa: BLE001  (collected for the assertion)
-                errors.append(exc)
-
-        threads = [threading.Thread(target=read_or_make) for _ in range(8)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-        assert errors == [] and len(set(keys)) == 1, (errors, len(set(keys)))
-        assert path.read_bytes().strip() == keys[0]
-        assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
-        assert [p.name for p in path.parent.iterdir()] == ["secret.key"]  # no temporary file left behind
-
-
 async def test_readiness_says_when_the_key_does_not_open_the_stored_secrets(gql, host):
     import httpx
 
-    from addon.base.web import create_app
+    from addon.base.public import create_app
 
     await resivo_integration(gql)
     wrong = other_host(host, IRESERVE_SECRET_KEY=Fernet.generate_key().decode())

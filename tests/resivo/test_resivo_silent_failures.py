@@ -8,7 +8,7 @@ import json
 import httpx
 import pytest
 
-from addon.base.cli import DEMO_FILE, seed
+from addon.base.public import DEMO_FILE, seed
 from addon.door_access.worker import Worker
 from addon.resivo.client import ResivoConnector
 from addon.resivo.connection import CallLogBridge

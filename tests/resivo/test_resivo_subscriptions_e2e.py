@@ -8,10 +8,8 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from addon.base.auth import Role, create_token
-from addon.base.events import commit
-from addon.base.host import load_host
-from addon.booking.services import set_booking_status
+from addon.base.public import Role, commit, create_token, load_host
+from addon.booking.public import set_booking_status
 from tests.conftest import GraphQLClient, base_environ
 from tests.door_access.helpers import create_booking, future
 from tests.resivo.host_helpers import DEMO_CREDENTIALS, STUDIO_DOORS, configured_resivo
@@ -91,6 +89,6 @@ async def test_a_subscriber_on_the_web_process_hears_the_worker_process_finish(p
 
 
 def booking_row(global_id: str) -> str:
-    from addon.base.api_kit import split_global_id
+    from addon.base.public import split_global_id
 
     return split_global_id(global_id)[1]

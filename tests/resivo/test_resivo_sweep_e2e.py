@@ -8,7 +8,7 @@ from datetime import datetime
 
 import pytest
 
-from addon.door_access.call_log import call_log
+from addon.door_access.public import call_log
 from addon.door_access.sweep import sweep_once
 from addon.door_access.worker import Worker
 from tests.door_access.helpers import create_booking, field_value, future

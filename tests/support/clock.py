@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from datetime import datetime, timedelta, timezone
 
-from addon.base.clock import Clock
+from addon.base.public import Clock
 
 
 class ManualClock(Clock):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from addon.base.api_kit import global_id, split_global_id
+from addon.base.public import global_id, split_global_id
 
 __all__ = ["global_id", "row_id"]
 

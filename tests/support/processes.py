@@ -32,7 +32,7 @@ def free_port() -> int:
 
 
 def command(arguments) -> list[str]:
-    base = [str(IRESERVE)] if IRESERVE.exists() else [sys.executable, "-m", "addon.base.cli"]
+    base = [str(IRESERVE)] if IRESERVE.exists() else [sys.executable, "-m", "addon.base.runtime.cli"]
     return base + list(arguments)
 
 
@@ -73,4 +73,18 @@ def children_of(pid: int) -> list[int]:
     found = []
     for task in Path(f"/proc/{pid}/task").iterdir():
         found += [int(c) for c in (task / "children").read_text().split()]
+    return found
+
+
+def web_processes_of(pid: int) -> list[int]:
+    """The web processes ``serve --workers`` (uvicorn's supervisor) runs: its children but the
+    resource tracker that Python's multiprocessing starts beside them."""
+    found = []
+    for child in children_of(pid):
+        try:
+            command = Path(f"/proc/{child}/cmdline").read_bytes()
+        except OSError:
+            continue  # ended meanwhile
+        if b"resource_tracker" not in command:
+            found.append(child)
     return found

@@ -1,4 +1,4 @@
-"""Alembic environment: runs on the connection handed over by ``addon.base.migrate``."""
+"""Alembic environment: runs on the connection handed over by ``addon.base.core.migrate``."""
 
 from alembic import context
 from sqlmodel import SQLModel

@@ -8,12 +8,15 @@ from typing import Optional
 import strawberry
 from strawberry.types import Info
 
-from addon.base.api_kit import UNSET
-from addon.base.auth import Role
-from addon.base.errors import Problem
-from addon.base.mutations import run_in_transaction
-from addon.base.permissions import IsAdmin, IsStaff
-from addon.base.preload import prime
+from addon.base.public import (
+    UNSET,
+    IsAdmin,
+    IsStaff,
+    Problem,
+    Role,
+    prime,
+    run_in_transaction,
+)
 
 from .. import erasure, lifecycle, services
 from ..models import BookingStatus

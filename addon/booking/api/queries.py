@@ -10,20 +10,22 @@ import strawberry
 from sqlalchemy import func, or_, select
 from strawberry.types import Info
 
-from addon.base.api_kit import id_argument
-from addon.base.connections import (
+from addon.base.public import (
+    CodedError,
+    IsFrontend,
+    IsStaff,
     OrderDirection,
     Ordering,
+    at_path,
     empty_page,
+    id_argument,
     instant_key,
     int_key,
     keyset_page,
     page_request,
+    preload_selection,
     text_key,
 )
-from addon.base.errors import CodedError
-from addon.base.permissions import IsFrontend, IsStaff
-from addon.base.preload import at_path, preload_selection
 
 from ..models import BookableObject, Booking, BookingField, BookingStatus, Customer
 from . import plan  # noqa: F401  (registers what a bookings page reads up front)

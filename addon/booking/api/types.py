@@ -9,13 +9,19 @@ from typing import Optional
 import strawberry
 from strawberry.types import Info
 
-from addon.base.api_kit import global_id, payload
-from addon.base.connections import connection_type
-from addon.base.extend import mixins_for
-from addon.base.i18n import match_language, request_language
-from addon.base.nodes import Node
-from addon.base.permissions import STAFF_ONLY, StaffOnlyField, is_staff
-from addon.base.preload import known_or_load
+from addon.base.public import (
+    STAFF_ONLY,
+    Node,
+    StaffOnlyField,
+    connection_type,
+    global_id,
+    is_staff,
+    known_or_load,
+    loaded_by,
+    match_language,
+    payload,
+    request_language,
+)
 
 from ..models import BookableObject, Booking, BookingField, BookingStatus, Customer
 from ..privacy import known_staff_only_field_codes, staff_only_field_codes
@@ -41,14 +47,15 @@ class BookableObjectType(Node):
     def archived(self) -> bool:
         return self.archived_at is not None
 
-    # Synchronous when the list's plan read the rows (addon.base.preload), else awaitable.
+    # Synchronous when the list's plan read the rows (addon.base.public.preload_selection), else awaitable.
     @strawberry.field(description="The main object this sub-object belongs to.")
     def parent(self, info: Info) -> Optional["BookableObjectType"]:
         if self.parent_id is None:
             return None
         return known_or_load(info.context, "booking.object", self.parent_id, BookableObjectType.from_model)
 
-    @strawberry.field(description="Its sub-objects; archived ones only with includeArchived.")
+    @strawberry.field(description="Its sub-objects; archived ones only with includeArchived.",
+                      metadata=loaded_by("booking.sub_objects", "row_id"))
     def sub_objects(self, info: Info, include_archived: bool = False) -> list["BookableObjectType"]:
         return known_or_load(info.context, "booking.sub_objects", self.row_id,
                              lambda rows: [BookableObjectType.from_model(r) for (r,) in rows
@@ -175,54 +182,48 @@ async def _field_values_later(context, booking_id: int) -> list[BookingFieldValu
     return await values if inspect.isawaitable(values) else values
 
 
-def _booking_base() -> type:
-    @strawberry.type(name="Booking")
-    class BookingType(Node, *mixins_for("Booking")):
-        row_id: strawberry.Private[int]
-        reference: str
-        start: datetime
-        end: datetime
-        object_id: strawberry.Private[int]
-        customer_id: strawberry.Private[int]
-        status_id: strawberry.Private[int]
+@strawberry.type(name="Booking")
+class BookingType(Node):
+    row_id: strawberry.Private[int]
+    reference: str
+    start: datetime
+    end: datetime
+    object_id: strawberry.Private[int]
+    customer_id: strawberry.Private[int]
+    status_id: strawberry.Private[int]
 
-        @classmethod
-        def from_model(cls, row: Booking) -> "BookingType":
-            return cls(id=global_id("Booking", row.id), row_id=row.id, reference=row.reference, start=row.start_at,
-                       end=row.end_at, object_id=row.object_id, customer_id=row.customer_id, status_id=row.status_id)
+    @classmethod
+    def from_model(cls, row: Booking) -> "BookingType":
+        return cls(id=global_id("Booking", row.id), row_id=row.id, reference=row.reference, start=row.start_at,
+                   end=row.end_at, object_id=row.object_id, customer_id=row.customer_id, status_id=row.status_id)
 
-        # Synchronous when the list's plan read the rows (see preload_booking_fields), else awaitable.
-        @strawberry.field(name="object", description="The booked object or sub-object.")
-        def object_(self, info: Info) -> BookableObjectType:
-            return known_or_load(info.context, "booking.object", self.object_id, BookableObjectType.from_model)
+    # Synchronous when the list's plan read the rows (see preload_booking_fields), else awaitable.
+    @strawberry.field(name="object", description="The booked object or sub-object.")
+    def object_(self, info: Info) -> BookableObjectType:
+        return known_or_load(info.context, "booking.object", self.object_id, BookableObjectType.from_model)
 
-        @strawberry.field
-        def customer(self, info: Info) -> CustomerType:
-            return known_or_load(info.context, "booking.customer", self.customer_id, CustomerType.from_model)
+    @strawberry.field(metadata=loaded_by("booking.customer", "customer_id"))
+    def customer(self, info: Info) -> CustomerType:
+        return known_or_load(info.context, "booking.customer", self.customer_id, CustomerType.from_model)
 
-        @strawberry.field
-        def status(self, info: Info) -> BookingStatusType:
-            return known_or_load(info.context, "booking.status", self.status_id, BookingStatusType.from_model)
+    @strawberry.field(metadata=loaded_by("booking.status", "status_id"))
+    def status(self, info: Info) -> BookingStatusType:
+        return known_or_load(info.context, "booking.status", self.status_id, BookingStatusType.from_model)
 
-        @strawberry.field
-        def fields(self, info: Info) -> list[BookingFieldValueType]:
-            private = frozenset() if is_staff(info) else known_staff_only_field_codes(info.context)
-            if private is None:
-                return _field_values_later(info.context, self.row_id)
-            return _field_values(info.context, self.row_id, private)
+    @strawberry.field
+    def fields(self, info: Info) -> list[BookingFieldValueType]:
+        private = frozenset() if is_staff(info) else known_staff_only_field_codes(info.context)
+        if private is None:
+            return _field_values_later(info.context, self.row_id)
+        return _field_values(info.context, self.row_id, private)
 
-        @strawberry.field
-        def history(self, info: Info) -> list[StatusChangeType]:
-            return known_or_load(info.context, "booking.history", self.row_id, lambda rows: [
-                StatusChangeType(from_status_id=h.from_status_id, to_status_id=h.to_status_id, at=h.changed_at,
-                                 by=h.changed_by, forced=h.forced)
-                for (h,) in rows
-            ])
-
-    return BookingType
-
-
-BookingType = _booking_base()
+    @strawberry.field
+    def history(self, info: Info) -> list[StatusChangeType]:
+        return known_or_load(info.context, "booking.history", self.row_id, lambda rows: [
+            StatusChangeType(from_status_id=h.from_status_id, to_status_id=h.to_status_id, at=h.changed_at,
+                             by=h.changed_by, forced=h.forced)
+            for (h,) in rows
+        ])
 
 
 BookingConnection = connection_type("Booking", BookingType, "Bookings, a page at a time.")

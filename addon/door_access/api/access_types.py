@@ -9,12 +9,15 @@ from typing import Optional
 import strawberry
 from strawberry.types import Info
 
-from addon.base.api_kit import global_id
-from addon.base.extend import extend_type
-from addon.base.i18n import Message
-from addon.base.nodes import Node
-from addon.base.permissions import STAFF_ONLY, StaffOnlyField
-from addon.base.preload import known_or_load, preload, preloads
+from addon.base.public import (
+    STAFF_ONLY,
+    Message,
+    Node,
+    StaffOnlyField,
+    global_id,
+    known_or_load,
+    preload,
+)
 
 from ..models import AccessGrant, Desired, GrantState
 
@@ -103,7 +106,6 @@ def _last_error(row: AccessGrant) -> Optional[str]:
 
 
 
-@extend_type("Booking")
 @strawberry.type(name="BookingAccessFields")
 class BookingAccessFields:
     @strawberry.field(description="Door access per integration.")
@@ -113,8 +115,7 @@ class BookingAccessFields:
                              lambda rows: [AccessGrantType.from_model(r) for r in rows])
 
 
-@preloads("Booking", "access")
-async def _grants(context, bookings, selected) -> None:
+async def preload_grants(context, bookings, selected) -> None:
     groups = await preload(context, "door_access.grants", (b.row_id for b in bookings))
     if "integration" in selected:
         await preload(context, "door_access.integration", (g.integration_id for rows in groups for g in rows))

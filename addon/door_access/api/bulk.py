@@ -11,13 +11,15 @@ from sqlalchemy import case, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.types import Info
 
-from addon.base import audit
-from addon.base.errors import UserError, ValidationFailed
-from addon.base.host import Host
-from addon.base.mutations import run_in_transaction
-from addon.base.permissions import IsStaff
-from addon.booking.models import BookableObject, Booking
-from addon.booking.services import get_object
+from addon.base.public import (
+    Host,
+    IsStaff,
+    UserError,
+    ValidationFailed,
+    audit,
+    run_in_transaction,
+)
+from addon.booking.public import BookableObject, Booking, get_object
 
 from ..models import AccessGrant, Desired, DoorIntegration, GrantState
 from ..policy import get_integration

@@ -10,9 +10,7 @@ import strawberry
 from sqlalchemy import case, func, select
 from strawberry.types import Info
 
-from addon.base.errors import CodedError, ValidationFailed
-from addon.base.i18n import Message
-from addon.base.permissions import IsAdmin
+from addon.base.public import CodedError, IsAdmin, Message, ValidationFailed
 
 from ..models import UNRESOLVED, AccessCallLog, AccessGrant, AccessSetRecord, DoorIntegration, GrantState, Resolution, SweepRun
 from ..policy import get_integration

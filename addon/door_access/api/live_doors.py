@@ -7,9 +7,8 @@ from typing import NamedTuple
 
 from sqlalchemy import select
 
-from addon.base.db import release
-from addon.base.i18n import Message
-from addon.booking.models import BookableObject
+from addon.base.public import Message, release
+from addon.booking.public import BookableObject
 
 from ..backend import (
     BackendError,
@@ -20,7 +19,7 @@ from ..backend import (
 )
 from ..mapping import resolve_names
 from ..models import DoorIntegration, DoorMapping
-from .types import DoorMappingType, ResolvedDoorType
+from .mapping_types import DoorMappingType, ResolvedDoorType
 
 
 class LiveDoors(NamedTuple):

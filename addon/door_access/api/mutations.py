@@ -7,22 +7,25 @@ from typing import Optional
 import strawberry
 from strawberry.types import Info
 
-from addon.base.errors import UserError, ValidationFailed
-from addon.base.mutations import run_in_transaction
-from addon.base.permissions import IsAdmin, IsStaff
-from addon.booking.api.types import BookingType
-from addon.booking.models import BookableObject
+from addon.base.public import (
+    IsAdmin,
+    IsStaff,
+    UserError,
+    ValidationFailed,
+    run_in_transaction,
+)
+from addon.booking.public import BookableObject, BookingType
 
 from .. import mapping_edit, policy, repair
 from ..archiving import LiveAccess, archive_integration
 from ..reconcile import reconcile_now
 from ..worker import running_worker
 from .live_doors import live_doors_cached, mapping_warnings, resolved_doors
+from .mapping_types import DoorMappingType
 from .types import (
     ArchiveDoorIntegrationPayload,
     DoorIntegrationPayload,
     DoorIntegrationType,
-    DoorMappingType,
     SetDoorIntegrationActivePayload,
     SetDoorMappingPayload,
 )

@@ -10,19 +10,18 @@ import strawberry
 from sqlalchemy import select
 from strawberry.types import Info
 
-from addon.base.api_kit import id_argument
-from addon.base.connections import (
+from addon.base.public import (
+    CodedError,
+    IsAdmin,
     Ordering,
+    ValidationFailed,
     empty_page,
+    id_argument,
     int_key,
     keyset_page,
     page_request,
 )
-from addon.base.errors import CodedError, ValidationFailed
-from addon.base.permissions import IsAdmin
-from addon.booking.api.types import BookableObjectType
-from addon.booking.models import BookableObject
-from addon.booking.services import get_booking
+from addon.booking.public import BookableObject, BookableObjectType, get_booking
 
 from .. import policy
 from ..backend import backends

@@ -1,5 +1,5 @@
 """Live door access: GraphQL subscriptions (graphql-transport-ws on /graphql; see
-``addon/base/graphql_ws.py``). Every event is loaded from the database when it is sent, with the
+``addon/base/server/graphql_ws.py``). Every event is loaded from the database when it is sent, with the
 same types (and the same privacy rules) as ``Booking.access``."""
 
 from __future__ import annotations
@@ -12,13 +12,17 @@ import strawberry
 from sqlalchemy import or_, select
 from strawberry.types import Info
 
-from addon.base.api_kit import global_id, id_argument
-from addon.base.errors import CodedError
-from addon.base.graphql_ws import event_reads, listening
-from addon.base.i18n import N_
-from addon.base.permissions import IsAdmin, IsFrontend
-from addon.booking.api.types import BookingType
-from addon.booking.models import Booking
+from addon.base.public import (
+    N_,
+    CodedError,
+    IsAdmin,
+    IsFrontend,
+    event_reads,
+    global_id,
+    id_argument,
+    listening,
+)
+from addon.booking.public import Booking, BookingType
 
 from ..live import booking_channel, integration_channel
 from ..models import AccessGrant, Desired, DoorIntegration, GrantState

@@ -1,5 +1,5 @@
-"""GraphQL types of door access. Built lazily (at schema build time) so that backend addons can
-add their own fields to ``DoorIntegration`` (see ``addon.base.extend``)."""
+"""GraphQL types of door access. Backend addons add their own fields to ``DoorIntegration`` (see
+``addon.base.public.extend_type``)."""
 
 from __future__ import annotations
 
@@ -10,16 +10,14 @@ from typing import Optional
 import strawberry
 from strawberry.types import Info
 
-from addon.base.api_kit import global_id, payload
-from addon.base.connections import connection_type
-from addon.base.errors import UserError
-from addon.base.extend import mixins_for
-from addon.base.nodes import Node
-from addon.booking.api.types import BookableObjectType
+from addon.base.public import Node, UserError, connection_type, global_id, payload
+from addon.booking.public import BookableObjectType
 
 from ..backend import Door, Location
-from ..models import AccessCallLog, DoorIntegration, DoorMapping
+from ..models import AccessCallLog, DoorIntegration
 from ..plan import PlanAction
+from .live_doors import door_mappings
+from .mapping_types import DoorMappingType, ResolvedDoorType
 
 
 @strawberry.type(name="DoorLocation", description="Where doors live at the lock vendor (a site, a property).")
@@ -47,76 +45,48 @@ class DoorType:
                                             time_zone=door.location_time_zone))
 
 
-@strawberry.type(name="ResolvedDoor")
-class ResolvedDoorType:
-    name: str
-    id: Optional[str] = strawberry.field(description="The door's live id; null when the name does not resolve.")
-    online: Optional[bool]
-
-
-@strawberry.type(name="DoorMapping", description="Which doors an object's bookings open.")
-class DoorMappingType(Node):
-    row_id: strawberry.Private[int]
-    object: BookableObjectType
-    door_names: list[str]
-    doors: list[ResolvedDoorType]
-    warnings: list[str]
-
-    @classmethod
-    def build(cls, row: DoorMapping, obj, doors: list[ResolvedDoorType], warnings: list[str]) -> "DoorMappingType":
-        return cls(id=global_id("DoorMapping", row.id), row_id=row.id, object=BookableObjectType.from_model(obj),
-                   door_names=list(row.door_names), doors=doors, warnings=warnings)
-
-
 @strawberry.type(name="DoorBackend", description="A lock vendor this installation can talk to.")
 class DoorBackendType:
     name: str = strawberry.field(description="What an integration's backend field holds.")
     label: str
 
 
-def _integration_type() -> type:
-    @strawberry.type(name="DoorIntegration", description=(
-        "An integration with one lock vendor (its backend): when bookings get door access and which doors. "
-        "The backend's own settings (credentials) are in the field named after it."))
-    class DoorIntegrationType(Node, *mixins_for("DoorIntegration")):
-        row_id: strawberry.Private[int]
-        name: str
-        backend: str
-        active: bool
-        trigger_statuses: list[str]
-        revoke_statuses: list[str]
-        time_before_minutes: int
-        authorization_id_field: Optional[str]
-        default_language: str
-        created_at: datetime
-        updated_at: datetime
-        archived_at: Optional[datetime] = strawberry.field(description=(
-            "When it was archived (inactive for good, kept for history); null while in use."))
+@strawberry.type(name="DoorIntegration", description=(
+    "An integration with one lock vendor (its backend): when bookings get door access and which doors. "
+    "The backend's own settings (credentials) are in the field named after it."))
+class DoorIntegrationType(Node):
+    row_id: strawberry.Private[int]
+    name: str
+    backend: str
+    active: bool
+    trigger_statuses: list[str]
+    revoke_statuses: list[str]
+    time_before_minutes: int
+    authorization_id_field: Optional[str]
+    default_language: str
+    created_at: datetime
+    updated_at: datetime
+    archived_at: Optional[datetime] = strawberry.field(description=(
+        "When it was archived (inactive for good, kept for history); null while in use."))
 
-        @classmethod
-        def from_model(cls, row: DoorIntegration) -> "DoorIntegrationType":
-            return cls(
-                id=global_id("DoorIntegration", row.id), row_id=row.id, name=row.name, backend=row.backend, active=row.active,
-                trigger_statuses=list(row.trigger_statuses or []), revoke_statuses=list(row.revoke_statuses or []),
-                time_before_minutes=row.time_before_minutes, authorization_id_field=row.authorization_id_field,
-                default_language=row.default_language, created_at=row.created_at, updated_at=row.updated_at,
-                archived_at=row.archived_at,
-            )
+    @classmethod
+    def from_model(cls, row: DoorIntegration) -> "DoorIntegrationType":
+        return cls(
+            id=global_id("DoorIntegration", row.id), row_id=row.id, name=row.name, backend=row.backend, active=row.active,
+            trigger_statuses=list(row.trigger_statuses or []), revoke_statuses=list(row.revoke_statuses or []),
+            time_before_minutes=row.time_before_minutes, authorization_id_field=row.authorization_id_field,
+            default_language=row.default_language, created_at=row.created_at, updated_at=row.updated_at,
+            archived_at=row.archived_at,
+        )
 
-        @strawberry.field(description="True when archived: it cannot be activated or chosen until restored.")
-        def archived(self) -> bool:
-            return self.archived_at is not None
+    @strawberry.field(description="True when archived: it cannot be activated or chosen until restored.")
+    def archived(self) -> bool:
+        return self.archived_at is not None
 
-        @strawberry.field(description="Object → doors, resolved against the live door list.")
-        async def door_mappings(self, info: Info) -> list[DoorMappingType]:
-            from .live_doors import door_mappings
+    @strawberry.field(description="Object → doors, resolved against the live door list.")
+    async def door_mappings(self, info: Info) -> list[DoorMappingType]:
+        return await door_mappings(info.context, self.row_id)
 
-            return await door_mappings(info.context, self.row_id)
-
-    return DoorIntegrationType
-
-
-DoorIntegrationType = _integration_type()
 
 DoorIntegrationPayload = payload("DoorIntegrationPayload", "integration", DoorIntegrationType,
                                  "Result of a change to an integration.")

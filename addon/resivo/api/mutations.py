@@ -7,9 +7,8 @@ from typing import Optional
 import strawberry
 from strawberry.types import Info
 
-from addon.base.mutations import run_in_transaction
-from addon.base.permissions import IsAdmin
-from addon.door_access.api.types import DoorIntegrationPayload, DoorIntegrationType
+from addon.base.public import IsAdmin, run_in_transaction
+from addon.door_access.public import DoorIntegrationPayload, DoorIntegrationType
 
 from ..credentials import CredentialChanges, set_credentials
 

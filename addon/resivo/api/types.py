@@ -9,8 +9,6 @@ from typing import Optional
 import strawberry
 from strawberry.types import Info
 
-from addon.base.extend import extend_type
-
 from ..models import ResivoCredentials
 
 
@@ -31,7 +29,10 @@ class ResivoSettingsType:
                    target_mobile_app_id=row.target_mobile_app_id, base_url=row.base_url, updated_at=row.updated_at)
 
 
-@extend_type("DoorIntegration")
+# What the console's Authentication tab reads of an integration (static/console/authentication.js).
+CONSOLE_FIELDS = "resivo { siteOwnerId clientId clientSecretSet siteId targetMobileAppId baseUrl }"
+
+
 @strawberry.type(name="DoorIntegrationResivoFields")
 class DoorIntegrationResivoFields:
     @strawberry.field(description="Resivo's settings; null for another backend or before they are entered.")

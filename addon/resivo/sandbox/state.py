@@ -20,7 +20,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from addon.base.resources import data_path
+from addon.base.public import data_path
 
 from .faults import FaultPlan
 

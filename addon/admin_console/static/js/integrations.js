@@ -1,9 +1,9 @@
 // Integrations: the list, "Add integration", and one integration's tabs as in the set-up guide:
-// Authentication, Details, Mapping, Activate.
+// Authentication, Details, Mapping, Activate. The Authentication tab is the backend's own: the
+// console imports the part its backend registered (/admin/parts.json) and names no vendor itself.
 import { errorsByField, gql } from "./api.js";
 import { field, h, notice, selected, show } from "./dom.js";
 import { t } from "./i18n.js";
-import { authenticationTab } from "./authentication.js";
 import { mappingTab } from "./mapping.js";
 
 const ERRORS = "errors { field code message }";
@@ -19,7 +19,7 @@ export async function integrationsPage(main, path, viewer) {
   const [id, tab] = path;
   if (!id) return listPage(main);
   if (id === "new") return addPage(main);
-  return integrationPage(main, id, tab || "authentication");
+  return integrationPage(main, id, tab);
 }
 
 async function listPage(main) {
@@ -71,25 +71,55 @@ async function addPage(main) {
   show(main, h("h1", {}, t("Add integration")), form);
 }
 
-const TABS = [
-  ["authentication", () => t("Authentication")],
-  ["details", () => t("Details")],
-  ["mapping", () => t("Mapping")],
-  ["activate", () => t("Activate")],
-];
+// What every tab of a backend's part is handed besides its panel and the integration.
+const KIT = { errorsByField, field, gql, h, notice, show, t };
+
+// A backend without a console part of its own still has the guide's first tab.
+const NO_PART_TABS = [{
+  key: "authentication",
+  label: () => t("Authentication"),
+  render: (panel) => show(panel, h("h2", {}, t("Authentication")),
+    notice("info", t("This backend has no settings in the console; use its GraphQL mutation."))),
+}];
+
+let parts = null;
+
+/** The parts backends add to the console: [{backend, script, fields}], read once per page load. */
+function consoleParts() {
+  parts ??= fetch("/admin/parts.json", { credentials: "same-origin" })
+    .then((response) => (response.ok ? response.json() : { parts: [] }))
+    .then((body) => body.parts);
+  return parts;
+}
+
+async function backendTabs(part) {
+  if (!part) return NO_PART_TABS;
+  const module = await import(part.script);
+  return module.tabs;
+}
 
 let keepTabFocus = false;
 
 async function integrationPage(main, id, tab) {
+  const known = await consoleParts();
+  // Every part's fields: each answers null on an integration of another backend.
   const query = `query($id: ID!) { doorIntegration(id: $id) { ${INTEGRATION}
-    resivo { siteOwnerId clientId clientSecretSet siteId targetMobileAppId baseUrl } } }`;
+    ${known.map((part) => part.fields).join(" ")} } }`;
   const { doorIntegration: integration } = await gql(query, { id });
   if (!integration) {
     show(main, notice("error", t("This integration does not exist (any more).")));
     return;
   }
+  const own = await backendTabs(known.find((part) => part.backend === integration.backend));
+  const tabs = [
+    ...own.map((part) => [part.key, () => part.label(t), (panel) => part.render(panel, integration, KIT)]),
+    ["details", () => t("Details"), (panel) => detailsTab(panel, integration)],
+    ["mapping", () => t("Mapping"), (panel) => mappingTab(panel, integration)],
+    ["activate", () => t("Activate"), (panel) => activateTab(panel, integration, () => integrationPage(main, id, tab))],
+  ];
+  if (!tabs.some(([key]) => key === tab)) tab = tabs[0][0];
   const panel = h("section", { role: "tabpanel", id: "tab-panel", tabindex: "0" });
-  const buttons = TABS.map(([key, label]) => h("button", {
+  const buttons = tabs.map(([key, label]) => h("button", {
     type: "button", role: "tab", id: `tab-${key}`, "aria-controls": "tab-panel",
     "aria-selected": key === tab ? "true" : "false", tabindex: key === tab ? "0" : "-1",
     onclick: () => { location.hash = `#/integrations/${encodeURIComponent(id)}/${key}`; },
@@ -111,11 +141,7 @@ async function integrationPage(main, id, tab) {
     tablist, panel);
   if (keepTabFocus) buttons.find((b) => b.getAttribute("aria-selected") === "true").focus();
   keepTabFocus = false;
-  const reload = () => integrationPage(main, id, tab);
-  if (tab === "details") return detailsTab(panel, integration);
-  if (tab === "mapping") return mappingTab(panel, integration);
-  if (tab === "activate") return activateTab(panel, integration, reload);
-  return authenticationTab(panel, integration);
+  return tabs.find(([key]) => key === tab)[2](panel);
 }
 
 // -- Details ---------------------------------------------------------------------------------

@@ -5,7 +5,7 @@ Revision ID: base_0001
 import sqlalchemy as sa
 from alembic import op
 
-from addon.base.db import UTCDateTime
+from addon.base.core.db import UTCDateTime
 
 revision = "base_0001"
 down_revision = None

@@ -6,7 +6,7 @@ Revises: base_0001
 import sqlalchemy as sa
 from alembic import op
 
-from addon.base.db import UTCDateTime
+from addon.base.core.db import UTCDateTime
 
 revision = "base_0002"
 down_revision = "base_0001"

@@ -6,7 +6,7 @@ Revises: base_0001
 import sqlalchemy as sa
 from alembic import op
 
-import addon.base.db
+from addon.base.public import UTCDateTime
 
 revision = 'booking_0001'
 down_revision = 'base_0001'
@@ -57,10 +57,10 @@ def upgrade() -> None:
     sa.Column('object_id', sa.Integer(), nullable=False),
     sa.Column('customer_id', sa.Integer(), nullable=False),
     sa.Column('status_id', sa.Integer(), nullable=False),
-    sa.Column('start_at', addon.base.db.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('end_at', addon.base.db.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('created_at', addon.base.db.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('updated_at', addon.base.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('start_at', UTCDateTime(timezone=True), nullable=False),
+    sa.Column('end_at', UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['customer_id'], ['booking_customer.id'], ),
     sa.ForeignKeyConstraint(['object_id'], ['booking_object.id'], ),
     sa.ForeignKeyConstraint(['status_id'], ['booking_status.id'], ),
@@ -92,7 +92,7 @@ def upgrade() -> None:
     sa.Column('booking_id', sa.Integer(), nullable=False),
     sa.Column('from_status_id', sa.Integer(), nullable=True),
     sa.Column('to_status_id', sa.Integer(), nullable=False),
-    sa.Column('changed_at', addon.base.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('changed_at', UTCDateTime(timezone=True), nullable=False),
     sa.Column('changed_by', sa.String(length=100), nullable=False),
     sa.ForeignKeyConstraint(['booking_id'], ['booking_booking.id'], ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['from_status_id'], ['booking_status.id'], ),

@@ -6,7 +6,7 @@ Revises: booking_0001
 import sqlalchemy as sa
 from alembic import op
 
-from addon.base.db import UTCDateTime
+from addon.base.public import UTCDateTime
 
 revision = "booking_0002"
 down_revision = "booking_0001"

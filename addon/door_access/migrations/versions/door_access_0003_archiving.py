@@ -6,7 +6,7 @@ Revises: door_access_0002
 import sqlalchemy as sa
 from alembic import op
 
-from addon.base.db import UTCDateTime
+from addon.base.public import UTCDateTime
 
 revision = "door_access_0003"
 down_revision = "door_access_0002"

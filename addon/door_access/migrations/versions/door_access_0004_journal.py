@@ -11,7 +11,7 @@ Revises: door_access_0003
 import sqlalchemy as sa
 from alembic import op
 
-from addon.base.db import UTCDateTime
+from addon.base.public import UTCDateTime
 
 revision = "door_access_0004"
 down_revision = "door_access_0003"

@@ -6,7 +6,7 @@ Revises: booking_0001
 import sqlalchemy as sa
 from alembic import op
 
-import addon.base.db
+from addon.base.public import UTCDateTime
 
 revision = 'resivo_0001'
 down_revision = 'booking_0001'
@@ -30,8 +30,8 @@ def upgrade() -> None:
     sa.Column('time_before_minutes', sa.Integer(), nullable=False),
     sa.Column('authorization_id_field', sa.String(length=64), nullable=True),
     sa.Column('default_language', sa.String(length=8), nullable=False),
-    sa.Column('created_at', addon.base.db.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('updated_at', addon.base.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id')
     )
     op.create_table('resivo_door_mapping',
@@ -39,7 +39,7 @@ def upgrade() -> None:
     sa.Column('integration_id', sa.Integer(), nullable=False),
     sa.Column('object_id', sa.Integer(), nullable=False),
     sa.Column('component_names', sa.JSON(), nullable=False),
-    sa.Column('updated_at', addon.base.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['integration_id'], ['resivo_integration.id'], ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['object_id'], ['booking_object.id'], ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id'),
@@ -61,18 +61,18 @@ def upgrade() -> None:
     sa.Column('superseded_authorization_id', sa.String(length=100), nullable=True),
     sa.Column('site_id', sa.String(length=100), nullable=True),
     sa.Column('doors', sa.JSON(), nullable=False),
-    sa.Column('valid_from', addon.base.db.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('valid_to', addon.base.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('valid_from', UTCDateTime(timezone=True), nullable=True),
+    sa.Column('valid_to', UTCDateTime(timezone=True), nullable=True),
     sa.Column('locale', sa.String(length=16), nullable=True),
     sa.Column('attempts', sa.Integer(), nullable=False),
     sa.Column('last_error', sa.Text(), nullable=True),
-    sa.Column('next_attempt_at', addon.base.db.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('claimed_until', addon.base.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('next_attempt_at', UTCDateTime(timezone=True), nullable=True),
+    sa.Column('claimed_until', UTCDateTime(timezone=True), nullable=True),
     sa.Column('claimed_by', sa.String(length=64), nullable=True),
     sa.Column('revoke_requested_by', sa.String(length=100), nullable=True),
-    sa.Column('revoke_requested_at', addon.base.db.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('created_at', addon.base.db.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('updated_at', addon.base.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('revoke_requested_at', UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['booking_id'], ['booking_booking.id'], ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['integration_id'], ['resivo_integration.id'], ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id'),
@@ -87,7 +87,7 @@ def upgrade() -> None:
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('integration_id', sa.Integer(), nullable=True),
     sa.Column('booking_id', sa.Integer(), nullable=True),
-    sa.Column('at', addon.base.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('at', UTCDateTime(timezone=True), nullable=False),
     sa.Column('operation', sa.String(length=40), nullable=False),
     sa.Column('method', sa.String(length=10), nullable=False),
     sa.Column('path', sa.String(length=500), nullable=False),

@@ -10,7 +10,7 @@ Depends on: door_access_0001
 import sqlalchemy as sa
 from alembic import op
 
-from addon.base.db import UTCDateTime
+from addon.base.public import UTCDateTime
 
 revision = "resivo_0003"
 down_revision = "resivo_0002"

@@ -1,0 +1,3 @@
+"""The kit every addon builds its GraphQL part with: global ids and inputs, cursor connections,
+``Node``, preloading plans, permissions, mutations in one transaction, type extension.
+Builds on ``core`` only."""

@@ -1,0 +1,35 @@
+"""The public face of ``door_access``: what a lock-vendor backend (and the console) may use — the
+backend protocol and its errors, registering a backend, the integration's table and GraphQL type,
+the vendor-call log, the door directory, the integration policy's checks, and the parts a backend
+adds to the admin console. Import from here,
+never from door access's inner modules (import-linter holds every addon to it)."""
+
+from .api.types import DoorIntegrationPayload, DoorIntegrationType
+from .backend import (
+    AccessSet,
+    AccessSetRequest,
+    BackendError,
+    ConnectionReport,
+    Door,
+    DoorBackend,
+    DoorConnection,
+    Location,
+    PermanentBackendError,
+    Recipient,
+    TransientBackendError,
+    register_backend,
+)
+from .call_log import CallEntry, call_log
+from .console import ConsolePart, console_parts, register_console_part
+from .directory import forget_doors
+from .models import DoorIntegration
+from .policy import ensure_runnable, get_integration
+
+__all__ = [
+    "AccessSet", "AccessSetRequest", "BackendError", "CallEntry", "ConnectionReport", "ConsolePart", "Door",
+    "DoorBackend",
+    "DoorConnection", "DoorIntegration", "DoorIntegrationPayload", "DoorIntegrationType", "Location",
+    "PermanentBackendError", "Recipient", "TransientBackendError",
+    "call_log", "console_parts", "ensure_runnable", "forget_doors", "get_integration", "register_backend",
+    "register_console_part",
+]
