@@ -39,7 +39,16 @@ if [ "$EUID" -ne 0 ] || ! command -v apt-get >/dev/null 2>&1; then
   if command -v apt-get >/dev/null 2>&1; then
     echo "make test needs the Debian packages $wanted: run 'sudo tools/system-deps.sh' (or 'sudo apt-get install $wanted'), then make test again" >&2
   else
-    echo "make test needs $wanted (PostgreSQL's server binaries, Chromium, promtool) and this system has no apt-get: install them with its package manager, then make test again" >&2
+    what=()
+    for package in $wanted; do
+      case $package in
+        postgresql) what+=("PostgreSQL's server binaries (initdb, pg_ctl)") ;;
+        chromium) what+=("Chromium (as chromium on PATH)") ;;
+        prometheus) what+=("promtool (Prometheus)") ;;
+      esac
+    done
+    joined=$(IFS=';'; echo "${what[*]}")
+    echo "make test needs ${joined//;/, } and this system has no apt-get: install them with its package manager, then make test again" >&2
   fi
   exit 1
 fi

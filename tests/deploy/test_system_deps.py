@@ -105,7 +105,9 @@ def test_only_what_is_missing_is_named(sandbox):
 def test_missing_without_apt_get_says_so(sandbox):
     done = run(sandbox, as_user="nobody" if os.geteuid() == 0 else None)
     assert done.returncode == 1 and len(done.stderr.splitlines()) == 1
-    assert "no apt-get" in done.stderr and "postgresql chromium prometheus" in done.stderr
+    assert done.stderr == ("make test needs PostgreSQL's server binaries (initdb, pg_ctl), Chromium (as chromium on "
+                           "PATH), promtool (Prometheus) and this system has no apt-get: install them with its "
+                           "package manager, then make test again\n")
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="installing is what the script does as root only")
