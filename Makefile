@@ -3,6 +3,8 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
+# What `make install` installs: the runtime, build and test packages, pinned with hashes.
+LOCK   := requirements/test.txt
 PYTEST_ARGS ?=
 # The suite runs on every core (pytest-xdist); each worker starts its own PostgreSQL.
 PYTEST_WORKERS ?= auto
@@ -11,12 +13,16 @@ PYTEST_WORKERS ?= auto
 export IRESERVE_SANDBOX ?= true
 export RESIVO_ALLOW_PRIVATE_BASE_URL ?= true
 
-.PHONY: install run test bench i18n schema trusted-documents vendor clean
+.PHONY: install lock system-deps run test bench i18n schema trusted-documents vendor clean
 
-$(STAMP): pyproject.toml
+# Everything comes from the lock file, checked against its hashes (see `make lock`), then the
+# project itself without dependencies; `pip check` stops here when pyproject.toml asks for a
+# package the lock lacks. Done again only when the lock or pyproject.toml changed.
+$(STAMP): pyproject.toml $(LOCK)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet --require-hashes -r $(LOCK)
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
+	$(BIN)/python -m pip check
 	touch $(STAMP)
 
 # Compiled catalogs are build output (not committed): built from the .po files when they change.
@@ -27,6 +33,13 @@ i18n/%/LC_MESSAGES/messages.mo: i18n/%/LC_MESSAGES/messages.po $(STAMP)
 	$(BIN)/pybabel compile -i $< -o $@
 
 install: $(STAMP) $(COMPILED)
+
+# Refresh the lock files from pyproject.toml with uv (see tools/lock.sh); UPGRADE=1 moves every pin
+# to the newest release allowed. Needs the package index; `make install` then installs the result.
+lock:
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	test -x $(BIN)/uv || $(BIN)/python -m pip install --quiet 'uv>=0.9,<1'
+	UV=$(BIN)/uv PYTHON=$(BIN)/python UPGRADE=$(UPGRADE) tools/lock.sh
 
 # Extract messages from the code, merge them into every catalog, compile.
 i18n: $(STAMP)
@@ -41,8 +54,13 @@ run: install
 	$(BIN)/ireserve token create --role admin --name make-run --replace
 	$(BIN)/ireserve serve
 
+# What the suite needs from the system (PostgreSQL's server, Chromium, promtool): installed with
+# apt-get when missing and running as root, else one line names the command and make stops at once.
+system-deps:
+	@tools/system-deps.sh
+
 # The import contracts (pyproject.toml, [tool.importlinter]) first: a broken one fails the run.
-test: install
+test: system-deps install
 	$(BIN)/lint-imports --no-cache
 	IRESERVE_SANDBOX=false $(BIN)/python -m pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
 

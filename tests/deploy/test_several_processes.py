@@ -139,9 +139,11 @@ async def test_several_web_and_worker_processes_agree_on_every_booking(postgres_
             until_serving(url, web, logs["web"], STARTUP, path="/readyz"),
             *(until_serving(f"http://127.0.0.1:{health_ports[name]}", process, logs[name], STARTUP, path="/readyz")
               for name, process in workers.items()))
-        # The container health checks, as compose runs them.
-        assert run(HEALTH_CHECK, environ).returncode == 0
-        assert run(HEALTH_CHECK, {**environ, "IRESERVE_HEALTH_PORT": str(health_ports["worker-1"])}).returncode == 0
+        # The container health checks, as compose runs them (liveness), and readiness as a load
+        # balancer would ask (the probe's default paths: /healthz and /readyz).
+        for check in (HEALTH_CHECK, ("probe",)):
+            assert run(check, environ).returncode == 0
+            assert run(check, {**environ, "IRESERVE_HEALTH_PORT": str(health_ports["worker-1"])}).returncode == 0
 
         async with httpx.AsyncClient(base_url=url, timeout=30,
                                      limits=httpx.Limits(max_keepalive_connections=0)) as client, \

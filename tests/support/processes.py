@@ -21,7 +21,11 @@ IRESERVE = Path(sys.executable).with_name("ireserve")
 MIGRATE = ("db", "upgrade")
 WEB = ("serve", "--workers", "2")
 WORKER = ("worker",)
-HEALTH_CHECK = ("probe",)
+# In a container the worker's health port listens on every interface (Prometheus scrapes it from
+# the compose network); the tests keep it on loopback.
+CONTAINER_HEALTH_BIND = ("--health-host", "0.0.0.0")
+# The container health check: liveness only (a database outage must not make containers unhealthy).
+HEALTH_CHECK = ("probe", "/healthz")
 DEPLOYMENT_COMMANDS = {"migrate": MIGRATE, "web": WEB, "worker": WORKER}
 
 
