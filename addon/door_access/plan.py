@@ -129,7 +129,7 @@ def _want_reason(plan: "AccessPlan", facts: Facts, grant: AccessGrant | None, st
     if facts.window_over:
         return Message("The booking has ended; its door access ended with it.")
     if not facts.integration_runs:
-        return Message("Integration {name!r} is not active: nothing new is sent to the lock vendor.",
+        return Message("Integration {name!r} is not active: nothing new is sent to the lock system.",
                        {"name": integration.name})
     return Message("Status {status!r} gives door access.", {"status": status})
 
