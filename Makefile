@@ -13,7 +13,7 @@ PYTEST_WORKERS ?= auto
 export IRESERVE_SANDBOX ?= true
 export RESIVO_ALLOW_PRIVATE_BASE_URL ?= true
 
-.PHONY: install lock system-deps run test bench i18n schema trusted-documents vendor clean
+.PHONY: install lock system-deps run test simulate bench i18n schema trusted-documents vendor clean
 
 # Everything comes from the lock file, checked against its hashes (see `make lock`), then the
 # project itself without dependencies; `pip check` stops here when pyproject.toml asks for a
@@ -63,6 +63,16 @@ system-deps:
 test: system-deps install
 	$(BIN)/lint-imports --no-cache
 	IRESERVE_SANDBOX=false $(BIN)/python -m pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
+
+# A long search for schedules of changes and faults that break door access (README, "Proving it
+# converges"): SIMULATE_EXAMPLES schedules, split over SIMULATE_SHARDS processes; prints what it tried.
+SIMULATE_EXAMPLES ?= 20000
+SIMULATE_SHARDS ?= $(shell nproc 2>/dev/null || echo 2)
+simulate: install
+	rm -rf var/simulate
+	SIMULATE_EXAMPLES=$(SIMULATE_EXAMPLES) SIMULATE_SHARDS=$(SIMULATE_SHARDS) SIMULATE_REPORT_DIR=var/simulate \
+		IRESERVE_SANDBOX=false $(BIN)/python -m pytest -n $(SIMULATE_SHARDS) -q -k sqlite tests/door_access/test_simulation.py
+	$(BIN)/python -m tests.door_access.simulation var/simulate
 
 bench: install
 	$(BIN)/python -m bench.run $(BENCH_ARGS)

@@ -132,11 +132,12 @@ async def verify(host: Host, integration_id: int | None = None, *, everything: b
                              held[0].id if held else None, record.reference)
                 elif status == SetStatus.CURRENT:
                     current = record
-                    if not held:
+                    if plan.want in (Want.NONE, Want.ENDED):
+                        if held:
+                            mismatch(f"set {name} is live although the booking is not entitled "
+                                     f"({plan.want_reason})", held[0].id)
+                    elif not held:
                         mismatch(f"set {name} is the booking's access but is not live at the vendor")
-                    elif plan.want == Want.NONE:
-                        mismatch(f"set {name} is live although the booking is not entitled ({plan.want_reason})",
-                                 held[0].id)
                     elif wanted is not None and not set_matches(held[0], wanted):
                         mismatch(f"set {name} gives other doors or another window than the booking's")
                 elif held:

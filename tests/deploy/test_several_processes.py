@@ -4,7 +4,10 @@ fails 20 % of calls and loses some create answers. 300 confirmations (and some c
 over HTTP, spread over both web processes; midway one web process and one worker are killed with
 SIGKILL (the supervisor starts the web process again, the test the worker). In the end every
 booking has exactly the access its status asks for: one active set per confirmed booking, named by
-its grant and its booking field, none for a cancelled one, no orphan set, nothing lost."""
+its grant and its booking field, none for a cancelled one, no orphan set, nothing lost. Then a
+directed schedule that once left a cancelled guest a live link (confirm, cancel with the revoke's
+answer lost, re-confirm with the create's answer lost, cancel) ends with no live set, and
+`ireserve access verify` finds every set the database knows of as it should be."""
 
 from __future__ import annotations
 
@@ -51,18 +54,18 @@ SET_STATUS = ("mutation SetStatus($i: SetBookingStatusInput!) { setBookingStatus
               " booking { status { code } } errors { code } } }")
 
 
-async def create_bookings(host, object_ids: list[int]) -> list[int]:
+async def create_bookings(host, object_ids: list[int], count: int = BOOKINGS, reference: str = "MP") -> list[int]:
     """Option bookings (no access yet), made through the booking service in this process."""
     first = datetime.now(timezone.utc).replace(minute=0, second=0, microsecond=0) + timedelta(days=7)
     ids = []
     async with host.database.session() as session:
-        for n in range(BOOKINGS):
+        for n in range(count):
             start_at = first + timedelta(hours=n)
             made = await services.create_booking(
                 host, session, object_id=object_ids[n % len(object_ids)],
                 customer=services.CustomerData(name=f"Guest {n}", email=f"guest{n}@example.com", language="nl"),
-                start=start_at, end=start_at + timedelta(days=2), status="option", reference=f"MP{n:04d}",
-                actor="test")
+                start=start_at, end=start_at + timedelta(days=2), status="option",
+                reference=f"{reference}{n:04d}" if count > 1 else reference, actor="test")
             ids.append(made.id)
         await commit(session)
     return ids
@@ -177,8 +180,21 @@ async def test_several_web_and_worker_processes_agree_on_every_booking(postgres_
             await asyncio.gather(*(confirm(n, b) for n, b in enumerate(booking_ids[BOOKINGS // 2:], BOOKINGS // 2)))
 
             rows = await settled(here, booking_ids, seconds=120)
-            sets = (await admin.get("/_sandbox/authorizations")).json()
             faults = (await admin.get("/_sandbox/faults")).json()["faults"]
+
+            # The directed schedule, on a booking of its own, with every answer that matters lost.
+            [directed] = await create_bookings(here, object_ids, count=1, reference="MP-DIRECTED")
+            await set_status(client, token, directed, "confirmed")
+            for status, lost in (("cancelled", "revoke"), ("option", None), ("confirmed", "create_remote_access"),
+                                 ("cancelled", None)):
+                if lost:
+                    assert (await admin.post("/_sandbox/faults", json={
+                        "mode": "drop_answer", "operation": lost, "count": 1})).status_code < 300
+                await set_status(client, token, directed, status)
+            [directed_grant] = await settled(here, [directed], seconds=120)
+            await admin.delete("/_sandbox/faults")  # the vendor answers every call of the check
+            verified = run(["access", "verify"], environ)
+            sets = (await admin.get("/_sandbox/authorizations")).json()
             fields = await field_values(here)
             replaced = [pid for pid in web_processes_of(web.pid) if pid not in web_children]
             scraped = await client.get("/metrics", headers={"Authorization": f"Bearer {token}"})
@@ -201,6 +217,12 @@ async def test_several_web_and_worker_processes_agree_on_every_booking(postgres_
     known = {g.authorization_id for g in rows if g.authorization_id}
     assert [s["id"] for s in active if s["id"] not in known] == [], "no orphan set"
     assert all(fields.get(b) == grant_of[b].authorization_id for b in booking_ids if b not in cancelled)
+    # The directed schedule: both sets it made are revoked, and every set the database knows of is
+    # at the vendor as it should be.
+    assert directed_grant.state == GrantState.REVOKED
+    assert per_booking[directed] == 0 and len([s for s in sets if booking_of_reference(s.get("externalReference"))
+                                               == directed]) == 2, "two sets were made, none is live"
+    assert verified.returncode == 0 and " 0 mismatches, 0 not checked" in verified.stdout, verified.stdout + verified.stderr
 
     # The faults did happen, and the work was spread over both web processes and both workers.
     assert any(f["mode"] == "random" and f["fired"] > 10 for f in faults), faults

@@ -70,7 +70,7 @@ SETTINGS = dict(IRESERVE_RECONCILE_WAIT="60", IRESERVE_RETRY_BASE="1", IRESERVE_
                 IRESERVE_LEASE_SECONDS="15", IRESERVE_SWEEP_INTERVAL="60", IRESERVE_DOOR_DIRECTORY_TTL="30",
                 IRESERVE_WORKER="false", IRESERVE_SWEEP_CALLS_PER_MINUTE="600")
 REST_STEP = 61  # seconds: past any backoff, lease, answer deadline, door-list age and sweep freshness
-REST_ROUNDS = 40
+REST_ROUNDS = 15
 
 
 @dataclass
@@ -394,6 +394,11 @@ class AccessSimulation(RuleBasedStateMachine):
         self._open_gates()  # a call never outlives its deadline: what was held is answered first
         self.clock.advance(seconds)
 
+    @rule(operation=st.sampled_from(["create", "revoke"]), request_too=st.booleans())
+    def lose_the_next_answer(self, operation, request_too):
+        """The faults that matter most, more often: a create or revoke whose answer (or request) is lost."""
+        self.fault(operation, "dropped" if request_too else "lost", 1)
+
     @rule(operation=st.sampled_from(OPERATIONS), kind=st.sampled_from(FAULT_KINDS), times=st.integers(1, 3))
     def fault(self, operation, kind, times):
         self.step()
@@ -529,3 +534,25 @@ class AccessSimulation(RuleBasedStateMachine):
                                                                    valid_to.replace(microsecond=0)), \
                         f"wrong window: {where}"
                     assert grant.authorization_id == found.id and grant.state == GrantState.ACTIVE, where
+
+
+def print_report(folder: str) -> None:
+    """What ``make simulate`` tried, summed over its shards (``python -m tests.door_access.simulation DIR``)."""
+    import json
+    import sys
+
+    totals = Counts()
+    shards = sorted(Path(folder).glob("*.json"))
+    for shard in shards:
+        for key, value in json.loads(shard.read_text()).items():
+            setattr(totals, key, getattr(totals, key) + value)
+    if not shards:
+        sys.exit(f"no simulation reports in {folder}")
+    print(f"simulation: {totals.schedules} schedules, {totals.steps} steps, {totals.faults} faults injected, "
+          f"{totals.races} worker races, {totals.checks} checks at rest, in {len(shards)} shards")
+
+
+if __name__ == "__main__":
+    import sys
+
+    print_report(sys.argv[1])
