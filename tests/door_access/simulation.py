@@ -22,6 +22,7 @@ against a model of its own (``Model``), written from the rules, not from the eng
 from __future__ import annotations
 
 import asyncio
+import copy
 import shutil
 import tempfile
 from collections.abc import Awaitable, Callable
@@ -155,12 +156,18 @@ class Model:
 class AccessSimulation(RuleBasedStateMachine):
     # Set by the test: returns (database URL, a callable dropping that database afterwards).
     database: Callable[[Path], Awaitable[tuple[str, Callable[[], Awaitable[None]]]]] = None
+    # SQLite only: the world every schedule starts from is made once and copied (a file and the
+    # model that describes it); ids and times in it are the same for every schedule.
+    reuse_world: bool = False
+    _world: tuple[Path, Model, dict[str, int]] | None = None
 
     def __init__(self) -> None:
         super().__init__()
         COUNTS.schedules += 1
         self.loop = asyncio.new_event_loop()
-        self.folder = Path(tempfile.mkdtemp(prefix="ireserve-sim-"))
+        # In memory where the system offers it: thousands of small databases, no disk flushes.
+        shm = Path("/dev/shm")
+        self.folder = Path(tempfile.mkdtemp(prefix="ireserve-sim-", dir=shm if shm.is_dir() else None))
         self.clock = ManualClock(datetime(2030, 3, 1, 9, 0, tzinfo=timezone.utc))
         self.vendor = MemoryVendor(clock=self.clock)
         self.model = Model()
@@ -173,10 +180,34 @@ class AccessSimulation(RuleBasedStateMachine):
 
     # -- set-up and tear-down
 
-    async def _set_up(self) -> None:
-        url, self._drop = await type(self).database(self.folder)
+    def _open_host(self, url: str) -> None:
         self.host: Host = load_host(environ=base_environ(self.folder, url, **SETTINGS), clock=self.clock)
         register_backend(self.host, MemoryBackend(self.vendor))
+
+    async def _set_up(self) -> None:
+        cls = type(self)
+        if cls.reuse_world and cls._world is not None:
+            world, model, objects = cls._world
+            target = self.folder / "simulation.sqlite3"
+            shutil.copyfile(world, target)
+            self._drop = self._nothing
+            self.model, self.objects = copy.deepcopy(model), dict(objects)
+            self._open_host(f"sqlite+aiosqlite:///{target}")
+            return
+        url, self._drop = await cls.database(self.folder)
+        self._open_host(url)
+        await self._build_world()
+        if cls.reuse_world:
+            await self.host.database.dispose()  # every page in the file (the write-ahead log checkpointed)
+            kept = Path(tempfile.mkdtemp(prefix="ireserve-sim-world-")) / "world.sqlite3"
+            shutil.copyfile(url.removeprefix("sqlite+aiosqlite:///"), kept)
+            cls._world = (kept, copy.deepcopy(self.model), dict(self.objects))
+
+    @staticmethod
+    async def _nothing() -> None:
+        pass
+
+    async def _build_world(self) -> None:
         async with self.host.database.session() as session:
             await create_booking_field(self.host, session, code="door_authorization_id", label="Door id")
             for code, parent in OBJECTS.items():

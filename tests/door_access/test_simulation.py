@@ -24,14 +24,15 @@ from tests.door_access.simulation import COUNTS, AccessSimulation
 EXAMPLES = int(os.environ.get("SIMULATE_EXAMPLES", "0"))
 SHARDS = int(os.environ.get("SIMULATE_SHARDS", "1"))
 REPORT_DIR = os.environ.get("SIMULATE_REPORT_DIR")
-BOUNDED = {"sqlite": 40, "postgres": 6}  # schedules in make test (about a minute in all on 2 cores)
+BOUNDED = {"sqlite": 80, "postgres": 8}  # schedules in make test (about a minute in all on 2 cores)
 STEPS = 30
 
 
-def machine_on(url_for):
+def machine_on(url_for, reuse_world: bool = False):
     class Simulation(AccessSimulation):
         database = staticmethod(url_for)
 
+    Simulation.reuse_world = reuse_world
     return Simulation
 
 
@@ -60,7 +61,7 @@ def test_door_access_converges_under_every_fault_schedule_on_sqlite(sqlite_templ
 
     examples = EXAMPLES // SHARDS if EXAMPLES else BOUNDED["sqlite"]
     try:
-        search(machine_on(copy), examples, derandomize=not EXAMPLES)
+        search(machine_on(copy, reuse_world=True), examples, derandomize=not EXAMPLES)
     finally:
         report(shard, "sqlite")
 
