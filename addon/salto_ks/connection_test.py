@@ -24,7 +24,7 @@ async def test_connection(client: SaltoKsClient, stored: SaltoKsCredentials) -> 
         site = await client.resolve_site(stored.site_uid)  # the token comes first: "request access"
         if stored.site_id and site.id != stored.site_id:
             return ConnectionReport(False, Message(
-                "Site UID {uid} now resolves to site ID {found}, not the stored Site ID {stored}: press Resolve site "
+                "Site UID {uid} now resolves to Site ID {found}, not the stored Site ID {stored}: press Resolve site "
                 "ID.", {"uid": stored.site_uid, "found": site.id, "stored": stored.site_id}), elapsed())
         locks = await client.list_locks(site.id)
         iq = await client.get_iq(site.id, stored.iq_id) if stored.iq_id else None
