@@ -14,6 +14,7 @@ from addon.base.errors import UserError, ValidationFailed
 from addon.base.mutations import run_in_transaction
 from addon.base.permissions import IsAdmin
 from addon.door_access.api.types import DoorIntegrationPayload, DoorIntegrationType
+from addon.door_access.models import DoorIntegration
 
 from .. import iq_setup, site_resolution
 from ..credentials import CredentialChanges, set_credentials
@@ -83,6 +84,15 @@ async def _refused(work: Callable[[], Awaitable[T]]) -> tuple[T | None, list[Use
         return None, exc.user_errors()
 
 
+def _answer(info: Info, row: DoorIntegration | None) -> DoorIntegrationType | None:
+    """The integration as the mutation left it: the request's cached settings row is dropped, so
+    that a later field (or mutation) of the same request reads it afresh."""
+    if row is None:
+        return None
+    info.context.loader("salto_ks.credentials").clear_all()
+    return DoorIntegrationType.from_model(row)
+
+
 def _changes(input: SetSaltoKsCredentialsInput) -> CredentialChanges:
     changes = CredentialChanges.from_input(input)
     if isinstance(changes.environment, SaltoKsEnvironment):
@@ -98,7 +108,7 @@ class SaltoKsMutation:
         ctx = info.context
         row, errors = await run_in_transaction(
             ctx.session, lambda s: set_credentials(ctx.host, s, input.integration_id, _changes(input)))
-        return DoorIntegrationPayload(integration=row and DoorIntegrationType.from_model(row), errors=errors)
+        return DoorIntegrationPayload(integration=_answer(info, row), errors=errors)
 
     @strawberry.mutation(permission_classes=[IsAdmin], description=(
         "Resolve site ID: look the site up by its Site UID and store its Site ID. Errors: SITE_UNKNOWN, "
@@ -109,7 +119,7 @@ class SaltoKsMutation:
         if errors:
             return DoorIntegrationPayload(integration=None, errors=errors)
         row, errors = await run_in_transaction(ctx.session, lambda s: site_resolution.store_site(ctx.host, s, *found))
-        return DoorIntegrationPayload(integration=row and DoorIntegrationType.from_model(row), errors=errors)
+        return DoorIntegrationPayload(integration=_answer(info, row), errors=errors)
 
     @strawberry.mutation(permission_classes=[IsAdmin], description=(
         "GET PIN: fetch the IQ's current pin (shown once, as currentPin) and keep it with the IQ's secret, encrypted, "
@@ -125,7 +135,7 @@ class SaltoKsMutation:
         if errors:
             return GetSaltoKsPinPayload(integration=None, current_pin=None, message=None, errors=errors)
         integration, notice = stored  # written by this transaction alone: as loaded is as stored
-        return GetSaltoKsPinPayload(integration=DoorIntegrationType.from_model(integration),
+        return GetSaltoKsPinPayload(integration=_answer(info, integration),
                                     current_pin=fetched.pin.pin, message=notice.text(), errors=[])
 
     @strawberry.mutation(permission_classes=[IsAdmin], description=(
@@ -143,8 +153,9 @@ class SaltoKsMutation:
             if activation.lost:
                 # A fact learned from the IQ, recorded even though Set PIN failed.
                 await run_in_transaction(ctx.session, lambda s: iq_setup.withdraw_activation(ctx.host, s, activation))
+                ctx.loader("salto_ks.credentials").clear_all()
             return SetSaltoKsPinPayload(integration=None, message=None, errors=[activation.problem.as_user_error()])
         row, errors = await run_in_transaction(ctx.session,
                                                lambda s: iq_setup.store_activation(ctx.host, s, activation))
-        return SetSaltoKsPinPayload(integration=row and DoorIntegrationType.from_model(row),
+        return SetSaltoKsPinPayload(integration=_answer(info, row),
                                     message=iq_setup.IQ_ACTIVATED.text() if row else None, errors=errors)
