@@ -13,9 +13,11 @@ from tests.salto_ks.host_helpers import (
     DEMO_CREDENTIALS,
     TEST_CONNECTION,
     configured_integration,
+    get_pin,
     new_integration,
     resolve_site,
     set_credentials,
+    set_pin,
     settings_of,
 )
 
@@ -183,6 +185,21 @@ async def test_test_request_access_before_and_after_resolving(gql, wired_sandbox
     report = (await gql(TEST_CONNECTION, {"id": ident}))["testDoorConnection"]
     assert report["ok"] is True and "Press Resolve site ID" not in report["message"]
     assert report["locations"] == [{"id": SITE_ID, "name": "Duinpark", "timeZone": "Europe/Amsterdam"}]
+
+
+async def test_test_request_access_reports_the_iqs_state(gql, wired_sandbox):
+    ident = await configured_integration(gql)
+    assert (await get_pin(gql, ident))["errors"] == []
+    report = (await gql(TEST_CONNECTION, {"id": ident}))["testDoorConnection"]
+    assert report["ok"] is True and report["message"].endswith(
+        "IQ is not activated: do the IQ OTP setup (GET PIN, then Set PIN).")
+    assert (await set_pin(gql, ident, "2580"))["errors"] == []
+    report = (await gql(TEST_CONNECTION, {"id": ident}))["testDoorConnection"]
+    assert report["ok"] is True and report["message"].endswith("IQ is activated")
+    await wired_sandbox.set_iq_online(False)
+    report = (await gql(TEST_CONNECTION, {"id": ident}))["testDoorConnection"]
+    assert report["ok"] is False and report["message"].endswith(
+        "The IQ is offline: it must be online and linked to the site. Check its power and network, then try again.")
 
 
 async def test_test_request_access_with_a_wrong_password(gql, wired_sandbox):

@@ -239,10 +239,13 @@ async def test_another_site_uid_forgets_the_iqs_activation(gql, wired_sandbox):
     assert settings["iqId"] == IQ_ID  # the admin's entry stays
 
 
-@pytest.mark.parametrize("language,status", [("nl", "IQ is geactiveerd"), ("de", "IQ ist aktiviert"),
-                                             ("fr", "L'IQ est activé"), ("en", "IQ is activated")])
-async def test_iq_is_activated_in_four_languages(gql, wired_sandbox, language, status):
+async def test_iq_is_activated_in_four_languages(gql, wired_sandbox):
     ident = await activated_integration(gql)
-    body = await gql.raw("query($id: ID!) { doorIntegration(id: $id) { saltoKs { iqStatus } } }", {"id": ident},
-                         headers={"Accept-Language": language})
-    assert body["data"]["doorIntegration"]["saltoKs"]["iqStatus"] == status
+    for language, status in (("nl", "IQ is geactiveerd"), ("de", "IQ ist aktiviert"), ("fr", "L'IQ est activé"),
+                             ("en", "IQ is activated")):
+        body = await gql.raw("query($id: ID!) { doorIntegration(id: $id) { saltoKs { iqStatus } } }", {"id": ident},
+                             headers={"Accept-Language": language})
+        assert body["data"]["doorIntegration"]["saltoKs"]["iqStatus"] == status
+    refused = await gql.raw("mutation($i: SetSaltoKsPinInput!) { setSaltoKsPin(input: $i) { errors { message } } }",
+                            {"i": {"integrationId": ident, "newPin": "12"}}, headers={"Accept-Language": "de"})
+    assert refused["data"]["setSaltoKsPin"]["errors"] == [{"message": "Die neue PIN muss genau 4 Ziffern haben."}]
