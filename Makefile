@@ -9,7 +9,7 @@ PYTEST_ARGS ?=
 # The suite runs on every core (pytest-xdist); each worker starts its own PostgreSQL.
 PYTEST_WORKERS ?= auto
 
-# Demo defaults for `make run`: embedded SQLite, the Resivo sandbox mounted in the app.
+# Demo defaults for `make run`: embedded SQLite, the lock vendors' sandboxes (Resivo, Salto KS) mounted in the app.
 export IRESERVE_SANDBOX ?= true
 export RESIVO_ALLOW_PRIVATE_BASE_URL ?= true
 

@@ -58,7 +58,8 @@ def postgres_server():
 def base_environ(tmp_path: Path, database_url: str | None = None, **overrides: str) -> dict[str, str]:
     """The environment of a test host: the process's, minus our settings, plus a private var
     directory, no worker and no sandbox; ``overrides`` by variable name."""
-    environ = {k: v for k, v in os.environ.items() if not k.startswith(("IRESERVE_", "RESIVO_")) and k != "DATABASE_URL"}
+    ours = ("IRESERVE_", "RESIVO_", "SALTO_KS_")
+    environ = {k: v for k, v in os.environ.items() if not k.startswith(ours) and k != "DATABASE_URL"}
     environ.update({
         "DATABASE_URL": database_url or f"sqlite+aiosqlite:///{tmp_path / 'unused.sqlite3'}",
         "IRESERVE_VAR_DIR": str(tmp_path),

@@ -184,10 +184,20 @@ async def demo(host, app):
         from addon.resivo.connection import CallLogBridge
 
         connector = host.provide(ResivoConnector(transport=httpx.ASGITransport(app=app), on_call=CallLogBridge(host)))
+    salto_ks = None
+    if "salto_ks" in host.addon_names:
+        # Its Acceptance environment is the app's own /salto-ks-sandbox: the same, in-process.
+        import httpx
+
+        from addon.salto_ks.client import SaltoKsConnector
+        from addon.salto_ks.connection import CallLogBridge as SaltoKsCallLog
+
+        salto_ks = host.provide(SaltoKsConnector(transport=httpx.ASGITransport(app=app), on_call=SaltoKsCallLog(host)))
     await seed(host, json.loads(DEMO_FILE.read_text(encoding="utf-8")))
     yield host
-    if connector is not None:
-        await connector.aclose()
+    for opened in (connector, salto_ks):
+        if opened is not None:
+            await opened.aclose()
 
 
 def _kind(path: Path) -> str:

@@ -77,7 +77,8 @@ async def full_integration(gql, **overrides) -> dict:
 
 async def test_door_backends_lists_every_loaded_backend(gql, memory):
     listed = (await gql("query { doorBackends { name label } }"))["doorBackends"]
-    assert listed == [{"name": "memory", "label": "Memory lock"}, {"name": "resivo", "label": "Resivo"}]
+    assert listed == [{"name": "memory", "label": "Memory lock"}, {"name": "resivo", "label": "Resivo"},
+                      {"name": "salto_ks", "label": "Salto KS"}]
 
 
 @pytest.mark.parametrize("backend", ["nope", "", "Memory"])
@@ -85,7 +86,7 @@ async def test_an_unknown_backend_is_a_user_error_that_lists_the_known_ones(gql,
     created = await create(gql, **{**FULL, "authorizationIdField": None, "backend": backend})
     assert created["integration"] is None
     assert fields_of(created["errors"]) == [("backend", "NOT_FOUND")]
-    assert created["errors"][0]["message"] == f"Unknown backend {backend!r}; known: memory, resivo."
+    assert created["errors"][0]["message"] == f"Unknown backend {backend!r}; known: memory, resivo, salto_ks."
     assert await read_all(gql) == []
 
 

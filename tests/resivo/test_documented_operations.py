@@ -58,8 +58,10 @@ def test_every_door_access_operation_is_documented():
 
 
 async def test_documented_operations_on_the_demo(demo, http, tokens):
-    assert [b["name"] for b in (await run("door_backends", demo, http, tokens))["doorBackends"]] == ["resivo"]
-    [integration] = (await run("door_integrations", demo, http, tokens))["doorIntegrations"]
+    assert "resivo" in [b["name"] for b in (await run("door_backends", demo, http, tokens))["doorBackends"]]
+    # The demo's Resivo integration (another vendor's may sit beside it).
+    [integration] = [i for i in (await run("door_integrations", demo, http, tokens))["doorIntegrations"]
+                     if i["backend"] == "resivo"]
     assert integration["name"] == "Duinpark doors (sandbox)" and integration["active"] is True
     assert integration["backend"] == "resivo" and integration["resivo"]["clientSecretSet"] is True
     mapped = {m["object"]["name"]: m for m in integration["doorMappings"]}

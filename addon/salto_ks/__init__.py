@@ -1,0 +1,34 @@
+"""Salto KS as a door-access backend: the Authentication tab, the IQ OTP setup, the Salto KS
+client (the only code that knows its wire format), its locks, error explanations, connection
+test and sandbox. Its locks open on request (see backend.py)."""
+
+
+def register(host) -> None:
+    from addon.base.public import GraphQLPart, extend_type
+    from addon.door_access.public import register_backend
+
+    from . import models  # noqa: F401  (tables on the metadata)
+    from .api.types import DoorIntegrationSaltoKsFields
+    from .backend import SaltoKsBackend
+    from .cli import add_commands
+    from .demo import check_secrets, seed_salto_ks
+    from .loaders import LOADERS
+    from .sandbox_route import sandbox_route
+    from .settings import SaltoKsSettings
+
+    def graphql() -> GraphQLPart:
+        from .api.mutations import SaltoKsMutation
+
+        return GraphQLPart(mutation=SaltoKsMutation)
+
+    host.declare_settings(SaltoKsSettings)
+    register_backend(host, SaltoKsBackend(host))
+    host.registry.graphql_parts.append(graphql)
+    extend_type(host, "DoorIntegration", DoorIntegrationSaltoKsFields)  # DoorIntegration.saltoKs
+    host.registry.loader_factories.update(LOADERS)
+    host.registry.cli_commands.append(add_commands)
+    host.registry.routes.append(sandbox_route)
+    host.registry.seeders.append(seed_salto_ks)
+    host.registry.preflight_checks.append(check_secrets)
+    for column in ("password_encrypted", "iq_pin_encrypted", "iq_secret_encrypted"):
+        host.registry.secret_columns.append((models.SaltoKsCredentials, column))
