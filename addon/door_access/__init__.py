@@ -30,6 +30,7 @@ def register(host) -> None:
     )
 
     from . import models  # noqa: F401  (tables on the metadata)
+    from .on_request import models as on_request_models  # noqa: F401  (tables on the metadata)
     from .api.access_types import BookingAccessFields, preload_grants
     from .backend import backends
     from .cli import add_commands
@@ -39,6 +40,8 @@ def register(host) -> None:
     from .loaders import LOADERS
     from .metrics import collect_access_metrics
     from .privacy import register_privacy
+    from .on_request.page import guest_page_route
+    from .on_request.settings import GuestAccessSettings
     from .settings import DoorAccessSettings
     from .worker import engine_lifespan, worker_readiness
 
@@ -64,9 +67,17 @@ def register(host) -> None:
 
         return GraphQLPart(query=DoorAccessHealthQuery)
 
+    def open_door_graphql() -> GraphQLPart:
+        from .api.on_request_types import OpenDoorMutation
+
+        return GraphQLPart(mutation=OpenDoorMutation)
+
     host.declare_settings(DoorAccessSettings)
+    host.declare_settings(GuestAccessSettings)
     backends(host)  # the registry backend addons add themselves to
-    host.registry.graphql_parts.extend([graphql, bulk_repair_graphql, health_graphql, live_graphql])
+    host.registry.graphql_parts.extend([graphql, bulk_repair_graphql, health_graphql, live_graphql,
+                                        open_door_graphql])
+    host.registry.routes.append(guest_page_route)  # /open/{token}: the guest open page
     extend_type(host, "Booking", BookingAccessFields)  # Booking.access, read up front by bookings pages
     preloads(host, "Booking", "access", preload_grants)
     host.registry.loader_factories.update(LOADERS)

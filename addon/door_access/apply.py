@@ -296,6 +296,7 @@ class Attempt:
                 locale=wanted.locale,
                 message=plan.message,
                 external_reference=entry.reference,
+                door_names=[d["name"] for d in wanted.doors],
             ))
         except BackendError as exc:
             if exc.unprocessed or isinstance(exc, PermanentBackendError):

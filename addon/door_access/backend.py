@@ -2,13 +2,22 @@
 
 A lock vendor is an addon that depends on ``door_access`` and registers one :class:`DoorBackend`
 (see :func:`register_backend`). The engine decides *what* should exist at the vendor; a backend
-only knows *how* to talk to it: list the doors an integration can map, create, read, find and
-revoke access sets, test the connection and explain its errors to an admin. Its credentials live
-in the backend addon's own table, keyed by the integration id.
+only knows *how* to talk to it. Backends come in two access models (``access_model``):
+
+* **issues a credential** (Resivo): the vendor gives the guest a credential for a window — the
+  connection creates, reads, finds and revokes access sets;
+* **opens on request** (Salto KS): the booking system opens the lock when the guest asks, while
+  the booking entitles them — the connection opens a lock (``open_lock``) and reports what the
+  locks did (``entries``); the guest's credential is the product's own open link, which the core
+  issues and revokes as it does a vendor's set (``guest_links``).
+
+Both list the doors an integration can map, test the connection and explain their errors to an
+admin. Credentials live in the backend addon's own table, keyed by the integration id.
 """
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -59,6 +68,17 @@ class PermanentBackendError(BackendError):
 
 # -- values ----------------------------------------------------------------------------------
 
+class AccessModel(enum.StrEnum):
+    """How a backend lets a guest in."""
+
+    ISSUES_CREDENTIAL = "ISSUES_CREDENTIAL"  # the vendor issues a credential for a window (and revokes it)
+    OPENS_ON_REQUEST = "OPENS_ON_REQUEST"  # the booking system opens the lock when the guest asks
+
+
+def access_model_of(backend: "DoorBackend | None") -> AccessModel:
+    return AccessModel(getattr(backend, "access_model", AccessModel.ISSUES_CREDENTIAL))
+
+
 @dataclass(frozen=True)
 class Location:
     """Where doors live at the vendor (a site, a property, a building)."""
@@ -104,6 +124,7 @@ class AccessSetRequest:
     locale: str
     message: str | None
     external_reference: str
+    door_names: Sequence[str] = ()  # the doors' names, in the order of ``door_ids``
 
 
 @dataclass(frozen=True)
@@ -116,6 +137,30 @@ class AccessSet:
     valid_from: datetime | None = None
     valid_to: datetime | None = None
     external_reference: str | None = None
+    # A set that opens doors by name (the guest open link) reports the names: compared by them, its
+    # doors may change ids at the vendor without the set changing.
+    door_names: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True)
+class OpenAccepted:
+    """The vendor took an open command (``duplicate``: it had this reference already and opened
+    nothing more). Accepted is not opened: the lock's entry confirms it."""
+
+    accepted: bool
+    duplicate: bool = False
+
+
+@dataclass(frozen=True)
+class LockEntry:
+    """Something a lock did, as the vendor reports it; an opening carries the reference it was
+    asked with."""
+
+    id: str
+    lock_id: str
+    at: datetime
+    opened: bool
+    reference: str | None = None
 
 
 @dataclass
@@ -159,11 +204,24 @@ class DoorConnection(Protocol):
         """What an admin should do about ``error``."""
 
 
+class OpensOnRequest(Protocol):
+    """The calls of a connection whose backend opens on request (``AccessModel.OPENS_ON_REQUEST``)."""
+
+    async def open_lock(self, lock_id: str, reference: str) -> OpenAccepted:
+        """Open the lock now; ``reference`` is our idempotency key (sent again, nothing more opens)."""
+
+    async def entries(self, since: datetime, lock_id: str | None = None) -> list[LockEntry]:
+        """What the locks did since ``since``, oldest first."""
+
+
 class DoorBackend(Protocol):
     """One lock vendor, registered once per process."""
 
     name: str  # stored on each integration: the backend addon's name
     label: str  # shown to people: the vendor's product name
+    # How a guest gets in (AccessModel; absent: ISSUES_CREDENTIAL). A backend that opens on request
+    # implements the DoorConnection's door calls and OpensOnRequest, not the access-set calls.
+    access_model: AccessModel
 
     @property
     def max_concurrency(self) -> int:

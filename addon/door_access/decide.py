@@ -56,8 +56,11 @@ def _whole_seconds(moment: datetime) -> datetime:
 
 
 def set_matches(found: AccessSet, wanted: Wanted) -> bool:
-    """Whether a set at the vendor gives exactly the wanted doors and window."""
-    return (sorted(found.door_ids) == wanted.door_ids
+    """Whether a set at the vendor gives exactly the wanted doors and window (by name, for a set
+    that opens doors by name)."""
+    doors_match = (sorted(found.door_names) == sorted(d["name"] for d in wanted.doors)
+                   if found.door_names is not None else sorted(found.door_ids) == wanted.door_ids)
+    return (doors_match
             and found.valid_from is not None and found.valid_to is not None
             and _whole_seconds(found.valid_from) == _whole_seconds(wanted.valid_from)
             and _whole_seconds(found.valid_to) == _whole_seconds(wanted.valid_to))

@@ -7,7 +7,9 @@ The rule, in full:
 * A **revoke status** (or a revoke asked for by staff, or archiving with REVOKE_NOW) means no access.
 * A **trigger status** means access. Any other status (say *checked in*) keeps what the booking's
   last trigger or revoke status decided (its status history tells), so a guest who arrives keeps
-  the doors, and a cancelled booking re-opened as an option gets none.
+  the doors, and a cancelled booking re-opened as an option gets none. For a backend that opens on
+  request the trigger statuses are the statuses the lock *may open from*: any other status means
+  no access, whatever came before (``sticky=False``).
 * Access applies only where the integration maps the booked object (or a parent of it).
 * An **inactive or archived** integration gives nothing new: a live set it gave stays as it is
   (deactivation is the rollback switch), but it never keeps access the booking is no longer
@@ -31,13 +33,17 @@ class Want(enum.StrEnum):
     ENDED = "ENDED"  # the window is over: nothing new, sets end with their windows
 
 
-def decided_by_statuses(current: str, history: Iterable[str], trigger: Sequence[str], revoke: Sequence[str]) -> bool:
+def decided_by_statuses(current: str, history: Iterable[str], trigger: Sequence[str], revoke: Sequence[str],
+                        sticky: bool = True) -> bool:
     """Whether the statuses grant access: the current one if it is a trigger or revoke status, else
-    the latest one in ``history`` (oldest first) that is. A booking that never was at either has none."""
+    the latest one in ``history`` (oldest first) that is. A booking that never was at either has
+    none. Not ``sticky``: the current status alone decides."""
     if current in revoke:
         return False
     if current in trigger:
         return True
+    if not sticky:
+        return False
     for code in reversed(list(history)):
         if code in revoke:
             return False
@@ -46,9 +52,10 @@ def decided_by_statuses(current: str, history: Iterable[str], trigger: Sequence[
     return False
 
 
-def is_decisive(code: str, trigger: Sequence[str], revoke: Sequence[str]) -> bool:
-    """A trigger or revoke status decides by itself; any other status needs the history."""
-    return code in trigger or code in revoke
+def is_decisive(code: str, trigger: Sequence[str], revoke: Sequence[str], sticky: bool = True) -> bool:
+    """A trigger or revoke status decides by itself; any other status needs the history (unless
+    the statuses are not sticky: then every status decides)."""
+    return code in trigger or code in revoke or not sticky
 
 
 @dataclass(frozen=True)

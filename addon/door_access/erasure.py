@@ -13,6 +13,7 @@ from addon.booking.public import ERASE_REQUESTED, ERASING, Booking, Erasure
 from .call_log import call_log
 from .grants import request_revoke
 from .live import announce
+from .on_request.models import GuestLink
 from .models import UNRESOLVED, AccessCallLog, AccessGrant, AccessSetRecord, Desired, DoorIntegration, GrantState, SetStatus
 
 
@@ -69,6 +70,10 @@ def register_erasure(host: Host) -> None:
                              erasure.values, scope)
             for grant in (await session.execute(select(AccessGrant).where(scope))).scalars():
                 grant.locale = None  # the customer's language, as sent to the vendor
+            # The open links: whom they were sent to, in which language, and what the mail server said.
+            for link in (await session.execute(
+                    select(GuestLink).where(GuestLink.booking_id.in_(erasure.booking_ids)))).scalars():
+                link.sent_to, link.locale, link.delivery_error_i18n = [], None, None
         # A vendor's answer may quote a recipient: the whole log is searched, not only these bookings.
         await scrub_rows(session, AccessCallLog, ("error", "path"), erasure.values)
 

@@ -29,7 +29,7 @@ from addon.booking.public import BookableObject, Booking, BookingStatus, Booking
 from .entitlement import Want, decided_by_statuses, is_decisive
 from .mapping import door_names_by_object, mapping_for_object, objects_following
 from .models import UNRESOLVED, AccessGrant, AccessSetRecord, Desired, DoorIntegration, GrantState, SetStatus
-from .plan import access_window, archived_revoking, runs, want_of
+from .plan import access_window, archived_revoking, runs, sticky_statuses, want_of
 
 # Booking changes that may change doors or window of its access (or let a failed grant succeed).
 ACCESS_RELEVANT_CHANGES = {"start", "end", "object"}
@@ -97,7 +97,8 @@ async def touch_booking(session: AsyncSession, booking: Booking, now: datetime, 
         if grant is None and not runs(integration):
             continue  # gives nothing new, and holds nothing for this booking
         trigger, revoke = integration.trigger_statuses or [], integration.revoke_statuses or []
-        if grant is not None and new_status is not None and is_decisive(new_status, trigger, revoke):
+        if grant is not None and new_status is not None and is_decisive(new_status, trigger, revoke,
+                                                                          sticky_statuses(integration)):
             grant.revoke_requested_by = grant.revoke_requested_at = None  # a new decision replaces staff's revoke
         mapping, _ = await mapping_for_object(session, integration.id, obj)
         wanted = await want_of(session, integration, booking, status_code, grant, mapping is not None, now)
@@ -181,7 +182,8 @@ def _want_for(integration: DoorIntegration, booking: Booking, code: str, history
     trigger, revoke = integration.trigger_statuses or [], integration.revoke_statuses or []
     if grant is not None and grant.revoke_requested_at is not None:
         return Want.NONE
-    if archived_revoking(integration) or not mapped or not decided_by_statuses(code, history, trigger, revoke):
+    if archived_revoking(integration) or not mapped or not decided_by_statuses(
+            code, history, trigger, revoke, sticky_statuses(integration)):
         return Want.NONE
     try:
         if access_window(booking, integration)[1] <= now:
@@ -210,7 +212,8 @@ async def rederive(session: AsyncSession, integration: DoorIntegration, now: dat
         query = query.where(Booking.object_id.in_(object_ids))
     rows = (await session.execute(query)).all()
     trigger, revoke = integration.trigger_statuses or [], integration.revoke_statuses or []
-    histories = await _histories(session, [b.id for b, code, _ in rows if not is_decisive(code, trigger, revoke)])
+    sticky = sticky_statuses(integration)
+    histories = await _histories(session, [b.id for b, code, _ in rows if not is_decisive(code, trigger, revoke, sticky)])
     unresolved = await _with_unresolved_records(session, [g.id for _, _, g in rows if g is not None])
     queued = 0
     for booking, code, grant in rows:

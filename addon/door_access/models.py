@@ -54,11 +54,18 @@ class DoorIntegration(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     name: str = Field(sa_column=Column(String(100), nullable=False))
     backend: str = Field(sa_column=Column(String(40), nullable=False))
+    # The backend's access model (backend.AccessModel), kept with the integration: a backend never changes.
+    access_model: str = Field(default="ISSUES_CREDENTIAL", sa_column=Column(String(20), nullable=False,
+                                                                            default="ISSUES_CREDENTIAL"))
     active: bool = Field(default=False, sa_column=Column(Boolean, nullable=False, default=False))
     trigger_statuses: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     revoke_statuses: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     time_before_minutes: int = Field(default=0, sa_column=Column(Integer, nullable=False, default=0))
     authorization_id_field: str | None = Field(default=None, sa_column=Column(String(64), nullable=True))
+    # A backend that opens on request: the booking field the first opening's time is written to,
+    # and the status that opening moves the booking to (check-in).
+    open_action_field: str | None = Field(default=None, sa_column=Column(String(64), nullable=True))
+    checkin_status: str | None = Field(default=None, sa_column=Column(String(64), nullable=True))
     default_language: str = Field(default="en", sa_column=Column(String(8), nullable=False, default="en"))
     # Archived: inactive for good, hidden from new configuration, kept (with its grants and log) for history.
     archived_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))

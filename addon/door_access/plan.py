@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from addon.base.public import LanguageChoice, Message, choose_language
 from addon.booking.public import BookableObject, Booking, BookingStatus, BookingStatusHistory, Customer
 
-from .backend import Door, Recipient
+from .backend import AccessModel, Door, Recipient
 from .entitlement import Facts, Want, decided_by_statuses, is_decisive, want
 from .guest_message import guest_message
 from .mapping import mapping_for_object, resolve_names
@@ -84,12 +84,20 @@ async def status_history(session: AsyncSession, booking_id: int) -> list[str]:
     )).scalars().all())
 
 
+def sticky_statuses(integration: DoorIntegration) -> bool:
+    """Whether a status that neither grants nor revokes keeps what the last one that did decided:
+    yes for a credential given for a window; no for a lock that opens on request (it opens only
+    at the statuses it may open from)."""
+    return integration.access_model != AccessModel.OPENS_ON_REQUEST
+
+
 async def statuses_grant(session: AsyncSession, integration: DoorIntegration, booking_id: int, current: str) -> bool:
     """Whether the booking's statuses entitle it to access through ``integration`` (the history is
     read only when the current status does not decide by itself)."""
     trigger, revoke = integration.trigger_statuses or [], integration.revoke_statuses or []
-    history = [] if is_decisive(current, trigger, revoke) else await status_history(session, booking_id)
-    return decided_by_statuses(current, history, trigger, revoke)
+    sticky = sticky_statuses(integration)
+    history = [] if is_decisive(current, trigger, revoke, sticky) else await status_history(session, booking_id)
+    return decided_by_statuses(current, history, trigger, revoke, sticky)
 
 
 def runs(integration: DoorIntegration) -> bool:

@@ -24,7 +24,7 @@ from addon.base.public import (
 )
 from addon.booking.public import BookingField, BookingStatus
 
-from .backend import backends
+from .backend import AccessModel, access_model_of, backends
 from .grants import rederive
 from .models import DoorIntegration, DoorMapping
 
@@ -44,6 +44,8 @@ class PolicyChanges(Changes):
     time_before_minutes: Any = UNSET
     authorization_id_field: Any = UNSET
     default_language: Any = UNSET
+    open_action_field: Any = UNSET
+    checkin_status: Any = UNSET
 
 
 # Details whose change may change what bookings are entitled to, or the window of their access.
@@ -51,7 +53,7 @@ ENTITLEMENT_FIELDS = ("trigger_statuses", "revoke_statuses", "time_before_minute
 
 # What the audit trail shows of an integration's Details tab (old → new).
 AUDITED_FIELDS = ("name", "backend", "trigger_statuses", "revoke_statuses", "time_before_minutes",
-                  "authorization_id_field", "default_language")
+                  "authorization_id_field", "default_language", "open_action_field", "checkin_status")
 
 
 def audited(integration: DoorIntegration) -> dict[str, Any]:
@@ -100,6 +102,36 @@ async def _field_archived(session: AsyncSession, code: str) -> bool:
         BookingField.code == code, BookingField.archived_at.is_not(None)))).first() is not None
 
 
+async def _booking_field(session: AsyncSession, value, field_name: str, current: str | None,
+                         problems: list[Problem]) -> str | None:
+    """A booking field code (optional): it exists, and is not archived unless already chosen."""
+    code = clean_text(value, field_name, Message("Booking field"), 64, required=False, problems=problems)
+    if code and not await _field_exists(session, code):
+        problems.append(Problem("NOT_FOUND", "Booking field {code!r} does not exist; create it first.", field_name,
+                                {"code": code}))
+    elif code and code != current and await _field_archived(session, code):
+        problems.append(Problem("ARCHIVED", "Booking field {code!r} is archived.", field_name, {"code": code}))
+    return code
+
+
+async def _status(session: AsyncSession, value, field_name: str, current: str | None,
+                  problems: list[Problem]) -> str | None:
+    """A status code (optional): it exists, and is not archived unless already chosen."""
+    code = clean_text(value, field_name, Message("Status"), MAX_STATUS_CODE, required=False, problems=problems)
+    if not code:
+        return None
+    row = (await session.execute(select(BookingStatus.archived_at).where(BookingStatus.code == code))).first()
+    if row is None:
+        problems.append(Problem("NOT_FOUND", "Unknown status {unknown}; known: {known}.", field_name,
+                                {"unknown": repr(code), "known": ", ".join(sorted((await session.execute(
+                                    select(BookingStatus.code).where(BookingStatus.archived_at.is_(None))))
+                                    .scalars().all()))}))
+    elif row.archived_at is not None and code != current:
+        problems.append(Problem("ARCHIVED", "Archived statuses cannot be chosen: {statuses}.", field_name,
+                                {"statuses": code}))
+    return code
+
+
 def _statuses_of(integration: DoorIntegration) -> frozenset[str]:
     return frozenset(integration.trigger_statuses or []) | frozenset(integration.revoke_statuses or [])
 
@@ -127,16 +159,12 @@ async def check_policy(session: AsyncSession, integration: DoorIntegration, chan
             problems.append(Problem("INVALID", "timeBeforeMinutes must be between 0 and {maximum} (7 days).",
                                     "timeBeforeMinutes", {"maximum": MAX_TIME_BEFORE_MINUTES}))
         values["time_before_minutes"] = minutes
-    if "authorization_id_field" in given:
-        code = clean_text(given["authorization_id_field"], "authorizationIdField", Message("Booking field"), 64,
-                          required=False, problems=problems)
-        if code and not await _field_exists(session, code):
-            problems.append(Problem("NOT_FOUND", "Booking field {code!r} does not exist; create it first.",
-                                    "authorizationIdField", {"code": code}))
-        elif code and code != integration.authorization_id_field and await _field_archived(session, code):
-            problems.append(Problem("ARCHIVED", "Booking field {code!r} is archived.", "authorizationIdField",
-                                    {"code": code}))
-        values["authorization_id_field"] = code
+    for key, field_name in (("authorization_id_field", "authorizationIdField"), ("open_action_field", "openActionField")):
+        if key in given:
+            values[key] = await _booking_field(session, given[key], field_name, getattr(integration, key), problems)
+    if "checkin_status" in given:
+        values["checkin_status"] = await _status(session, given["checkin_status"], "checkinStatus",
+                                                 integration.checkin_status, problems)
     if "default_language" in given:
         language = (given["default_language"] or "").strip().lower()
         if len(language) > MAX_LANGUAGE:
@@ -167,8 +195,8 @@ async def create_integration(host: Host, session: AsyncSession, backend_name: st
     if changes.name is UNSET or changes.name is None:
         changes.name = backend.label if backend else "Door access"
     now = host.clock.now()  # the host's clock, as updates use: updatedAt never runs before createdAt
-    integration = DoorIntegration(name="", backend=backend_name, trigger_statuses=[], revoke_statuses=[],
-                                  created_at=now, updated_at=now)
+    integration = DoorIntegration(name="", backend=backend_name, access_model=access_model_of(backend).value,
+                                  trigger_statuses=[], revoke_statuses=[], created_at=now, updated_at=now)
     values = await check_policy(session, integration, changes, problems)
     if problems:
         raise ValidationFailed(*problems)
@@ -211,11 +239,16 @@ async def activation_problems(host: Host, session: AsyncSession, integration: Do
                                 {"backend": integration.backend}))
     else:
         problems += await backend.configuration_problems(session, integration)
-    if not integration.trigger_statuses:
+    on_request = integration.access_model == AccessModel.OPENS_ON_REQUEST
+    if not integration.trigger_statuses and on_request:
+        problems.append(Problem("REQUIRED", "Choose at least one status the lock may open from.", "triggerStatuses"))
+    elif not integration.trigger_statuses:
         problems.append(Problem("REQUIRED", "Choose at least one trigger status.", "triggerStatuses"))
     await _check_statuses(session, integration.trigger_statuses or [], integration.revoke_statuses or [], problems,
                           already=_statuses_of(integration))
-    if not integration.authorization_id_field:
+    if on_request:
+        problems += await _open_on_request_problems(session, integration)
+    elif not integration.authorization_id_field:
         problems.append(Problem("REQUIRED", "Choose the booking field that keeps the authorisation id; revoking needs it.",
                                 "authorizationIdField"))
     elif not await _field_exists(session, integration.authorization_id_field):
@@ -226,6 +259,24 @@ async def activation_problems(host: Host, session: AsyncSession, integration: Do
     )).first()
     if not has_mapping:
         problems.append(Problem("REQUIRED", "Map at least one object to a door on the Mapping tab.", "mapping"))
+    return problems
+
+
+async def _open_on_request_problems(session: AsyncSession, integration: DoorIntegration) -> list[Problem]:
+    """The Details a lock that opens on request needs: where the first opening is recorded, and a
+    check-in status the guest can still open from (else the first opening would lock them out)."""
+    problems: list[Problem] = []
+    if not integration.open_action_field:
+        problems.append(Problem("REQUIRED", "Choose the booking field that records the open action.",
+                                "openActionField"))
+    elif not await _field_exists(session, integration.open_action_field):
+        problems.append(Problem("NOT_FOUND", "Booking field {code!r} does not exist.", "openActionField",
+                                {"code": integration.open_action_field}))
+    checkin = integration.checkin_status
+    if checkin and checkin not in (integration.trigger_statuses or []):
+        problems.append(Problem("INVALID", "Add the check-in status {status!r} to the statuses the lock may open "
+                                "from: after the first opening the guest still has to open the doors.",
+                                "checkinStatus", {"status": checkin}))
     return problems
 
 

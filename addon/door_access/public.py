@@ -6,6 +6,7 @@ never from door access's inner modules (import-linter holds every addon to it)."
 
 from .api.types import DoorIntegrationPayload, DoorIntegrationType
 from .backend import (
+    AccessModel,
     AccessSet,
     AccessSetRequest,
     BackendError,
@@ -14,6 +15,8 @@ from .backend import (
     DoorBackend,
     DoorConnection,
     Location,
+    LockEntry,
+    OpenAccepted,
     PermanentBackendError,
     Recipient,
     TransientBackendError,
@@ -26,9 +29,10 @@ from .models import DoorIntegration
 from .policy import ensure_runnable, get_integration
 
 __all__ = [
-    "AccessSet", "AccessSetRequest", "BackendError", "CallEntry", "ConnectionReport", "ConsolePart", "Door",
+    "AccessModel", "AccessSet", "AccessSetRequest", "BackendError", "CallEntry", "ConnectionReport", "ConsolePart", "Door",
     "DoorBackend",
-    "DoorConnection", "DoorIntegration", "DoorIntegrationPayload", "DoorIntegrationType", "Location",
+    "DoorConnection", "DoorIntegration", "DoorIntegrationPayload", "DoorIntegrationType", "Location", "LockEntry",
+    "OpenAccepted",
     "PermanentBackendError", "Recipient", "TransientBackendError",
     "call_log", "console_parts", "ensure_runnable", "forget_doors", "get_integration", "register_backend",
     "register_console_part",

@@ -27,6 +27,7 @@ from addon.booking.public import Booking, BookingField, write_field_value
 
 from .apply import Attempt, LeaseLost, Outcome, UnknownLocation
 from .backend import BackendError, DoorBackend, DoorConnection, TransientBackendError, backends
+from .connect import connect_for_access
 from .directory import IntegrationDoors, door_directory
 from .entitlement import Want
 from .grants import desired_for
@@ -91,7 +92,7 @@ async def _read(host: Host, grant_id: int, worker_id: str) -> Snapshot | None:
             field_id = (await session.execute(
                 select(BookingField.id).where(BookingField.code == integration.authorization_id_field)
             )).scalar_one_or_none()
-        connection = await backends(host)[integration.backend].connect(host, session, integration, grant.booking_id)
+        connection = await connect_for_access(host, session, integration, grant.booking_id)
         await session.commit()
         return Snapshot(grant, integration, booking, plan, entries, field_id, connection)
 

@@ -28,7 +28,8 @@ from sqlalchemy import and_, case, delete, or_, select, update
 
 from addon.base.public import Host
 
-from .backend import AccessSet, BackendError, DoorConnection, backends
+from .backend import AccessSet, BackendError, DoorConnection
+from .connect import connect_for_access
 from .decide import Wanted, set_matches
 from .directory import IntegrationDoors
 from .grants import mark_due
@@ -263,8 +264,7 @@ class Round:
             grant = await session.get(AccessGrant, grant_id)
             integration = await session.get(DoorIntegration, grant.integration_id)
             try:
-                connection = await backends(self.host)[integration.backend].connect(
-                    self.host, session, integration, grant.booking_id)
+                connection = await connect_for_access(self.host, session, integration, grant.booking_id)
             except Exception:
                 await session.rollback()  # the lease goes with it
                 raise
@@ -306,7 +306,7 @@ class Round:
         by_name: dict[str, list[str]] = {}
         for door in doors:
             by_name.setdefault(door.name, []).append(door.id)
-        if doors_moved(grant, by_name):
+        if found.door_names is None and doors_moved(grant, by_name):  # a set by name opens doors by name
             log.warning("drift sweep: a door of access set %s of grant %s has another id at the lock vendor now; "
                         "replacing the set", grant.authorization_id, grant.id)
             return Verdict.DRIFTED

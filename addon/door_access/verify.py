@@ -20,7 +20,8 @@ from sqlalchemy import select
 from addon.base.public import Host, audit
 from addon.booking.public import Booking
 
-from .backend import AccessSet, BackendError, DoorConnection, backends
+from .backend import AccessSet, BackendError, DoorConnection
+from .connect import connect_for_access
 from .decide import set_matches
 from .directory import IntegrationDoors
 from .entitlement import Want
@@ -86,7 +87,7 @@ async def _grants(host: Host, integration_id: int | None, everything: bool):
         checks = []
         for grant, booking, integration in rows:
             plan = await plan_access(session, integration, booking, now, grant)
-            connection = await backends(host)[integration.backend].connect(host, session, integration, booking.id)
+            connection = await connect_for_access(host, session, integration, booking.id)
             checks.append((grant, booking, integration, plan, records.get(grant.id, []), connection))
         await session.commit()  # read only; rows stay loaded (no expiry on commit)
     return checks

@@ -16,6 +16,7 @@ from addon.base.public import Host, bind_fields
 from .backend import backends
 from .call_log import prune_call_log
 from .leases import claim_due, lease_seconds
+from .on_request.opening import confirm_openings
 from .reconcile import drain_background, reconcile_grant
 from .settings import door_settings
 from .sweep import sweep_forever
@@ -83,6 +84,7 @@ class Worker:
                 try:
                     await self.prune_if_due()
                     claimed = await self.run_once()
+                    await confirm_openings(self.host)  # openings whose answer was lost or not confirmed yet
                 except Exception:  # the database may be briefly away; keep the loop alive
                     log.exception("access worker round failed")
                     claimed = 0

@@ -1,10 +1,11 @@
 """Salto KS as a door-access backend: the engine's protocol, spoken through the Salto KS client.
 
-Salto KS issues no credential to a guest: the booking system opens the lock on request, signing
-each open command with the IQ's one-time password. The engine's credential model (create, read,
-find, revoke an access set) therefore has nothing to act on here, and those calls refuse with a
-permanent error that says so. What opening on request needs is on the connection already:
-``open_lock(lock_id, reference)`` and ``entries(since, lock_id)``.
+Salto KS issues no credential to a guest: its locks open on request (``AccessModel.OPENS_ON_REQUEST``)
+— the booking system signs each open command with the IQ's one-time password while the booking
+entitles the guest, and the guest's credential is the product's own open link (the core issues and
+revokes it). The connection therefore offers the doors (the site's locks), ``open_lock`` and
+``entries``; the access-set calls of the other model refuse with a permanent error that says so
+(the core never makes them for this backend).
 """
 
 from __future__ import annotations
@@ -14,10 +15,20 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from addon.base.public import Host, Message, Problem, SecretKeyMismatch, secret_box
-from addon.door_access.public import AccessSet, AccessSetRequest, BackendError, ConnectionReport, Door, DoorIntegration
+from addon.door_access.public import (
+    AccessModel,
+    AccessSet,
+    AccessSetRequest,
+    BackendError,
+    ConnectionReport,
+    Door,
+    DoorIntegration,
+    LockEntry,
+)
+from addon.door_access.public import OpenAccepted as LockOpenAccepted
 
 from . import connection_test, credentials
-from .client import Entry, OpenAccepted, SaltoKsClient
+from .client import OpenAccepted, SaltoKsClient
 from .connection import client_for, close_connector, explain
 from .directory import live_doors, site_label
 from .errors import SaltoKsError, SaltoKsIqNotActivated, SaltoKsPermanentError, SaltoKsSiteNotResolved
@@ -31,7 +42,7 @@ class OpensOnRequest(SaltoKsPermanentError):
 
     def __init__(self) -> None:
         super().__init__("Salto KS issues no access sets: its locks open on request, while a booking entitles the "
-                         "guest, which this installation's door access does not do yet.")
+                         "guest.")
         self.unprocessed = True
 
 
@@ -76,8 +87,7 @@ class SaltoKsConnection:
 
     def explain(self, error: BackendError) -> Message:
         if isinstance(error, OpensOnRequest):
-            return Message("Salto KS opens locks on request and issues no access sets; door access for bookings "
-                           "through Salto KS is not available yet.")
+            return Message("Salto KS opens locks on request and issues no access sets.")
         if isinstance(error, SaltoKsError):
             return explain(error, self._stored)
         return Message.verbatim(str(error))
@@ -111,19 +121,21 @@ class SaltoKsConnection:
             raise SaltoKsIqNotActivated("The stored PIN of the IQ cannot be decrypted with the configured key: do the "
                                         "IQ OTP setup again.") from None
 
-    async def open_lock(self, lock_id: str, reference: str) -> OpenAccepted:
+    async def open_lock(self, lock_id: str, reference: str) -> LockOpenAccepted:
         """Ask Salto KS to open ``lock_id`` now, signed with the IQ's one-time password of this
         moment (the host's clock, UTC). ``reference`` is our idempotency key: sent again (after
         a lost answer) it opens nothing more. Accepted is not opened: ``entries`` confirms."""
         site_id = self._site_id()
         pin, secret = self._signing_keys()
         otp = iq_otp(secret, pin, self._host.clock.now())
-        return await self.client.open_lock(site_id, lock_id, otp, reference)
+        accepted: OpenAccepted = await self.client.open_lock(site_id, lock_id, otp, reference)
+        return LockOpenAccepted(accepted=True, duplicate=accepted.duplicate)
 
-    async def entries(self, since: datetime, lock_id: str | None = None) -> list[Entry]:
+    async def entries(self, since: datetime, lock_id: str | None = None) -> list[LockEntry]:
         """What the site's locks (or ``lock_id``) did since ``since``, oldest first; an opening
         carries the reference it was asked with."""
-        return await self.client.list_entries(self._site_id(), since, lock_id)
+        return [LockEntry(id=e.id, lock_id=e.lock_id, at=e.at, opened=e.opened, reference=e.reference)
+                for e in await self.client.list_entries(self._site_id(), since, lock_id)]
 
 
 class MissingCredentials(SaltoKsPermanentError):
@@ -158,6 +170,7 @@ class UnconfiguredConnection:
 class SaltoKsBackend:
     name = credentials.BACKEND_NAME
     label = "Salto KS"
+    access_model = AccessModel.OPENS_ON_REQUEST
 
     def __init__(self, host: Host) -> None:
         self._host = host

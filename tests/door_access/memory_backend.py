@@ -16,12 +16,15 @@ from dataclasses import dataclass, field, replace
 
 from addon.base.public import Message, Problem
 from addon.door_access.backend import (
+    AccessModel,
     AccessSet,
     AccessSetRequest,
     BackendError,
     ConnectionReport,
     Door,
     Location,
+    LockEntry,
+    OpenAccepted,
     PermanentBackendError,
     TransientBackendError,
 )
@@ -293,3 +296,48 @@ class MemoryBackend:
 
     async def aclose(self) -> None:
         self.closed = True
+
+
+# -- a lock that opens on request ---------------------------------------------------------------
+
+OPENS_ON_REQUEST_NAME = "memory_open"
+
+
+class OnRequestConnection(MemoryConnection):
+    """The same doors, opened when asked: every open the vendor carries out is an entry."""
+
+    def __init__(self, host, vendor: "OnRequestVendor", integration_id: int, booking_id: int | None) -> None:
+        super().__init__(host, vendor, integration_id, booking_id)
+
+    async def open_lock(self, lock_id: str, reference: str) -> OpenAccepted:
+        def open_() -> OpenAccepted:
+            if lock_id not in {d.id for d in self.vendor.doors}:
+                raise PermanentBackendError(f"unknown lock {lock_id}", status=404)
+            duplicate = any(e.reference == reference for e in self.vendor.entries)
+            if not duplicate:
+                self.vendor.entries.append(LockEntry(id=f"entry-{len(self.vendor.entries) + 1}", lock_id=lock_id,
+                                                     at=self.host.clock.now(), opened=True, reference=reference))
+            return OpenAccepted(accepted=True, duplicate=duplicate)
+
+        return await self._call("open", open_)
+
+    async def entries(self, since, lock_id: str | None = None) -> list[LockEntry]:
+        return await self._call("entries", lambda: [e for e in self.vendor.entries if e.at >= since
+                                                    and (lock_id is None or e.lock_id == lock_id)])
+
+
+@dataclass
+class OnRequestVendor(MemoryVendor):
+    entries: list[LockEntry] = field(default_factory=list)
+
+
+class OnRequestBackend(MemoryBackend):
+    name = OPENS_ON_REQUEST_NAME
+    label = "Memory lock that opens on request"
+    access_model = AccessModel.OPENS_ON_REQUEST
+
+    def __init__(self, vendor: OnRequestVendor | None = None, concurrency: int = 8) -> None:
+        super().__init__(vendor or OnRequestVendor(), concurrency)
+
+    async def connect(self, host, session, integration, booking_id=None) -> OnRequestConnection:
+        return OnRequestConnection(host, self.vendor, integration.id, booking_id)

@@ -19,7 +19,11 @@ from addon.base.public import (
     preload,
 )
 
+from ..backend import AccessModel
+from ..loaders import OPENINGS_SHOWN
 from ..models import AccessGrant, Desired, GrantState
+from .on_request_types import DoorOpeningType, OpenLinkType, open_link
+from .types import AccessModelType
 
 GrantStateType = strawberry.enum(GrantState, name="AccessState", description="Where the lock vendor is.")
 DesiredType = strawberry.enum(Desired, name="DesiredAccess", description="What the booking's status asks for.")
@@ -87,6 +91,30 @@ class AccessGrantType(Node):
             found.append(Message("The access window ended at {end}; the link no longer opens any door.",
                                  {"end": self.valid_to.isoformat()}).text())
         return found
+
+    @strawberry.field(description=(
+        "How the guest gets in: a credential the vendor sent (ISSUES_CREDENTIAL), or the product's own open link, "
+        "the lock opening when the guest asks (OPENS_ON_REQUEST; then validFrom … validTo is when it may open)."))
+    async def access_model(self, info: Info) -> AccessModelType:
+        row = await info.context.loader("door_access.integration").load(self.integration_id)
+        return AccessModel(row.access_model)
+
+    @strawberry.field(permission_classes=[StaffOnlyField], description=(
+        "The guest's open link and how it was delivered (a lock that opens on request); null otherwise. "
+        + STAFF_ONLY))
+    async def open_link(self, info: Info) -> Optional[OpenLinkType]:
+        if not self.authorization_id or not self.authorization_id.isdigit():
+            return None
+        row = await info.context.loader("door_access.link").load(int(self.authorization_id))
+        if row is None or row.integration_id != self.integration_id:
+            return None
+        return open_link(info, row)
+
+    @strawberry.field(permission_classes=[StaffOnlyField], description=(
+        "The newest requests to open a door (a lock that opens on request), newest first. " + STAFF_ONLY))
+    async def openings(self, info: Info) -> list[DoorOpeningType]:
+        rows = await info.context.loader("door_access.openings").load(self.row_id)
+        return [DoorOpeningType.from_row(r) for r in rows[:OPENINGS_SHOWN]]
 
     @strawberry.field
     def integration(self, info: Info) -> AccessIntegrationType:

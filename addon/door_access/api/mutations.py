@@ -52,6 +52,8 @@ class CreateDoorIntegrationInput:
     time_before_minutes: int = 0
     authorization_id_field: Optional[str] = None
     default_language: str = "en"
+    open_action_field: Optional[str] = None
+    checkin_status: Optional[str] = None
 
 
 @strawberry.input(description="Only the fields given change; null clears an optional field.")
@@ -63,6 +65,8 @@ class UpdateDoorIntegrationInput:
     time_before_minutes: Optional[int] = strawberry.UNSET
     authorization_id_field: Optional[str] = strawberry.UNSET
     default_language: Optional[str] = strawberry.UNSET
+    open_action_field: Optional[str] = strawberry.UNSET
+    checkin_status: Optional[str] = strawberry.UNSET
 
 
 @strawberry.input

@@ -24,7 +24,7 @@ from addon.base.public import (
 from addon.booking.public import BookableObject, BookableObjectType, get_booking
 
 from .. import policy
-from ..backend import backends
+from ..backend import access_model_of, backends
 from ..models import AccessCallLog, DoorIntegration
 from ..plan import AccessPlan, plan_access, resolve_doors
 from ..policy import get_integration
@@ -89,7 +89,8 @@ def _preview(plan: AccessPlan, doors_known) -> AccessPreviewType:
 class DoorAccessQuery:
     @strawberry.field(permission_classes=[IsAdmin], description="The lock vendors this installation can talk to.")
     def door_backends(self, info: Info) -> list[DoorBackendType]:
-        return [DoorBackendType(name=b.name, label=b.label) for b in backends(info.context.host).all()]
+        return [DoorBackendType(name=b.name, label=b.label, access_model=access_model_of(b))
+                for b in backends(info.context.host).all()]
 
     @strawberry.field(permission_classes=[IsAdmin])
     async def door_integrations(self, info: Info, include_archived: Annotated[bool, strawberry.argument(

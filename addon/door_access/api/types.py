@@ -13,11 +13,17 @@ from strawberry.types import Info
 from addon.base.public import Node, UserError, connection_type, global_id, payload
 from addon.booking.public import BookableObjectType
 
-from ..backend import Door, Location
+from ..backend import AccessModel, Door, Location
 from ..models import AccessCallLog, DoorIntegration
 from ..plan import PlanAction
 from .live_doors import door_mappings
 from .mapping_types import DoorMappingType, ResolvedDoorType
+
+
+AccessModelType = strawberry.enum(AccessModel, name="DoorAccessModel", description=(
+    "How a lock vendor lets a guest in: ISSUES_CREDENTIAL (the vendor sends the guest a credential for a window, "
+    "revoked when the booking no longer entitles them) or OPENS_ON_REQUEST (the booking system opens the lock when "
+    "the guest asks, through the product's own open link, while the booking entitles them)."))
 
 
 @strawberry.type(name="DoorLocation", description="Where doors live at the lock vendor (a site, a property).")
@@ -49,6 +55,8 @@ class DoorType:
 class DoorBackendType:
     name: str = strawberry.field(description="What an integration's backend field holds.")
     label: str
+    access_model: AccessModelType = strawberry.field(description=(
+        "How a guest gets in: the vendor issues a credential for a window, or the lock opens on request."))
 
 
 @strawberry.type(name="DoorIntegration", description=(
@@ -58,12 +66,22 @@ class DoorIntegrationType(Node):
     row_id: strawberry.Private[int]
     name: str
     backend: str
+    access_model: AccessModelType = strawberry.field(description=(
+        "How a guest gets in (the backend's model); it decides which Details fields apply."))
     active: bool
     trigger_statuses: list[str]
     revoke_statuses: list[str]
     time_before_minutes: int
-    authorization_id_field: Optional[str]
+    authorization_id_field: Optional[str] = strawberry.field(description=(
+        "Booking field for authorisation id: where the vendor's id of the access set is kept (a vendor that "
+        "issues a credential)."))
     default_language: str
+    open_action_field: Optional[str] = strawberry.field(description=(
+        "Open-action field: the booking field the time of the first opening is written to (a lock that opens on "
+        "request)."))
+    checkin_status: Optional[str] = strawberry.field(description=(
+        "Check-in status: the status the first opening moves the booking to (a lock that opens on request; null: "
+        "the status stays)."))
     created_at: datetime
     updated_at: datetime
     archived_at: Optional[datetime] = strawberry.field(description=(
@@ -72,10 +90,12 @@ class DoorIntegrationType(Node):
     @classmethod
     def from_model(cls, row: DoorIntegration) -> "DoorIntegrationType":
         return cls(
-            id=global_id("DoorIntegration", row.id), row_id=row.id, name=row.name, backend=row.backend, active=row.active,
+            id=global_id("DoorIntegration", row.id), row_id=row.id, name=row.name, backend=row.backend,
+            access_model=AccessModel(row.access_model), active=row.active,
             trigger_statuses=list(row.trigger_statuses or []), revoke_statuses=list(row.revoke_statuses or []),
             time_before_minutes=row.time_before_minutes, authorization_id_field=row.authorization_id_field,
-            default_language=row.default_language, created_at=row.created_at, updated_at=row.updated_at,
+            default_language=row.default_language, open_action_field=row.open_action_field,
+            checkin_status=row.checkin_status, created_at=row.created_at, updated_at=row.updated_at,
             archived_at=row.archived_at,
         )
 
