@@ -277,8 +277,8 @@ async def _send(host: Host, request: _Request, opening: DoorOpening) -> OpenOutc
         accepted = await request.connection.open_lock(lock_id, opening.reference)
     except TransientBackendError as exc:
         if exc.unprocessed or exc.status is not None and exc.status not in (502, 504):
-            return OpenOutcome(OpeningResult.FAILED, Message("The lock system is busy: try again in a moment."),
-                               retry_after=exc.retry_after)
+            # Answered, nothing done (busy, the IQ offline …): what the vendor said, to try again later.
+            return OpenOutcome(OpeningResult.FAILED, request.connection.explain(exc), retry_after=exc.retry_after)
         # No answer: the command may have gone through. The worker looks for the lock's entry.
         return OpenOutcome(OpeningResult.SENDING, Message("No answer from the lock system: the door may have opened. "
                                                           "If it did not, try again."))
