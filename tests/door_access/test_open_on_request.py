@@ -335,3 +335,26 @@ async def test_a_mail_server_that_refuses_leaves_the_link_for_staff_with_the_rea
     [access] = (await access_of(gql, made["id"]))["access"]
     assert access["state"] == "ACTIVE" and access["openLink"]["delivery"] == "FAILED"
     assert "could not be sent" in access["openLink"]["deliveryError"]
+
+
+async def test_two_vendors_of_either_model_side_by_side_on_one_object(gql, host, memory, vendor, opener):
+    """A vendor that issues credentials (the reception building's doors) and a lock that opens on
+    request (the studio's own door), both mapped on the same object: one booking, two kinds of access."""
+    _, objects = await on_request_integration(gql)
+    credential = await create_integration(gql, name="Reception doors", triggerStatuses=["confirmed"],
+                                          revokeStatuses=["cancelled"], authorizationIdField=None)
+    credential_id = credential["integration"]["id"]
+    await create_booking_field(gql, "reception_set_id")
+    await update_integration(gql, credential_id, authorizationIdField="reception_set_id")
+    assert (await set_mapping(gql, credential_id, objects["Studio building"], ["Main door"]))["errors"] == []
+    assert (await set_active(gql, credential_id))["errors"] == []
+    made = await create_booking(gql, objects["Studio 1"], soon(-1), soon(50), status="confirmed")
+    access = {a["accessModel"]: a for a in (await access_of(gql, made["id"]))["access"]}
+    assert set(access) == {"ISSUES_CREDENTIAL", "OPENS_ON_REQUEST"}
+    assert all(a["state"] == "ACTIVE" for a in access.values())
+    assert len(vendor.active_sets()) == 1 and access["ISSUES_CREDENTIAL"]["openLink"] is None
+    token = token_of(access["OPENS_ON_REQUEST"]["openLink"]["url"])
+    assert (await gql(OPEN, {"i": {"openToken": token, "door": "Side door"}}))["openDoor"]["opened"] is True
+    cancelled = await set_status(gql, made["id"], "cancelled", force=True)  # checked in by the opening
+    assert {a["state"] for a in cancelled["access"]} == {"REVOKED"}
+    assert vendor.active_sets() == []
