@@ -1,10 +1,11 @@
 """Door access when a customer's data is erased: their live access is revoked first (the lock
 vendor holds their e-mail address and phone number with each access set), then the copies kept
-here — grants' languages, errors and warnings, and the call log — lose the erased values."""
+here — grants' languages, errors and warnings, where each set's link was sent (recipients and
+language), and the call log — lose the erased values."""
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from addon.base.public import Host, ValidationFailed, after_commit, scrub_rows
@@ -69,6 +70,10 @@ def register_erasure(host: Host) -> None:
                              erasure.values, scope)
             for grant in (await session.execute(select(AccessGrant).where(scope))).scalars():
                 grant.locale = None  # the customer's language, as sent to the vendor
+            # Where each of their links went: every set the journal knows of, revoked or not.
+            await session.execute(
+                update(AccessSetRecord).where(AccessSetRecord.grant_id.in_(select(AccessGrant.id).where(scope)))
+                .values(recipients=None, locale=None).execution_options(synchronize_session=False))
         # A vendor's answer may quote a recipient: the whole log is searched, not only these bookings.
         await scrub_rows(session, AccessCallLog, ("error", "path"), erasure.values)
 

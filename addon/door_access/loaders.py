@@ -6,7 +6,7 @@ from sqlalchemy import select
 
 from addon.booking.public import by_id, grouped
 
-from .models import AccessGrant, DoorIntegration
+from .models import AccessGrant, AccessSetRecord, DoorIntegration
 
 LOADERS = {
     # Plain rows (the table's columns), not ORM objects: a page of bookings reads hundreds.
@@ -16,4 +16,10 @@ LOADERS = {
         lambda row: row.booking_id,
     ),
     "door_access.integration": by_id(DoorIntegration),
+    # The door links of each grant, newest first.
+    "door_access.sets": grouped(
+        lambda ids: select(*AccessSetRecord.__table__.columns).where(AccessSetRecord.grant_id.in_(ids))
+        .order_by(AccessSetRecord.id.desc()),
+        lambda row: row.grant_id,
+    ),
 }

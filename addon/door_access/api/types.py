@@ -16,6 +16,7 @@ from addon.booking.public import BookableObjectType
 from ..backend import Door, Location
 from ..models import AccessCallLog, DoorIntegration
 from ..plan import PlanAction
+from .access_types import AccessRecipientType
 from .live_doors import door_mappings
 from .mapping_types import DoorMappingType, ResolvedDoorType
 
@@ -110,6 +111,14 @@ class SetDoorMappingPayload:
     errors: list[UserError]
 
 
+@strawberry.type(description="What saving a door mapping would change; nothing is changed.")
+class DoorMappingChangePreview:
+    added: list[str] = strawberry.field(description="Door names the object's own mapping would gain.")
+    removed: list[str] = strawberry.field(description="Door names it would lose.")
+    affected_bookings: int = strawberry.field(description=(
+        "Bookings whose door access would follow the change (as setDoorMapping's affectedBookings)."))
+
+
 @strawberry.type
 class ArchiveDoorIntegrationPayload:
     integration: Optional[DoorIntegrationType]
@@ -138,12 +147,6 @@ class LocalTimeType:
     utc: datetime
     local: datetime
     time_zone: str
-
-
-@strawberry.type(name="AccessRecipient")
-class AccessRecipientType:
-    email: Optional[str]
-    phone_number: Optional[str]
 
 
 @strawberry.enum(name="AccessAction", description="What a trigger would do: give access, take it away, or nothing.")
