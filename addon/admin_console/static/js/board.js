@@ -284,7 +284,7 @@ export async function bookingPage(main, id, viewer) {
         h("dd", {}, p.validFrom ? `${formatTime(p.validFrom.utc, p.validFrom.timeZone)} – ${formatTime(p.validTo.utc,
           p.validTo.timeZone)} (${p.validFrom.timeZone})` : "—"),
         h("dt", {}, t("Language")), h("dd", {}, languageWord(p.locale), " — ", p.localeReason),
-        h("dt", {}, t("Recipients")), h("dd", {}, p.recipients.map((r) => r.email || r.phoneNumber).join(", ") || "—"),
+        h("dt", {}, t("Recipients")), h("dd", {}, recipientsText(p.recipients) || "—"),
         h("dt", {}, t("Name shown")), h("dd", {}, p.displayName)),
       h("h4", {}, t("Guest's message")),
       h("pre", { class: "message" }, p.message),

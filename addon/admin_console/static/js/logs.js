@@ -4,7 +4,7 @@ import { gql } from "./api.js";
 import { field, h, notice, show, word } from "./dom.js";
 import { formatTime, t, tn } from "./i18n.js";
 import { partLabels } from "./parts.js";
-import { actorKindWord, addFieldLabels, auditActionWord, fieldWord, outcomeWord, targetWord } from "./words.js";
+import { actorKindWord, addFieldLabels, auditActionWord, fieldWord, outcomeWord, roleWord, targetWord } from "./words.js";
 
 // The actions the audit trail is filtered by, by their words (the API filters by code).
 const ACTIONS = ["access.reissue", "access.resync", "access.revoke", "access.retry_failed", "access.bulk_resync",
@@ -15,13 +15,16 @@ const ACTIONS = ["access.reissue", "access.resync", "access.revoke", "access.ret
 
 const PAGE = 25;
 let operations = {};  // the backends' words for their calls
+let backends = new Map();  // each backend's name → its label
 
 export async function logsPage(main, viewer) {
   if (viewer.role !== "ADMIN") {
     show(main, h("h1", {}, t("Logs")), notice("error", t("Only administrators can read the logs.")));
     return;
   }
-  const [{ doorIntegrations }, labels] = await Promise.all([gql("{ doorIntegrations { id name } }"), partLabels(t)]);
+  const [{ doorIntegrations, doorBackends }, labels] = await Promise.all([
+    gql("{ doorIntegrations { id name } doorBackends { name label } }"), partLabels(t)]);
+  backends = new Map(doorBackends.map((b) => [b.name, b.label]));
   addFieldLabels(labels.fields);
   operations = labels.operations;
   const calls = h("section", { "aria-labelledby": "calls-title" });
@@ -105,7 +108,7 @@ async function auditTrail(section) {
           h("td", {}, word(auditActionWord(n.action), n.action)),
           h("td", {}, n.target ? word(targetWord(n.target.type), n.target.type) : ""),
           h("td", {}, h("ul", { class: "changes" }, n.changes.map((c) => h("li", {}, word(fieldWord(c.field), c.field), ": ",
-            c.secret ? t("(secret changed)") : `${value(c.old)} → ${value(c.new)}`)))))),
+            c.secret ? t("(secret changed)") : [value(c.old, c.field), " → ", value(c.new, c.field)])))))),
         trail.edges.length ? null : h("tr", {}, h("td", { colspan: "5", class: "muted" }, t("No events match."))))),
       pager(trail.pageInfo, load));
   };
@@ -116,10 +119,13 @@ async function auditTrail(section) {
   await load();
 }
 
-/** A recorded value as a person reads it: text as it is, lists joined, nothing as a dash. */
-function value(recorded) {
+/** A recorded value as a person reads it: text as it is, lists joined, nothing as a dash; a role
+ *  or a backend by its word (the code in a tooltip). */
+function value(recorded, key = null) {
   if (recorded === null || recorded === undefined) return "—";
-  if (Array.isArray(recorded)) return recorded.length ? recorded.map(value).join(", ") : "—";
+  if (key === "role" && typeof recorded === "string") return word(roleWord(recorded), recorded);
+  if (key === "backend" && backends.has(recorded)) return word(backends.get(recorded), recorded);
+  if (Array.isArray(recorded)) return recorded.length ? recorded.map((item) => value(item)).join(", ") : "—";
   if (typeof recorded === "boolean") return recorded ? t("yes") : t("no");
   if (typeof recorded === "object") return JSON.stringify(recorded);
   return String(recorded);
