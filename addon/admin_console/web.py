@@ -3,8 +3,13 @@
 ``/admin/parts.json`` lists them, ``/admin/parts/<backend>/`` serves each one's files.
 
 The page is a shell: everything it shows comes from the GraphQL API. Its texts are the msgids of
-``t("…")`` calls in ``static/js`` and in the backends' parts (extracted by ``make i18n`` like every
-other message), served translated as one JSON object per language.
+``t("…")`` calls in ``static/js`` and in the backends' parts, and the pairs of ``tn("…", "…", n)``
+(extracted by ``make i18n`` like every other message), served translated as one JSON object per
+language: plain texts by msgid, and each plural text's forms by plural category ("one", "other" …),
+which the browser picks with ``Intl.PluralRules``.
+
+The language is the reader's choice (the cookie ``ireserve_language`` the console and the sign-in
+page set), else the browser's Accept-Language.
 """
 
 from __future__ import annotations
@@ -21,11 +26,13 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from addon.base.public import (
+    LANGUAGE_COOKIE,
     LOGIN_PATH,
     authenticate_request,
     available_languages,
     language_from_header,
     match_language,
+    plural_forms,
     translate,
 )
 from addon.door_access.public import console_parts
@@ -47,21 +54,44 @@ PAGE_HEADERS = {
 
 
 @lru_cache(maxsize=32)
-def _msgids_in(folder: Path) -> frozenset[str]:
-    """The first argument of each ``t("…")`` call in the scripts of ``folder``."""
+def _msgids_in(folder: Path) -> frozenset[str | tuple[str, str]]:
+    """The first argument of each ``t("…")`` call in the scripts of ``folder``, and the
+    (singular, plural) pair of each ``tn("…", "…", n)``."""
     found = extract_from_dir(str(folder), method_map=[("**.js", "javascript")],
-                             keywords={"t": None}, strip_comment_tags=True)
+                             keywords={"t": None, "tn": (1, 2)}, strip_comment_tags=True)
     return frozenset(message for _file, _line, message, _comments, _context in found
-                     if isinstance(message, str) and message)
+                     if (isinstance(message, str) and message)
+                     or (isinstance(message, tuple) and len(message) == 2 and all(message)))
+
+
+def _all_msgids(part_folders: tuple[Path, ...]) -> frozenset:
+    return frozenset().union(_msgids_in(STATIC_DIR / "js"), *map(_msgids_in, part_folders))
 
 
 def console_msgids(part_folders: tuple[Path, ...] = ()) -> tuple[str, ...]:
-    """Every text the console's scripts show, and those of the backends' parts in ``part_folders``."""
-    return tuple(sorted(frozenset().union(_msgids_in(STATIC_DIR / "js"), *map(_msgids_in, part_folders))))
+    """Every plain text the console's scripts show, and those of the backends' parts in ``part_folders``."""
+    return tuple(sorted(m for m in _all_msgids(part_folders) if isinstance(m, str)))
+
+
+def console_plural_msgids(part_folders: tuple[Path, ...] = ()) -> tuple[tuple[str, str], ...]:
+    """Every (singular, plural) text the console's scripts show."""
+    return tuple(sorted(m for m in _all_msgids(part_folders) if isinstance(m, tuple)))
 
 
 def console_messages(language: str, part_folders: tuple[Path, ...] = ()) -> dict[str, str]:
     return {msgid: translate(language, msgid) for msgid in console_msgids(part_folders)}
+
+
+def console_plurals(language: str, part_folders: tuple[Path, ...] = ()) -> dict[str, dict[str, str]]:
+    """Each plural text's forms in ``language``, keyed by its singular msgid."""
+    return {singular: plural_forms(language, singular, plural)
+            for singular, plural in console_plural_msgids(part_folders)}
+
+
+def reader_language(request: Request) -> str:
+    """The reader's own choice (a cookie), else the language their browser asks for."""
+    chosen = match_language(request.cookies.get(LANGUAGE_COOKIE))
+    return chosen or language_from_header(request.headers.get("accept-language"))
 
 
 def _shell(language: str) -> str:
@@ -88,14 +118,13 @@ def console_routes(host):
         if principal is None:
             return RedirectResponse(f"{LOGIN_PATH}?{urlencode({'next': CONSOLE_PATH})}", status_code=303,
                                     headers={"Cache-Control": "no-store"})
-        language = language_from_header(request.headers.get("accept-language"))
-        return HTMLResponse(_shell(language), headers=PAGE_HEADERS)
+        return HTMLResponse(_shell(reader_language(request)), headers=PAGE_HEADERS)
 
     async def messages(request: Request) -> Response:
         asked = request.query_params.get("lang")
-        language = (match_language(asked) if asked else None) or language_from_header(
-            request.headers.get("accept-language"))
-        return JSONResponse({"language": language, "messages": console_messages(language, part_folders)},
+        language = (match_language(asked) if asked else None) or reader_language(request)
+        return JSONResponse({"language": language, "messages": console_messages(language, part_folders),
+                             "plurals": console_plurals(language, part_folders)},
                             headers={"Cache-Control": "no-cache"})
 
     async def parts_list(_request: Request) -> Response:

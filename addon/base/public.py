@@ -22,8 +22,10 @@ from .core.i18n import (
     is_language_code,
     language_from_header,
     match_language,
+    plural_forms,
     request_language,
     translate,
+    translate_plural,
 )
 from .core.logs import (
     JsonFormatter,
@@ -45,7 +47,7 @@ from .identity.auth import authenticate_request, create_token
 from .identity.erasure import PLACEHOLDER, scrub_audit_trail, scrub_rows
 from .identity.models import ApiToken, User
 from .identity.sessions import SESSION_COOKIE
-from .identity.signin import LOGIN_PATH
+from .identity.signin import LANGUAGE_COOKIE, LOGIN_PATH
 from .identity.users import create_user
 
 # -- the kit an addon builds its GraphQL part with
@@ -112,7 +114,8 @@ from .server.metrics import metrics_route, watch_pool
 from .server.pubsub import broker
 
 __all__ = [
-    "AFTER_COMMIT_KEY", "BAD_CREDENTIALS", "COOKIE_FROM_OTHER_SITE", "CREDENTIALS_ENDED", "DEMO_FILE", "LOGIN_PATH",
+    "AFTER_COMMIT_KEY", "BAD_CREDENTIALS", "COOKIE_FROM_OTHER_SITE", "CREDENTIALS_ENDED", "DEMO_FILE", "LANGUAGE_COOKIE",
+    "LOGIN_PATH",
     "N_", "NO_PONG", "PLACEHOLDER", "REPO_ROOT", "ROLE_CHANGED", "SESSION_COOKIE", "STAFF_ONLY", "UNSET",
     "ApiToken", "AuditEvent", "Changes", "Clock", "CodedError", "Database", "Env", "GraphQLPart", "Host", "IsAdmin",
     "IsFrontend", "IsStaff", "JsonFormatter", "LanguageChoice", "Message", "Node", "NodeLoader", "OrderDirection",
@@ -123,8 +126,9 @@ __all__ = [
     "create_app", "create_token", "create_user", "data_path", "empty_page", "event_reads", "extend_type",
     "field_of", "get_row", "global_id", "health_routes", "id_argument", "instant_key", "int_key", "is_language_code",
     "is_staff", "keyset_page", "known_or_load", "language_from_header", "listening", "load_host", "loaded_by",
-    "log_fields", "match_language", "metrics_route", "page_request", "payload", "pending_model_changes", "preload",
+    "log_fields", "match_language", "metrics_route", "page_request", "payload", "pending_model_changes", "plural_forms",
+    "preload",
     "preload_selection", "preloads", "prime", "quiet_libraries", "release", "request_language", "rollback",
     "rows_loader", "run_in_transaction", "scrub_audit_trail", "scrub_rows", "secret_box", "seed", "server_config",
-    "split_global_id", "text_key", "translate", "upgrade", "utcnow", "watch_pool",
+    "split_global_id", "text_key", "translate", "translate_plural", "upgrade", "utcnow", "watch_pool",
 ]

@@ -26,7 +26,7 @@ from .backend import (
 )
 from .decide import Decision, Known, Observed, Wanted, decide
 from .entitlement import Want
-from .journal import Change, Entry
+from .journal import Change, Delivery, Entry
 from .models import AccessGrant, GrantState, Resolution, SetStatus
 from .plan import AccessPlan, resolve_doors
 
@@ -41,9 +41,9 @@ class LeaseLost(Exception):
 
 
 class Journal(Protocol):
-    async def create(self, location_id: str | None) -> Entry:
-        """Journal the next reference of the grant as SENDING, durably, before its create is sent;
-        raises LeaseLost when the grant is no longer this worker's."""
+    async def create(self, location_id: str | None, delivery: Delivery) -> Entry:
+        """Journal the next reference of the grant as SENDING (with where its link goes), durably,
+        before its create is sent; raises LeaseLost when the grant is no longer this worker's."""
 
 
 class DoorSource(Protocol):
@@ -283,7 +283,7 @@ class Attempt:
 
     async def _send_create(self) -> Item:
         wanted, plan = self.wanted, self.plan
-        entry = await self.journal.create(wanted.location_id)
+        entry = await self.journal.create(wanted.location_id, Delivery(tuple(plan.recipients), wanted.locale))
         item = Item(entry, SetStatus.SENDING, None, wanted.location_id)
         self.items.append(item)
         try:

@@ -22,8 +22,10 @@ _SCRIPT = re.compile(r"^[A-Za-z0-9_-]+\.js$")
 class ConsolePart:
     """``script`` (an ES module in ``static_dir``) exports ``tabs``: a list of ``{key, label(t),
     render(panel, integration, kit)}``; ``kit`` holds the console's helpers (``gql``, ``h``,
-    ``field``, ``notice``, ``show``, ``errorsByField``, ``t``). Its texts are marked with ``t("…")``
-    and translated with the console's (``make i18n`` extracts them)."""
+    ``field``, ``notice``, ``show``, ``errorsByField``, ``t``). It may also export
+    ``fieldLabels(t)`` and ``operationLabels(t)``: words for the audit trail's keys of its settings
+    and for the calls its call log lists (the console shows codes as words). Its texts are marked
+    with ``t("…")`` and translated with the console's (``make i18n`` extracts them)."""
 
     backend: str  # the backend's name (DoorBackend.name): the integrations that show these tabs
     static_dir: Path  # served by the console at /admin/parts/<backend>/

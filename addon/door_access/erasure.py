@@ -1,10 +1,11 @@
 """Door access when a customer's data is erased: their live access is revoked first (the lock
 vendor holds their e-mail address and phone number with each access set), then the copies kept
-here — grants' languages, errors and warnings, and the call log — lose the erased values."""
+here — grants' languages, errors and warnings, where each set's link was sent (recipients and
+language), and the call log — lose the erased values."""
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from addon.base.public import Host, ValidationFailed, after_commit, scrub_rows
@@ -13,8 +14,8 @@ from addon.booking.public import ERASE_REQUESTED, ERASING, Booking, Erasure
 from .call_log import call_log
 from .grants import request_revoke
 from .live import announce
-from .on_request.models import GuestLink
 from .models import UNRESOLVED, AccessCallLog, AccessGrant, AccessSetRecord, Desired, DoorIntegration, GrantState, SetStatus
+from .on_request.models import GuestLink
 
 
 async def revoke_for_erasure(host: Host, session: AsyncSession, erasure: Erasure) -> list[int]:
@@ -74,6 +75,10 @@ def register_erasure(host: Host) -> None:
             for link in (await session.execute(
                     select(GuestLink).where(GuestLink.booking_id.in_(erasure.booking_ids)))).scalars():
                 link.sent_to, link.locale, link.delivery_error_i18n = [], None, None
+            # Where each of their links went: every set the journal knows of, revoked or not.
+            await session.execute(
+                update(AccessSetRecord).where(AccessSetRecord.grant_id.in_(select(AccessGrant.id).where(scope)))
+                .values(recipients=None, locale=None).execution_options(synchronize_session=False))
         # A vendor's answer may quote a recipient: the whole log is searched, not only these bookings.
         await scrub_rows(session, AccessCallLog, ("error", "path"), erasure.values)
 

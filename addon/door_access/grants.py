@@ -10,7 +10,9 @@ booking gets — the reconcile derives that from the booking as it is when it ru
 * :func:`rederive` — an integration changed (activation, statuses, time before, mapping,
   archiving): every grant it holds that may need work is looked at, and bookings entitled now
   that have none get one (the backfill);
-* :func:`request_revoke` — staff (or an erasure) revoke a booking's access whatever its status.
+* :func:`request_revoke` — staff (or an erasure) revoke a booking's access whatever its status;
+* :func:`request_new_set` — staff ask for a new link: the live set is replaced (a new one first,
+  then the old one revoked).
 
 Every write here runs inside the caller's transaction, so a change and the look it asks for
 commit together or not at all.
@@ -156,6 +158,37 @@ async def request_revoke(session: AsyncSession, booking: Booking, integration: D
     return grant
 
 
+async def current_record(session: AsyncSession, grant_id: int) -> AccessSetRecord | None:
+    """The journal's record of the grant's live set (CURRENT), locked for the caller's change."""
+    return (await session.execute(
+        select(AccessSetRecord).where(AccessSetRecord.grant_id == grant_id, AccessSetRecord.status == SetStatus.CURRENT)
+        .order_by(AccessSetRecord.id.desc()).limit(1).with_for_update()
+    )).scalar_one_or_none()
+
+
+async def entitled_now(session: AsyncSession, integration: DoorIntegration, booking: Booking, grant: AccessGrant,
+                       now: datetime) -> bool:
+    """Whether the booking is entitled, now, to access through ``integration`` that can be made."""
+    status_code = (await session.get(BookingStatus, booking.status_id)).code
+    mapping, _ = await mapping_for_object(session, integration.id, await session.get(BookableObject, booking.object_id))
+    return await want_of(session, integration, booking, status_code, grant, mapping is not None, now) == Want.LIVE
+
+
+async def request_new_set(session: AsyncSession, grant: AccessGrant, now: datetime) -> AccessSetRecord | None:
+    """A new link for the guest: the grant's live set is no longer its own but one to revoke (LIVE),
+    and the grant is due — the reconcile then makes a new set (sent to the guest) before it revokes
+    the old one, so the guest is never without access. Returns the replaced record (``None``: the
+    grant has no live set; nothing changed). The caller checks that the grant is ACTIVE and the
+    booking entitled now."""
+    record = await current_record(session, grant.id)
+    if record is None:
+        return None
+    record.status = SetStatus.LIVE
+    record_want(grant, Want.LIVE, now)
+    await session.flush()
+    return record
+
+
 async def clear_revoke_requests(session: AsyncSession, booking_id: int) -> None:
     """A resync follows the booking's status again: revokes staff asked for are forgotten."""
     for grant in (await _grants_of_booking(session, booking_id)).values():
@@ -194,13 +227,17 @@ def _want_for(integration: DoorIntegration, booking: Booking, code: str, history
 
 
 async def rederive(session: AsyncSession, integration: DoorIntegration, now: datetime,
-                   object_ids: set[int] | None = None, *, dry_run: bool = False, as_if_active: bool = False) -> int:
+                   object_ids: set[int] | None = None, *, dry_run: bool = False, as_if_active: bool = False,
+                   proposed: dict[int, list[str]] | None = None) -> int:
     """After ``integration`` changed (or only its mapping of ``object_ids``): every grant it holds
     there whose access may no longer be what the booking is entitled to is marked due, and every
     booking entitled now that has no grant gets one. Returns how many bookings are queued
-    (``dry_run``: counted, nothing written; ``as_if_active``: as activating it would)."""
+    (``dry_run``: counted, nothing written; ``as_if_active``: as activating it would;
+    ``proposed``: with these objects' own mappings instead of the stored ones, for a dry run)."""
+    if proposed is not None and not dry_run:
+        raise ValueError("a proposed mapping is only ever counted (dry_run)")
     running = runs(integration) or as_if_active
-    names_by_object = await door_names_by_object(session, integration.id)
+    names_by_object = await door_names_by_object(session, integration.id, proposed)
     mapped = set(names_by_object)
     query = (select(Booking, BookingStatus.code, AccessGrant)
              .join(BookingStatus, BookingStatus.id == Booking.status_id)
@@ -261,6 +298,14 @@ async def _with_unresolved_records(session: AsyncSession, grant_ids: list[int]) 
         select(AccessSetRecord.grant_id).where(AccessSetRecord.grant_id.in_(grant_ids),
                                                AccessSetRecord.status.in_(UNRESOLVED)).distinct()
     )).scalars().all())
+
+
+async def preview_mapping(session: AsyncSession, integration: DoorIntegration, object_id: int, door_names: list[str],
+                          now: datetime) -> int:
+    """How many bookings saving ``door_names`` as the own mapping of ``object_id`` would queue
+    (as :func:`follow_mapping` would after the save); nothing is written."""
+    following = await objects_following(session, integration.id, object_id)
+    return await rederive(session, integration, now, following, dry_run=True, proposed={object_id: door_names})
 
 
 async def follow_mapping(session: AsyncSession, integration: DoorIntegration, object_id: int, now: datetime) -> int:

@@ -18,8 +18,21 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from .backend import Recipient
 from .models import UNRESOLVED, AccessGrant, AccessSetRecord, Resolution, SetStatus
 from .plan import external_reference
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """Where the vendor sends the guest's link of a set, and in which language: written with the
+    create, so staff can tell where a link went."""
+
+    recipients: tuple[Recipient, ...] = ()
+    locale: str | None = None
+
+    def recipients_json(self) -> list[dict]:
+        return [{"email": r.email, "phone_number": r.phone_number} for r in self.recipients]
 
 
 @dataclass(frozen=True)
@@ -35,11 +48,14 @@ class Entry:
     sent_at: datetime | None
     answer_by: datetime | None = None
     resolution: Resolution | None = None
+    recipients: list[dict] | None = None
+    locale: str | None = None
 
     @classmethod
     def of(cls, row: AccessSetRecord) -> "Entry":
         return cls(row.id, row.reference, row.generation, row.location_id, row.set_id, SetStatus(row.status),
-                   row.sent_at, row.answer_by, Resolution(row.resolution) if row.resolution else None)
+                   row.sent_at, row.answer_by, Resolution(row.resolution) if row.resolution else None,
+                   row.recipients, row.locale)
 
 
 @dataclass(frozen=True)
@@ -67,10 +83,12 @@ async def open_entries(session: AsyncSession, grant_id: int) -> list[Entry]:
 
 
 async def journal_create(session: AsyncSession, grant_id: int, worker_id: str, integration_id: int, booking_id: int,
-                         location_id: str | None, now: datetime, answer_by: datetime) -> Entry | None:
+                         location_id: str | None, now: datetime, answer_by: datetime,
+                         delivery: Delivery = Delivery()) -> Entry | None:
     """Write down, under the worker's lease, the next reference of the grant as SENDING, with the
-    moment after which its answer can no longer come (the sender's call deadline); ``None`` when
-    the lease is gone (then nothing may be sent). The caller commits before sending."""
+    moment after which its answer can no longer come (the sender's call deadline) and where the
+    link goes (``delivery``); ``None`` when the lease is gone (then nothing may be sent). The
+    caller commits before sending."""
     generation = (await session.execute(
         update(AccessGrant).where(AccessGrant.id == grant_id, AccessGrant.claimed_by == worker_id)
         .values(generation=AccessGrant.generation + 1).returning(AccessGrant.generation)
@@ -79,7 +97,8 @@ async def journal_create(session: AsyncSession, grant_id: int, worker_id: str, i
         return None
     row = AccessSetRecord(grant_id=grant_id, reference=external_reference(integration_id, booking_id, generation),
                           generation=generation, location_id=location_id, status=SetStatus.SENDING, sent_at=now,
-                          answer_by=answer_by, created_at=now)
+                          answer_by=answer_by, recipients=delivery.recipients_json(), locale=delivery.locale,
+                          created_at=now)
     session.add(row)
     await session.flush()
     return Entry.of(row)
@@ -99,7 +118,9 @@ async def apply_changes(session: AsyncSession, grant_id: int, changes: list[Chan
                                         location_id=change.location_id or (like.location_id if like else None),
                                         set_id=change.set_id, status=change.status, resolution=change.resolution,
                                         sent_at=like.sent_at if like else None,
-                                        answer_by=like.answer_by if like else None, observed_at=now, created_at=now))
+                                        answer_by=like.answer_by if like else None,
+                                        recipients=like.recipients if like else None,
+                                        locale=like.locale if like else None, observed_at=now, created_at=now))
             continue
         row = rows.get(change.record_id)
         if row is None:

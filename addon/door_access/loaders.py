@@ -6,7 +6,7 @@ from sqlalchemy import select
 
 from addon.booking.public import by_id, grouped
 
-from .models import AccessGrant, DoorIntegration
+from .models import AccessGrant, AccessSetRecord, DoorIntegration
 from .on_request.models import DoorOpening, GuestLink
 
 OPENINGS_SHOWN = 10  # the newest openings of each grant that Booking.access shows
@@ -23,6 +23,12 @@ LOADERS = {
     "door_access.openings": grouped(
         lambda ids: select(*DoorOpening.__table__.columns).where(DoorOpening.grant_id.in_(ids))
         .order_by(DoorOpening.id.desc()),
+        lambda row: row.grant_id,
+    ),
+    # The door links of each grant, newest first.
+    "door_access.sets": grouped(
+        lambda ids: select(*AccessSetRecord.__table__.columns).where(AccessSetRecord.grant_id.in_(ids))
+        .order_by(AccessSetRecord.id.desc()),
         lambda row: row.grant_id,
     ),
 }

@@ -116,12 +116,20 @@ async def objects_following(session: AsyncSession, integration_id: int, object_i
     return {object_id} | await _below(session, {object_id}, stop=others)
 
 
-async def door_names_by_object(session: AsyncSession, integration_id: int) -> dict[int, list[str]]:
+async def door_names_by_object(session: AsyncSession, integration_id: int,
+                               proposed: dict[int, list[str]] | None = None) -> dict[int, list[str]]:
     """For every object the integration applies to, the door names of its most specific mapping
-    (its own, else the nearest parent's): two statements, whatever the number of objects."""
+    (its own, else the nearest parent's): two statements, whatever the number of objects.
+    ``proposed``: own mappings as they would be after a change (an empty list: none), for a
+    preview; nothing is written."""
     own = dict((await session.execute(
         select(DoorMapping.object_id, DoorMapping.door_names).where(DoorMapping.integration_id == integration_id)
     )).all())
+    for object_id, names in (proposed or {}).items():
+        if names:
+            own[object_id] = list(names)
+        else:
+            own.pop(object_id, None)
     if not own:
         return {}
     parent_of = dict((await session.execute(select(BookableObject.id, BookableObject.parent_id))).all())

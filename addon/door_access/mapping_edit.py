@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from addon.base.public import Message, ValidationFailed, audit
 from addon.booking.public import BookableObject, get_object, refuse_archived_object
 
-from .grants import follow_mapping
+from .grants import follow_mapping, preview_mapping
 from .mapping import MAX_DOOR_NAME, MAX_DOOR_NAMES
 from .models import DoorIntegration, DoorMapping
 
@@ -78,6 +78,31 @@ async def set_door_mapping(session: AsyncSession, integration: DoorIntegration, 
     await session.flush()
     await _record(session, "mapping.set", integration, obj, old_names, cleaned)
     return MappingResult(existing, warnings, await follow_mapping(session, integration, obj.id, now))
+
+
+@dataclass
+class MappingChange:
+    """What saving a mapping would change: door names added to and removed from the object's own
+    mapping, and how many bookings would follow it."""
+
+    added: list[str]
+    removed: list[str]
+    affected_bookings: int
+
+
+async def preview_door_mapping(session: AsyncSession, integration: DoorIntegration, object_id, names: list[str],
+                               now: datetime) -> MappingChange:
+    """What :func:`set_door_mapping` with ``names`` would change now; nothing is written (the names
+    are not checked against the vendor's list: saving does that)."""
+    obj = await get_object(session, object_id)
+    cleaned = list(dict.fromkeys(n.strip() for n in names if n and n.strip()))[:MAX_DOOR_NAMES]
+    existing = (await session.execute(
+        select(DoorMapping.door_names).where(DoorMapping.integration_id == integration.id,
+                                             DoorMapping.object_id == obj.id)
+    )).scalar_one_or_none() or []
+    affected = 0 if cleaned == list(existing) else await preview_mapping(session, integration, obj.id, cleaned, now)
+    return MappingChange(added=[n for n in cleaned if n not in existing],
+                         removed=[n for n in existing if n not in cleaned], affected_bookings=affected)
 
 
 async def _record(session: AsyncSession, action: str, integration: DoorIntegration, obj: BookableObject,

@@ -217,6 +217,10 @@ class AccessSetRecord(SQLModel, table=True):
     # finds nothing proves nothing (the vendor may still be carrying the create out).
     sent_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))
     answer_by: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))
+    # Where the vendor sends the guest's link and in which language, as sent with the create
+    # ([{"email", "phone_number"}]; personal data: an erasure scrubs both).
+    recipients: list[dict] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    locale: str | None = Field(default=None, sa_column=Column(String(16), nullable=True))
     # When the record last changed because of what the vendor answered.
     observed_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))
     created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))

@@ -31,7 +31,7 @@ from .connect import connect_for_access
 from .directory import IntegrationDoors, door_directory
 from .entitlement import Want
 from .grants import desired_for
-from .journal import Entry, apply_changes, journal_create, open_entries
+from .journal import Delivery, Entry, apply_changes, journal_create, open_entries
 from .leases import backoff_seconds, claim_one, give_back, heartbeat, lease_seconds, start_attempt, vendor_slots
 from .live import announce
 from .metrics import count_resolutions
@@ -62,12 +62,12 @@ class DatabaseJournal:
     def __init__(self, host: Host, snap: Snapshot, worker_id: str, deadline_seconds: float) -> None:
         self.host, self.snap, self.worker_id, self.deadline_seconds = host, snap, worker_id, deadline_seconds
 
-    async def create(self, location_id: str | None) -> Entry:
+    async def create(self, location_id: str | None, delivery: Delivery) -> Entry:
         now = self.host.clock.now()
         async with self.host.database.session() as session:
             entry = await journal_create(session, self.snap.grant.id, self.worker_id, self.snap.integration.id,
                                          self.snap.booking.id, location_id, now,
-                                         now + timedelta(seconds=self.deadline_seconds))
+                                         now + timedelta(seconds=self.deadline_seconds), delivery)
             if entry is None:
                 await session.rollback()
                 raise LeaseLost()

@@ -4,6 +4,9 @@ A file holds one named operation and says in its leading comment lines how to ru
 
     # What the operation is for (free text).
     # role: staff                       (optional; frontend, staff or admin; default admin)
+    # first: door_access_resync.graphql (optional; a documented operation run before this one)
+    # then: door_access_resync.graphql  (optional, subscriptions that answer nothing at first: a
+    #                                    documented operation whose change the first event shows)
     # variables: {"input": {"bookingId": "$BOOKING_ID_OF:DEMO-1001",
     #             "status": "confirmed"}}  (optional; JSON, may continue on further # lines)
     mutation SetBookingStatus($input: SetBookingStatusInput!) { ... }
@@ -65,6 +68,8 @@ class Operation:
     role: str
     variables: dict
     declared: dict[str, bool]  # variable name -> required (non-null without default)
+    first: str | None = None  # a documented operation to run before this one
+    then: str | None = None  # a documented operation whose change a subscription's first event shows
 
     @classmethod
     def read(cls, path: Path) -> "Operation":
@@ -74,12 +79,16 @@ class Operation:
             if not line.startswith("#"):
                 break
             header.append(line[1:].strip())
-        role, variables_text = "admin", None
+        role, variables_text, steps = "admin", None, {}
         for line in header:
             if variables_text is not None:
                 variables_text += " " + line
             elif line.startswith("role:"):
                 role = line.removeprefix("role:").strip()
+            elif line.startswith(("first:", "then:")):
+                key, _, name = line.partition(":")
+                assert (OPERATIONS_DIR / name.strip()).is_file(), f"{path.name}: {key}: no operation {name.strip()!r}"
+                steps[key] = name.strip()
             elif line.startswith("variables:"):
                 variables_text = line.removeprefix("variables:")
         assert role in ROLES, f"{path.name}: role must be one of {', '.join(ROLES)}, not {role!r}"
@@ -98,7 +107,8 @@ class Operation:
             v.variable.name.value: isinstance(v.type, NonNullTypeNode) and v.default_value is None
             for v in operation.variable_definitions or ()
         }
-        return cls(path, operation.name.value, operation.operation.value, role, variables, declared)
+        return cls(path, operation.name.value, operation.operation.value, role, variables, declared,
+                   steps.get("first"), steps.get("then"))
 
 
 def test_there_are_documented_operations():
@@ -213,11 +223,12 @@ def test_subscriptions_are_documented_too():
     assert SUBSCRIPTION_FILES, "graphql/operations/ shows how to subscribe"
 
 
-@pytest.mark.parametrize("path", HTTP_FILES, ids=lambda path: path.stem)
-async def test_operation_runs_on_the_demo_data(path, demo, http, tokens):
+async def run_documented(path: Path, host, http, tokens) -> dict:
+    """Run one documented operation over HTTP (``http``: a client of the app) with its role and
+    variables; insist on no errors of any kind. Returns the answer's data."""
     operation = Operation.read(path)
-    async with demo.database.session() as session:
-        variables = await resolve(operation.variables, session, demo)
+    async with host.database.session() as session:
+        variables = await resolve(operation.variables, session, host)
     response = await http.post(
         "/graphql",
         json={"query": path.read_text(encoding="utf-8"), "variables": variables, "operationName": operation.name},
@@ -228,12 +239,23 @@ async def test_operation_runs_on_the_demo_data(path, demo, http, tokens):
     assert not body.get("errors"), f"{path.name}: {body['errors']}"
     assert body["data"] and all(value is not None for value in body["data"].values()), body
     assert payload_errors(body["data"]) == [], f"{path.name} was refused: {payload_errors(body['data'])}"
+    return body["data"]
+
+
+@pytest.mark.parametrize("path", HTTP_FILES, ids=lambda path: path.stem)
+async def test_operation_runs_on_the_demo_data(path, demo, http, tokens):
+    operation = Operation.read(path)
+    if operation.first:
+        await run_documented(OPERATIONS_DIR / operation.first, demo, http, tokens)
+    await run_documented(path, demo, http, tokens)
 
 
 async def subscribe_once(query: str, variables: dict, token: str, tmp_path, database_url, clock,
-                         operation_name: str | None = None) -> dict:
+                         operation_name: str | None = None, then=None) -> dict:
     """The first event of a subscription, sent as a frontend would: over graphql-transport-ws to a
-    real uvicorn serving the test's database (its payload: data and errors)."""
+    real uvicorn serving the test's database (its payload: data and errors). ``then(url)``, for a
+    subscription that answers nothing at first, makes a change on that server; it is made again
+    until an event comes (the subscription may not be listening yet the first time)."""
     served = load_host(environ=base_environ(tmp_path, database_url, IRESERVE_SANDBOX="true"), clock=clock)
     server = LiveServer(create_app(served)).start()
     try:
@@ -242,8 +264,16 @@ async def subscribe_once(query: str, variables: dict, token: str, tmp_path, data
             assert ack["type"] == "connection_ack", ack
             await socket.send({"id": "1", "type": "subscribe", "payload": {
                 "query": query, "variables": variables, "operationName": operation_name}})
-            event = await socket.next("1")
-            assert event["type"] == "next", event
+            event = None
+            for _ in range(1 if then is None else 10):
+                if then is not None:
+                    await then(server.url)
+                try:
+                    event = await socket.next("1", timeout=15 if then is None else 3)
+                    break
+                except TimeoutError:
+                    continue
+            assert event is not None and event["type"] == "next", event
             await socket.send({"id": "1", "type": "complete"})
             return event["payload"]
     finally:
@@ -256,7 +286,15 @@ async def test_subscription_answers_over_a_websocket(path, demo, tokens, tmp_pat
     operation = Operation.read(path)
     async with demo.database.session() as session:
         variables = await resolve(operation.variables, session, demo)
+    then = None
+    if operation.then:
+        async def then(url: str) -> None:
+            import httpx
+
+            async with httpx.AsyncClient(base_url=url, timeout=30) as client:
+                await run_documented(OPERATIONS_DIR / operation.then, demo, client, tokens)
+
     payload = await subscribe_once(path.read_text(encoding="utf-8"), variables, tokens[operation.role],
-                                   tmp_path, database_url, clock, operation.name)
+                                   tmp_path, database_url, clock, operation.name, then)
     assert not payload.get("errors"), f"{path.name}: {payload['errors']}"
     assert all(value is not None for value in payload["data"].values()), payload

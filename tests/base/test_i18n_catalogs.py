@@ -36,7 +36,8 @@ def test_catalog_translates_everything(language):
         catalog = read_po(handle)
     entries = {m.id: m for m in catalog if m.id}
     assert set(entries) == template_ids(), "catalog out of step with the template: run 'make i18n'"
-    untranslated = [m.id for m in entries.values() if not m.string]
+    untranslated = [m.id for m in entries.values()
+                    if not m.string or (isinstance(m.string, tuple) and not all(m.string))]
     fuzzy = [m.id for m in entries.values() if m.fuzzy]
     assert not untranslated, f"{language}: untranslated {untranslated}"
     assert not fuzzy, f"{language}: fuzzy {fuzzy}"
@@ -52,5 +53,20 @@ def test_translations_keep_the_placeholders(language):
     def fields(text):
         return sorted(f for _, f, _, _ in string.Formatter().parse(text) if f)
 
-    broken = [m.id for m in catalog if m.id and fields(m.id) != fields(m.string)]
+    def broken_entry(m) -> bool:
+        if isinstance(m.id, tuple):  # every form of a plural keeps the plural's placeholders
+            return any(fields(form) != fields(m.id[1]) for form in m.string)
+        return fields(m.id) != fields(m.string)
+
+    broken = [m.id for m in catalog if m.id and broken_entry(m)]
     assert not broken, f"{language}: placeholders differ in {broken}"
+
+
+@pytest.mark.parametrize("language", sorted(REQUIRED_LANGUAGES - {"en"}))
+def test_plural_messages_have_every_form_of_the_language(language):
+    """A message with plural forms (ngettext) has as many forms as the language's rules."""
+    with open(I18N_DIR / language / "LC_MESSAGES" / "messages.po", "rb") as handle:
+        catalog = read_po(handle)
+    plurals = [m for m in catalog if m.id and isinstance(m.id, tuple)]
+    assert plurals, "the console's counts use plural forms"
+    assert all(len(m.string) == catalog.num_plurals for m in plurals)

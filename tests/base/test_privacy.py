@@ -224,6 +224,7 @@ async def test_the_refusal_is_in_the_callers_language(http, tokens, booked):
 STAFF_ONLY_FIELDS = {
     "Customer.email", "Customer.phone", "StatusChange.by", "BookingFieldValue.value",
     "AccessGrant.authorizationId", "AccessGrant.lastError", "AccessGrant.warnings", "AccessGrant.revokeRequestedBy",
+    "AccessGrant.deliveries",
 }
 PUBLIC_FIELDS = {
     "Viewer.kind", "Viewer.name", "Viewer.role", "Viewer.email",
@@ -247,6 +248,10 @@ PUBLIC_FIELDS = {
     "AccessGrant.updatedAt", "AccessGrant.lastVerifiedAt", "AccessGrant.integration",
     "AccessIntegration.id", "AccessIntegration.name", "AccessIntegration.active", "AccessIntegration.backend",
     "AccessDoor.id", "AccessDoor.name",
+    # reached only through the staff-only AccessGrant.deliveries (null for the frontend)
+    "AccessDelivery.setId", "AccessDelivery.status", "AccessDelivery.resolution", "AccessDelivery.sentAt",
+    "AccessDelivery.recipients", "AccessDelivery.locale", "AccessDelivery.observedAt",
+    "AccessRecipient.email", "AccessRecipient.phoneNumber",
 }
 
 

@@ -184,7 +184,8 @@ async def test_erasure_revokes_first_then_leaves_no_trace_anywhere(gql, host, me
         await audit.record(session, "note.add", "booking", row_id(made["id"]), {"text": [None, f"{NAME.upper()} called"]})
         await commit(session)
     assert {t for t, _ in await rows_mentioning(host, [NAME, EMAIL, PHONE])} == {
-        "booking_customer", "booking_field_value", "door_call_log", "base_audit_event"}
+        "booking_customer", "booking_field_value", "door_call_log", "base_audit_event",
+        "door_access_set"}  # where the set's link was sent
 
     body = await gql(ERASE, {"i": {"customerId": await customer_id(gql, made["id"])}})
     erased = body["eraseCustomer"]
@@ -230,7 +231,7 @@ async def test_erasure_waits_for_the_revoke_and_erases_nothing_meanwhile(gql, ho
     assert error["code"] == "ACCESS_STILL_LIVE" and error["field"] == "customerId"
     assert "1 bookings" in error["message"]
     assert len(vendor.active_sets()) == 1
-    assert [t for t, _ in await rows_mentioning(host, [EMAIL])] == ["booking_customer"]
+    assert sorted(t for t, _ in await rows_mentioning(host, [EMAIL])) == ["booking_customer", "door_access_set"]
     assert (await booking(gql, made["id"]))["access"][0]["state"] == "REVOKING", "the revoke stays queued"
 
     vendor.clear_faults()

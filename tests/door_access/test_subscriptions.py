@@ -148,11 +148,16 @@ async def test_a_connection_needs_a_valid_sign_in_from_an_allowed_page(live, hos
 
 
 async def test_a_connection_runs_subscriptions_its_role_may_run(live, tokens):
+    async with open_socket(live.ws_url) as frontend:
+        assert (await frontend.init(bearer(tokens["frontend"])))["type"] == "connection_ack"
+        await frontend.subscribe("changes", CHANGES, {"id": "1"})
+        refused = await frontend.next("changes")
+        assert refused["type"] == "error" and codes_of(refused) == ["FORBIDDEN"], "an integration's changes: staff"
     async with open_socket(live.ws_url) as staff:
         assert (await staff.init(bearer(tokens["staff"])))["type"] == "connection_ack"
-        await staff.subscribe("changes", CHANGES, {"id": "1"})
-        refused = await staff.next("changes")
-        assert refused["type"] == "error" and codes_of(refused) == ["FORBIDDEN"], "an integration's changes: admins"
+        await staff.subscribe("changes", CHANGES, {"id": "987654"})
+        assert codes_of(await staff.next("changes")) == ["NOT_FOUND"], "staff may follow an integration's changes"
+        assert (await staff.next("changes"))["type"] == "complete"
         await staff.subscribe("missing", ACCESS, {"id": "987654"})
         assert codes_of(await staff.next("missing")) == ["NOT_FOUND"]
         assert (await staff.next("missing"))["type"] == "complete"

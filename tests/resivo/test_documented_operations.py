@@ -16,10 +16,11 @@ from tests.base.test_graphql_operations import Operation, resolve
 pytestmark = pytest.mark.anyio
 
 OPERATIONS = REPO_ROOT / "graphql" / "operations"
-EXPECTED = ["door_access_bulk_resync", "door_access_health", "door_access_preview", "door_access_resync",
-            "door_access_retry_failed", "door_activation_preview", "door_backends", "door_connection_test",
-            "door_integration", "door_integration_archive", "door_integration_create", "door_integration_set_active",
-            "door_integration_update", "door_integrations", "door_mappable_objects", "door_mapping_set", "doors",
+EXPECTED = ["door_access_bulk_resync", "door_access_health", "door_access_preview", "door_access_reissue",
+            "door_access_resync", "door_access_retry_failed", "door_activation_preview", "door_backends",
+            "door_connection_test", "door_integration", "door_integration_archive", "door_integration_create",
+            "door_integration_set_active", "door_integration_update", "door_integrations", "door_mappable_objects",
+            "door_mapping_change_preview", "door_mapping_set", "doors", "integration_access_changed",
             "integration_log", "resivo_set_credentials"]
 
 
@@ -104,6 +105,15 @@ async def test_documented_operations_on_the_demo(demo, http, tokens):
 
     resynced = (await run("door_access_resync", demo, http, tokens))["resyncBookingAccess"]
     assert [a["state"] for a in resynced["booking"]["access"]] == ["ACTIVE"]
+    change = (await run("door_mapping_change_preview", demo, http, tokens))["doorMappingChangePreview"]
+    assert change == {"added": ["Studio building main door"], "removed": ["Studio building side door"],
+                      "affectedBookings": 1}  # DEMO-1002, on Studio 2, now active
+    reissued = (await run("door_access_reissue", demo, http, tokens))["reissueBookingAccess"]
+    [access] = reissued["booking"]["access"]
+    new, old = access["deliveries"]
+    assert access["state"] == "ACTIVE" and (new["status"], old["status"], old["resolution"]) == (
+        "CURRENT", "GONE", "REPLACED")
+    assert new["recipients"] == [{"email": "jan.devries@example.nl", "phoneNumber": None}] and new["locale"] == "nl"
     await call_log(demo).flush()  # written in the background
     log = (await run("integration_log", demo, http, tokens))["integrationLog"]
     assert "create_remote_access" in {e["node"]["operation"] for e in log["edges"]}

@@ -89,6 +89,30 @@ def translate(language: str | None, message: str, /, **params) -> str:
     return text.format(**params) if params else text
 
 
+def translate_plural(language: str | None, singular: str, plural: str, count: int, /, **params) -> str:
+    """The form of a message for ``count`` in ``language``, by its plural rules (extracted by
+    ``make i18n`` as keyword ``translate_plural:2,3``); ``{count}`` is filled in too."""
+    text = _translations(language or FALLBACK_LANGUAGE).ngettext(singular, plural, count)
+    return text.format(count=count, **params)
+
+
+def plural_forms(language: str, singular: str, plural: str) -> dict[str, str]:
+    """Every form of a message in ``language``, by CLDR plural category ("one", "other" …), for a
+    reader that picks the category itself (a browser's ``Intl.PluralRules``). A category no whole
+    number below 1000 falls in is left out (the reader falls back to "other")."""
+    rule = Locale.parse(language).plural_form
+    translations = _translations(language)
+    categories = set(rule.tags) | {"other"}
+    forms: dict[str, str] = {}
+    for number in range(1000):
+        category = rule(number)
+        if category not in forms:
+            forms[category] = translations.ngettext(singular, plural, number)
+        if len(forms) == len(categories):
+            break
+    return forms
+
+
 def N_(message: str) -> str:
     """Marks a message for extraction where it is translated later (keyword ``N_``)."""
     return message

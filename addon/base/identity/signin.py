@@ -1,7 +1,9 @@
 """Signing in with a browser: ``GET /admin/login`` (the page), ``POST /admin/login`` (the form),
 ``POST /admin/logout``.
 
-A plain HTML page without scripts or external resources. A wrong password and an unknown e-mail
+A plain HTML page without scripts or external resources, in the reader's language: the one chosen
+on the page (``?lang=``, kept in the ``ireserve_language`` cookie the admin console shares), else the
+browser's. A wrong password and an unknown e-mail
 address get the same answer after the same work (a dummy hash is checked for an unknown one);
 failed attempts are throttled per e-mail address and per client address (:mod:`.throttle`).
 A successful sign-in starts a new server-side session (:mod:`.sessions`) and ends the one the
@@ -15,7 +17,7 @@ import math
 from dataclasses import dataclass
 from datetime import timedelta
 from html import escape
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, urlencode
 
 from babel.dates import format_timedelta
 from sqlalchemy.exc import OperationalError
@@ -25,7 +27,14 @@ from starlette.routing import Route
 
 from ..core.db import is_lock_timeout
 from ..core.errors import DatabaseBusy
-from ..core.i18n import N_, Message, language_from_header, set_request_language
+from ..core.i18n import (
+    N_,
+    Message,
+    available_languages,
+    language_from_header,
+    match_language,
+    set_request_language,
+)
 from . import sessions, throttle
 from .audit import Actor, record
 from .models import User
@@ -38,6 +47,11 @@ LOGIN_PATH = "/admin/login"
 LOGOUT_PATH = "/admin/logout"
 MAX_FORM_BYTES = 8 * 1024
 PASSWORD_MAX = 1024  # longer is no password of ours; refused before any hashing
+# The reader's own choice of language, shared with the admin console (readable by its scripts).
+LANGUAGE_COOKIE = "ireserve_language"
+LANGUAGE_COOKIE_SECONDS = 365 * 24 * 3600
+# Each language by its own name: whoever cannot read the current one still finds theirs.
+LANGUAGE_NAMES = {"en": "English", "nl": "Nederlands", "de": "Deutsch", "fr": "Français"}
 
 WRONG = N_("Wrong e-mail address or password.")
 TOO_MANY = N_("Too many failed sign-in attempts. Try again in {wait}.")
@@ -54,13 +68,33 @@ PAGE_HEADERS = {
                                 "frame-ancestors 'none'; base-uri 'none'"),
 }
 
+# The admin console's look (its colours and type), inline: the page loads nothing else.
 STYLE = """
-body { font-family: system-ui, sans-serif; max-width: 26rem; margin: 3rem auto; padding: 0 1rem; line-height: 1.5; }
+* { box-sizing: border-box; }
+body { margin: 0; font-family: system-ui, -apple-system, "Segoe UI", sans-serif; color: #1c2430; background: #f6f7f9;
+  line-height: 1.5; }
+header { display: flex; flex-wrap: wrap; align-items: center; justify-content: space-between; gap: .5rem 1.5rem;
+  padding: .6rem 1.25rem; background: #22324a; color: #fff; }
+.brand { font-weight: 700; font-size: 1.1rem; }
+header nav ul { display: flex; flex-wrap: wrap; gap: .25rem .9rem; list-style: none; margin: 0; padding: 0; }
+header nav a { color: #fff; text-decoration: none; padding: .2rem .1rem; border-bottom: 3px solid transparent; }
+header nav a[aria-current] { border-bottom-color: #9cc3ff; font-weight: 600; }
+header nav span.label { margin-right: .5rem; color: #c9d6ea; }
+main { display: flex; justify-content: center; padding: 3rem 1rem; }
+.card { background: #fff; border: 1px solid #d4d9e1; border-radius: 8px; padding: 1.5rem 2rem 2rem; width: 100%;
+  max-width: 26rem; box-shadow: 0 2px 10px rgba(20, 30, 45, .08); }
+h1 { font-size: 1.5rem; margin: .25rem 0 1rem; }
 label { display: block; margin-top: 1rem; font-weight: 600; }
-input { display: block; width: 100%; box-sizing: border-box; padding: .5rem; font-size: 1rem; }
-button { margin-top: 1.5rem; padding: .5rem 1.25rem; font-size: 1rem; }
-.error { color: #a40000; border-left: 4px solid #a40000; padding-left: .75rem; }
+input { display: block; width: 100%; padding: .55rem .6rem; font: inherit; border: 1px solid #8a93a3; border-radius: 4px;
+  margin-top: .25rem; }
+button { margin-top: 1.5rem; padding: .55rem 1.4rem; font: inherit; font-weight: 600; color: #fff; background: #1a5fb4;
+  border: 1px solid #1a5fb4; border-radius: 4px; cursor: pointer; }
+button:hover { filter: brightness(1.1); }
+a { color: #1a5fb4; }
+.error { color: #a40000; background: #fbe5e5; border-left: 5px solid #a40000; padding: .5rem .75rem; border-radius: 4px; }
+[aria-invalid] { border-color: #a40000; border-width: 2px; }
 :focus-visible { outline: 3px solid #1a5fb4; outline-offset: 2px; }
+header :focus-visible { outline-color: #9cc3ff; }
 """
 
 
@@ -70,16 +104,34 @@ def _t(template: str, **params) -> str:
     return escape(Message(template, params).text())
 
 
-def _page(language: str, title: str, content: str, status: int = 200, headers: dict | None = None) -> HTMLResponse:
+def _language_links(language: str, next_path: str | None) -> str:
+    """The language choice: a link per language, each named in its own language."""
+    links = []
+    for code in available_languages():
+        query = urlencode({"lang": code, **({"next": next_path} if next_path else {})})
+        current = ' aria-current="true"' if code == language else ""
+        links.append(f'<li><a href="{LOGIN_PATH}?{escape(query)}" lang="{escape(code)}" hreflang="{escape(code)}"'
+                     f'{current}>{escape(LANGUAGE_NAMES.get(code, code))}</a></li>')
+    label = _t(N_("Language"))
+    return (f'<nav aria-labelledby="language-label"><span class="label" id="language-label">{label}</span>'
+            f'<ul>{"".join(links)}</ul></nav>')
+
+
+def _page(language: str, title: str, content: str, status: int = 200, headers: dict | None = None,
+          next_path: str | None = None, chosen: str | None = None) -> HTMLResponse:
     html = (f'<!doctype html>\n<html lang="{escape(language)}">\n<head>\n<meta charset="utf-8">\n'
             f'<meta name="viewport" content="width=device-width, initial-scale=1">\n'
             f'<title>{title} · ireserve</title>\n<style>{STYLE}</style>\n</head>\n'
-            f'<body>\n<main>\n<h1>{title}</h1>\n{content}</main>\n</body>\n</html>\n')
-    return HTMLResponse(html, status_code=status, headers={**PAGE_HEADERS, **(headers or {})})
+            f'<body>\n<header>\n<span class="brand">ireserve</span>\n{_language_links(language, next_path)}\n'
+            f'</header>\n<main>\n<div class="card">\n<h1>{title}</h1>\n{content}</div>\n</main>\n</body>\n</html>\n')
+    response = HTMLResponse(html, status_code=status, headers={**PAGE_HEADERS, **(headers or {})})
+    if chosen:  # kept for the next visit, and for the console
+        response.set_cookie(LANGUAGE_COOKIE, chosen, max_age=LANGUAGE_COOKIE_SECONDS, path="/", samesite="lax")
+    return response
 
 
 def _form_page(language: str, *, email: str = "", next_path: str | None = None, error: str | None = None,
-               status: int = 200, headers: dict | None = None) -> HTMLResponse:
+               status: int = 200, headers: dict | None = None, chosen: str | None = None) -> HTMLResponse:
     email_label, password_label, sign_in = _t(N_("Email")), _t(N_("Password")), _t(N_("Sign in"))
     described = ' aria-describedby="signin-error" aria-invalid="true"' if error else ""
     content = (f'<p id="signin-error" class="error" role="alert">{error}</p>\n' if error else "")
@@ -92,10 +144,10 @@ def _form_page(language: str, *, email: str = "", next_path: str | None = None, 
         f'<input id="password" name="password" type="password" autocomplete="current-password" required{described}>\n'
         + (f'<input type="hidden" name="next" value="{escape(next_path)}">\n' if next_path else "")
         + f'<button type="submit">{sign_in}</button>\n</form>\n')
-    return _page(language, sign_in, content, status, headers)
+    return _page(language, sign_in, content, status, headers, next_path=next_path, chosen=chosen)
 
 
-def _signed_in_page(language: str, user, session_id: str) -> HTMLResponse:
+def _signed_in_page(language: str, user, session_id: str, chosen: str | None = None) -> HTMLResponse:
     who = _t(N_("You are signed in as {name} ({email}) with the role {role}."),
              name=user.name, email=user.email, role=user.role)
     console, graphiql, sign_out = _t(N_("Open the admin console")), _t(N_("Open GraphiQL")), _t(N_("Sign out"))
@@ -107,7 +159,7 @@ def _signed_in_page(language: str, user, session_id: str) -> HTMLResponse:
         f'<form method="post" action="{LOGOUT_PATH}">\n'
         f'<input type="hidden" name="{sessions.CSRF_FIELD}" value="{csrf}">\n'
         f'<button type="submit">{sign_out}</button>\n</form>\n')
-    return _page(language, _t(N_("Signed in")), content)
+    return _page(language, _t(N_("Signed in")), content, chosen=chosen)
 
 
 def _wait_text(seconds: float, language: str) -> str:
@@ -148,8 +200,15 @@ def _safe_next(value: str | None) -> str | None:
     return value
 
 
+def _chosen_language(request: Request) -> str | None:
+    """A language the reader picks on the page (``?lang=``)."""
+    return match_language(request.query_params.get("lang"))
+
+
 def _language(request: Request) -> str:
-    language = language_from_header(request.headers.get("accept-language"))
+    """The page's language: picked on the page, else chosen before (the cookie), else the browser's."""
+    language = (_chosen_language(request) or match_language(request.cookies.get(LANGUAGE_COOKIE))
+                or language_from_header(request.headers.get("accept-language")))
     set_request_language(language)
     return language
 
@@ -183,10 +242,11 @@ def routes(host) -> list[Route]:
 
     async def login_page(request: Request) -> Response:
         language = _language(request)
+        chosen = _chosen_language(request)
         found = await current(request)
         if found is not None:
-            return _signed_in_page(language, found.user, request.cookies[sessions.SESSION_COOKIE])
-        return _form_page(language, next_path=_safe_next(request.query_params.get("next")))
+            return _signed_in_page(language, found.user, request.cookies[sessions.SESSION_COOKIE], chosen)
+        return _form_page(language, next_path=_safe_next(request.query_params.get("next")), chosen=chosen)
 
     async def login(request: Request) -> Response:
         language = _language(request)

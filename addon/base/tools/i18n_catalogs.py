@@ -16,16 +16,17 @@ from ..core.settings import REPO_ROOT
 # Every way the code marks a translatable message (core/i18n.py, core/errors.py).
 KEYWORDS = {
     "translate": (2,),
+    "translate_plural": (2, 3),
     "N_": None,
     "Message": None,
     "one": (2,),
     "Problem": (2,),
     "CodedError": None,
 }
-# Browser scripts (the admin console and the backends' console parts) mark their texts with t("…");
-# vendored files are not ours.
+# Browser scripts (the admin console and the backends' console parts) mark their texts with t("…"),
+# and those with plural forms with tn("singular", "plural", count); vendored files are not ours.
 SCRIPT_METHODS = [("**/vendor/**", "ignore"), ("**.js", "javascript")]
-SCRIPT_KEYWORDS = {"t": None}
+SCRIPT_KEYWORDS = {"t": None, "tn": (1, 2)}
 TEMPLATE = I18N_DIR / "messages.pot"
 
 
@@ -40,6 +41,8 @@ def extract() -> Catalog:
             continue  # a sandbox speaks for the vendor it stands in for, not for us
         if isinstance(message, str) and message.strip():
             catalog.add(message, flags=("python-brace-format",) if "{" in message else ())
+        elif isinstance(message, tuple) and all(isinstance(m, str) and m.strip() for m in message):
+            catalog.add(message, flags=("python-brace-format",) if "{" in "".join(message) else ())
     return catalog
 
 

@@ -12,6 +12,7 @@ from strawberry.types import Info
 from addon.base.public import (
     STAFF_ONLY,
     Message,
+    Role,
     Node,
     StaffOnlyField,
     global_id,
@@ -21,12 +22,52 @@ from addon.base.public import (
 
 from ..backend import AccessModel
 from ..loaders import OPENINGS_SHOWN
-from ..models import AccessGrant, Desired, GrantState
+from ..models import AccessGrant, Desired, GrantState, Resolution, SetStatus
 from .on_request_types import DoorOpeningType, OpenLinkType, open_link
-from .types import AccessModelType
 
+AccessModelType = strawberry.enum(AccessModel, name="DoorAccessModel", description=(
+    "How a lock vendor lets a guest in: ISSUES_CREDENTIAL (the vendor sends the guest a credential for a window, "
+    "revoked when the booking no longer entitles them) or OPENS_ON_REQUEST (the booking system opens the lock when "
+    "the guest asks, through the product's own open link, while the booking entitles them)."))
 GrantStateType = strawberry.enum(GrantState, name="AccessState", description="Where the lock vendor is.")
 DesiredType = strawberry.enum(Desired, name="DesiredAccess", description="What the booking's status asks for.")
+SetStatusType = strawberry.enum(SetStatus, name="AccessSetStatus", description=(
+    "What we know of one access set at the lock vendor: SENDING (created, its answer not heard yet), CURRENT "
+    "(the booking's live set), LIVE (exists but is being revoked, e.g. replaced by a new link), GONE (revoked or "
+    "expired), NEVER (the vendor never made it)."))
+SetResolutionType = strawberry.enum(Resolution, name="AccessSetResolution", description=(
+    "How a set came to rest: CREATED, ADOPTED (found after a lost answer and kept), ORPHAN_REVOKED, REPLACED "
+    "(revoked after a new set took its place), REVOKED, VANISHED (found revoked or expired at the vendor), "
+    "NEVER_MADE."))
+
+
+@strawberry.type(name="AccessRecipient")
+class AccessRecipientType:
+    email: Optional[str]
+    phone_number: Optional[str]
+
+
+@strawberry.type(name="AccessDelivery", description=(
+    "One access set made for the grant — one door link the lock vendor sent the guest — as far as we know it."))
+class AccessDeliveryType:
+    set_id: Optional[str] = strawberry.field(description="The lock vendor's id of the set.")
+    status: SetStatusType
+    resolution: Optional[SetResolutionType]
+    sent_at: Optional[datetime] = strawberry.field(description="When the create was sent to the lock vendor.")
+    recipients: list[AccessRecipientType] = strawberry.field(description=(
+        "Where the vendor sends the link (e-mail, phone), as sent; empty for sets made before this was kept, "
+        "and after the guest's data was erased."))
+    locale: Optional[str] = strawberry.field(description="The language of the link's message, as sent.")
+    observed_at: Optional[datetime] = strawberry.field(description=(
+        "When the lock vendor last told us about this set (made, found, revoked)."))
+
+    @classmethod
+    def from_row(cls, row) -> "AccessDeliveryType":
+        return cls(set_id=row.set_id, status=SetStatus(row.status),
+                   resolution=Resolution(row.resolution) if row.resolution else None, sent_at=row.sent_at,
+                   recipients=[AccessRecipientType(email=r.get("email"), phone_number=r.get("phone_number"))
+                               for r in row.recipients or []],
+                   locale=row.locale, observed_at=row.observed_at)
 
 
 @strawberry.type(name="AccessDoor")
@@ -116,6 +157,13 @@ class AccessGrantType(Node):
         rows = await info.context.loader("door_access.openings").load(self.row_id)
         return [DoorOpeningType.from_row(r) for r in rows[:OPENINGS_SHOWN]]
 
+    @strawberry.field(permission_classes=[StaffOnlyField], description=(
+        "The door links made for this access, newest first: the live one (status CURRENT), new ones on their way "
+        "and the earlier ones with what became of them. " + STAFF_ONLY))
+    def deliveries(self, info: Info) -> Optional[list[AccessDeliveryType]]:
+        return known_or_load(info.context, "door_access.sets", self.row_id,
+                             lambda rows: [AccessDeliveryType.from_row(r) for r in rows])
+
     @strawberry.field
     def integration(self, info: Info) -> AccessIntegrationType:
         return known_or_load(info.context, "door_access.integration", self.integration_id, _integration)
@@ -147,3 +195,5 @@ async def preload_grants(context, bookings, selected) -> None:
     groups = await preload(context, "door_access.grants", (b.row_id for b in bookings))
     if "integration" in selected:
         await preload(context, "door_access.integration", (g.integration_id for rows in groups for g in rows))
+    if "deliveries" in selected and context.principal is not None and context.principal.may(Role.STAFF):
+        await preload(context, "door_access.sets", (g.id for rows in groups for g in rows))

@@ -87,6 +87,14 @@ class BookingAccessInput:
     booking_id: strawberry.ID
 
 
+@strawberry.input(description="Send the guest a new door link.")
+class ReissueBookingAccessInput:
+    booking_id: strawberry.ID
+    integration_id: Optional[strawberry.ID] = strawberry.field(default=None, description=(
+        "The integration whose link is sent again; may be left out when the booking has access through one "
+        "integration only."))
+
+
 @strawberry.input
 class RetryFailedAccessInput:
     integration_id: strawberry.ID
@@ -201,6 +209,15 @@ class DoorAccessMutation:
     async def revoke_booking_access(self, info: Info, input: BookingAccessInput) -> BookingAccessPayload:
         ctx = info.context
         return await _record_then_reconcile(ctx, lambda s: repair.revoke(ctx.host, s, input.booking_id, ctx.actor))
+
+    @strawberry.mutation(permission_classes=[IsStaff], description=(
+        "Send the guest a new door link (they lost it, or it went to an old address): a new access set is made "
+        "— the lock vendor sends its link to the guest's e-mail address and phone number as they are now — and "
+        "then the old set is revoked. Only for ACTIVE access of a booking entitled to it now; audited."))
+    async def reissue_booking_access(self, info: Info, input: ReissueBookingAccessInput) -> BookingAccessPayload:
+        ctx = info.context
+        return await _record_then_reconcile(
+            ctx, lambda s: repair.reissue(ctx.host, s, input.booking_id, input.integration_id))
 
     @strawberry.mutation(permission_classes=[IsAdmin], description=(
         "Queue every FAILED grant of an integration again (after fixing its configuration)."))

@@ -23,21 +23,22 @@ from addon.base.public import (
 )
 from addon.booking.public import BookableObject, BookableObjectType, get_booking
 
-from .. import policy
+from .. import mapping_edit, policy
 from ..backend import access_model_of, backends
 from ..models import AccessCallLog, DoorIntegration
 from ..plan import AccessPlan, plan_access, resolve_doors
 from ..policy import get_integration
+from .access_types import AccessRecipientType
 from .live_doors import connect, live_doors_cached, resolved_doors
 from .types import (
     AccessAction,
     AccessPreviewType,
-    AccessRecipientType,
     ActivationPreview,
     DoorBackendType,
     DoorConnectionTest,
     DoorIntegrationType,
     DoorLocationType,
+    DoorMappingChangePreview,
     DoorType,
     IntegrationLogConnection,
     IntegrationLogEntryType,
@@ -139,6 +140,20 @@ class DoorAccessQuery:
             raise CodedError.from_problem(exc.problems[0]) from None
         return ActivationPreview(can_activate=not problems, problems=[p.as_user_error() for p in problems],
                                  bookings_to_grant=count)
+
+    @strawberry.field(permission_classes=[IsAdmin], description=(
+        "What setDoorMapping with these door names would change for the object: the doors added and removed, "
+        "and how many bookings' access would follow. Changes nothing."))
+    async def door_mapping_change_preview(self, info: Info, integration_id: strawberry.ID, object_id: strawberry.ID,
+                                          door_names: list[str]) -> DoorMappingChangePreview:
+        integration = await integration_or_error(info, integration_id)
+        try:
+            change = await mapping_edit.preview_door_mapping(info.context.session, integration, object_id, door_names,
+                                                             info.context.host.clock.now())
+        except ValidationFailed as exc:
+            raise CodedError.from_problem(exc.problems[0]) from None
+        return DoorMappingChangePreview(added=change.added, removed=change.removed,
+                                        affected_bookings=change.affected_bookings)
 
     @strawberry.field(permission_classes=[IsAdmin], description="Main objects each followed by its sub-objects.")
     async def mappable_objects(self, info: Info) -> list[BookableObjectType]:

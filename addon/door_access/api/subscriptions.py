@@ -15,8 +15,8 @@ from strawberry.types import Info
 from addon.base.public import (
     N_,
     CodedError,
-    IsAdmin,
     IsFrontend,
+    IsStaff,
     event_reads,
     global_id,
     id_argument,
@@ -82,9 +82,10 @@ class DoorAccessSubscription:
                 async with event_reads(info.context) as session:
                     yield await _grants_of_booking(session, ident)
 
-    @strawberry.subscription(permission_classes=[IsAdmin], description=(
-        "Each change of a grant of the integration, as it happens (nothing at first). After the server lost "
-        "its connection to the database's notifications, the grants changed meanwhile come again."))
+    @strawberry.subscription(permission_classes=[IsStaff], description=(
+        "Each change of a grant of the integration, as it happens (nothing at first); for staff and admins (the "
+        "integration's id is on every grant: Booking.access.integration.id). After the server lost its "
+        "connection to the database's notifications, the grants changed meanwhile come again."))
     async def integration_access_changed(self, info: Info, integration_id: strawberry.ID
                                          ) -> AsyncGenerator[IntegrationAccessChangeType, None]:
         ident = id_argument(integration_id, "DoorIntegration")

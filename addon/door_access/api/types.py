@@ -16,14 +16,9 @@ from addon.booking.public import BookableObjectType
 from ..backend import AccessModel, Door, Location
 from ..models import AccessCallLog, DoorIntegration
 from ..plan import PlanAction
+from .access_types import AccessModelType, AccessRecipientType
 from .live_doors import door_mappings
 from .mapping_types import DoorMappingType, ResolvedDoorType
-
-
-AccessModelType = strawberry.enum(AccessModel, name="DoorAccessModel", description=(
-    "How a lock vendor lets a guest in: ISSUES_CREDENTIAL (the vendor sends the guest a credential for a window, "
-    "revoked when the booking no longer entitles them) or OPENS_ON_REQUEST (the booking system opens the lock when "
-    "the guest asks, through the product's own open link, while the booking entitles them)."))
 
 
 @strawberry.type(name="DoorLocation", description="Where doors live at the lock vendor (a site, a property).")
@@ -130,6 +125,14 @@ class SetDoorMappingPayload:
     errors: list[UserError]
 
 
+@strawberry.type(description="What saving a door mapping would change; nothing is changed.")
+class DoorMappingChangePreview:
+    added: list[str] = strawberry.field(description="Door names the object's own mapping would gain.")
+    removed: list[str] = strawberry.field(description="Door names it would lose.")
+    affected_bookings: int = strawberry.field(description=(
+        "Bookings whose door access would follow the change (as setDoorMapping's affectedBookings)."))
+
+
 @strawberry.type
 class ArchiveDoorIntegrationPayload:
     integration: Optional[DoorIntegrationType]
@@ -158,12 +161,6 @@ class LocalTimeType:
     utc: datetime
     local: datetime
     time_zone: str
-
-
-@strawberry.type(name="AccessRecipient")
-class AccessRecipientType:
-    email: Optional[str]
-    phone_number: Optional[str]
 
 
 @strawberry.enum(name="AccessAction", description="What a trigger would do: give access, take it away, or nothing.")

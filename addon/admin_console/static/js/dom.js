@@ -66,6 +66,40 @@ export function notice(kind, ...children) {
   return h("div", { class: `notice notice-${kind}`, role: kind === "error" ? "alert" : "status" }, ...children);
 }
 
+/** A word for a code, with the code itself in a tooltip (for staff who need it). */
+export function word(text, code) {
+  return h("span", { class: "coded", title: code }, text);
+}
+
+/** Ask before doing something that cannot be undone: a modal dialog with `title`, `body` (nodes)
+ *  and two buttons; resolves true when the reader confirms. Escape and the cancel button say no;
+ *  focus returns to where it was. For a dangerous action the cancel button has the focus first. */
+export function confirmDialog({ title, body = null, confirm, cancel, danger = false }) {
+  const opener = document.activeElement;
+  const heading = h("h2", { id: uid("dialog-title") }, title);
+  const no = h("button", { type: "button", class: "secondary", value: "no" }, cancel);
+  const yes = h("button", { type: "button", class: danger ? "danger" : "", value: "yes" }, confirm);
+  const dialog = h("dialog", { class: "confirm", "aria-labelledby": heading.id },
+    heading, h("div", { class: "dialog-body" }, body), h("p", { class: "dialog-actions" }, yes, " ", no));
+  document.body.append(dialog);
+  return new Promise((resolve) => {
+    const done = (answer) => {
+      dialog.close();
+      dialog.remove();
+      if (opener && opener.isConnected) opener.focus();
+      resolve(answer);
+    };
+    yes.addEventListener("click", () => done(true));
+    no.addEventListener("click", () => done(false));
+    dialog.addEventListener("cancel", (event) => {
+      event.preventDefault();
+      done(false);
+    });
+    dialog.showModal();
+    (danger ? no : yes).focus();
+  });
+}
+
 /** Values chosen in a <select multiple>. */
 export function selected(select) {
   return Array.from(select.selectedOptions).map((option) => option.value);

@@ -2,9 +2,10 @@
 // Authentication, Details, Mapping, Activate. The Authentication tab is the backend's own: the
 // console imports the part its backend registered (/admin/parts.json) and names no vendor itself.
 import { errorsByField, gql } from "./api.js";
-import { field, h, notice, selected, show } from "./dom.js";
-import { t } from "./i18n.js";
+import { confirmDialog, field, h, notice, selected, show, word } from "./dom.js";
+import { t, tn } from "./i18n.js";
 import { mappingTab } from "./mapping.js";
+import { consoleParts, partModule } from "./parts.js";
 
 const ERRORS = "errors { field code message }";
 const INTEGRATION = `id name backend active triggerStatuses revokeStatuses timeBeforeMinutes
@@ -23,19 +24,22 @@ export async function integrationsPage(main, path, viewer) {
 }
 
 async function listPage(main) {
-  const { doorIntegrations } = await gql(`{ doorIntegrations { ${INTEGRATION} } }`);
+  const { doorIntegrations, doorBackends } = await gql(`{ doorIntegrations { ${INTEGRATION} } doorBackends { name label } }`);
+  const labels = new Map(doorBackends.map((b) => [b.name, b.label]));
   show(main,
     h("h1", {}, t("Integrations")),
     h("p", {}, h("a", { class: "button", href: "#/integrations/new" }, t("Add integration"))),
     doorIntegrations.length === 0
-      ? h("p", {}, t("No integrations yet."))
+      ? h("div", { class: "empty-state" }, h("h2", {}, t("No integrations yet")),
+        h("p", {}, t("An integration connects a lock system: add one, then follow its tabs — Authentication, "
+          + "Details, Mapping, Activate.")))
       : h("table", {},
         h("caption", { class: "visually-hidden" }, t("Integrations")),
         h("thead", {}, h("tr", {}, h("th", { scope: "col" }, t("Name")), h("th", { scope: "col" }, t("Backend")),
           h("th", { scope: "col" }, t("State")))),
         h("tbody", {}, doorIntegrations.map((integration) => h("tr", {},
           h("td", {}, h("a", { href: `#/integrations/${encodeURIComponent(integration.id)}/authentication` }, integration.name)),
-          h("td", {}, integration.backend),
+          h("td", {}, word(labels.get(integration.backend) || integration.backend, integration.backend)),
           h("td", {}, activeBadge(integration.active)))))));
 }
 
@@ -82,19 +86,9 @@ const NO_PART_TABS = [{
     notice("info", t("This backend has no settings in the console; use its GraphQL mutation."))),
 }];
 
-let parts = null;
-
-/** The parts backends add to the console: [{backend, script, fields}], read once per page load. */
-function consoleParts() {
-  parts ??= fetch("/admin/parts.json", { credentials: "same-origin" })
-    .then((response) => (response.ok ? response.json() : { parts: [] }))
-    .then((body) => body.parts);
-  return parts;
-}
-
 async function backendTabs(part) {
   if (!part) return NO_PART_TABS;
-  const module = await import(part.script);
+  const module = await partModule(part);
   return module.tabs;
 }
 
@@ -155,8 +149,8 @@ async function detailsTab(panel, integration) {
   const before = h("input", { type: "number", min: "0", step: "1", value: String(integration.timeBeforeMinutes) });
   const authField = h("select", {},
     h("option", { value: "" }, t("— none —")),
-    bookingFields.map((f) => h("option", { value: f.code, selected: f.code === integration.authorizationIdField },
-      `${f.label} (${f.code})`)));
+    bookingFields.map((f) => h("option", { value: f.code, selected: f.code === integration.authorizationIdField,
+      title: f.code }, f.label)));
   const language = h("input", { type: "text", maxlength: "35", value: integration.defaultLanguage, autocomplete: "off" });
   const multiHint = t("Ctrl or Cmd + click, or Shift + arrows, chooses several.");
   const fields = {
@@ -219,7 +213,8 @@ async function activateTab(panel, integration, reload) {
       const main = document.querySelector("#tab-panel .activation-result");
       if (main) {
         show(main, notice("ok", active
-          ? t("Active. {count} booking(s) are being granted access.", { count: result.grantsQueued })
+          ? tn("Active. {count} booking is being granted access.", "Active. {count} bookings are being granted access.",
+            result.grantsQueued)
           : t("Deactivated. No new door access is given.")));
       }
     } catch (error) {
@@ -238,11 +233,62 @@ async function activateTab(panel, integration, reload) {
     h("p", {}, t("State:"), " ", activeBadge(integration.active)),
     integration.active
       ? [h("p", {}, t("Bookings reaching a trigger status get door access; a revoke status takes it away.")),
-        h("button", { type: "button", class: "danger", onclick: () => toggle(false) }, t("Deactivate"))]
+        h("button", { type: "button", class: "danger", onclick: async () => {
+          const confirmed = await confirmDialog({
+            title: t("Deactivate {name}?", { name: integration.name }),
+            body: h("p", {}, t("No new door access is given through it and no access is changed: links already sent "
+              + "keep working until their stay ends. Activate it again to go on.")),
+            confirm: t("Deactivate"), cancel: t("Cancel"), danger: true,
+          });
+          if (confirmed) await toggle(false);
+        } }, t("Deactivate"))]
       : [preview.canActivate
-        ? h("p", {}, t("Ready. Activating gives access to {count} booking(s) already at a trigger status.",
-          { count: preview.bookingsToGrant }))
+        ? h("p", {}, tn("Ready. Activating gives access to {count} booking already at a trigger status.",
+          "Ready. Activating gives access to {count} bookings already at a trigger status.", preview.bookingsToGrant))
         : h("div", {}, h("p", {}, t("Before activating, fix:")), problemsList(preview.problems)),
       h("button", { type: "button", onclick: () => toggle(true) }, t("Activate"))],
-    message);
+    message,
+    archiveSection(integration));
+}
+
+// -- Archive ---------------------------------------------------------------------------------
+
+function archiveSection(integration) {
+  const message = h("div", { "aria-live": "polite" });
+  const choice = (value, label, checked) => {
+    const input = h("input", { type: "radio", name: "live-access", value, checked, id: `live-access-${value}` });
+    return [input, h("label", { for: input.id }, label)];
+  };
+  const options = h("fieldset", { class: "choices" },
+    h("legend", {}, t("Door links it has given that are still valid")),
+    h("div", {}, ...choice("KEEP_UNTIL_END", t("Keep each one until its stay ends"), true)),
+    h("div", {}, ...choice("REVOKE_NOW", t("Revoke them all now"), false)));
+  const archive = async () => {
+    const liveAccess = options.querySelector("input:checked").value;
+    const confirmed = await confirmDialog({
+      title: t("Archive {name}?", { name: integration.name }),
+      body: [h("p", {}, t("It is deactivated for good and hidden from the list; its history stays. It can be "
+        + "restored (inactive) through the API.")),
+      h("p", {}, liveAccess === "REVOKE_NOW" ? t("Every door link it has given is revoked now.")
+        : t("Door links it has given keep working until their stay ends."))],
+      confirm: t("Archive"), cancel: t("Cancel"), danger: true,
+    });
+    if (!confirmed) return;
+    try {
+      const { archiveDoorIntegration: result } = await gql(
+        `mutation($input: ArchiveDoorIntegrationInput!) { archiveDoorIntegration(input: $input) {
+          integration { id } grantsRevoked ${ERRORS} } }`, { input: { id: integration.id, liveAccess } });
+      if (result.errors.length) {
+        show(message, notice("error", result.errors.map((e) => e.message).join(" ")));
+        return;
+      }
+      location.hash = "#/integrations";
+    } catch (error) {
+      show(message, notice("error", error.message));
+    }
+  };
+  return h("section", { class: "archive", "aria-labelledby": "archive-title" },
+    h("h3", { id: "archive-title" }, t("Archive")),
+    h("p", {}, t("Archive an integration you no longer use: it stops for good, and its bookings' history stays.")),
+    options, h("button", { type: "button", class: "danger", onclick: archive }, t("Archive")), message);
 }

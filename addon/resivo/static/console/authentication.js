@@ -1,7 +1,8 @@
 // Resivo's part of the admin console: the Authentication tab of the set-up guide — the guide's
 // fields, "Save & test connection", and what the test found: the token, the sites and the doors
 // with online/offline, or the actionable error. The console imports this module for Resivo
-// integrations (addon/resivo/__init__.py registers it) and hands each tab its helpers (kit).
+// integrations (addon/resivo/__init__.py registers it) and hands each tab its helpers (kit); the
+// logs use its words for its audit keys and its calls.
 
 const ERRORS = "errors { field code message }";
 const RESIVO = "resivo { siteOwnerId clientId clientSecretSet siteId targetMobileAppId baseUrl }";
@@ -9,6 +10,24 @@ const RESIVO = "resivo { siteOwnerId clientId clientSecretSet siteId targetMobil
 export const tabs = [
   { key: "authentication", label: (t) => t("Authentication"), render: authenticationTab },
 ];
+
+/** Words for the audit trail's keys of this tab's settings (the guide's labels). */
+export function fieldLabels(t) {
+  return {
+    site_owner_id: t("Site Owner ID"), client_id: t("Client ID"), client_secret: t("Client secret"),
+    site_id: t("Site ID"), target_mobile_app_id: t("Target mobile app id"), base_url: t("Base URL"),
+  };
+}
+
+/** Words for the calls the call log lists. */
+export function operationLabels(t) {
+  return {
+    token: t("Fetch an access token"), list_sites: t("List the sites"), get_site: t("Read the site"),
+    list_components: t("List the doors"), create_remote_access: t("Create a door link"),
+    get_authorization: t("Read a door link"), find_by_reference: t("Look up a door link by its reference"),
+    revoke: t("Revoke a door link"),
+  };
+}
 
 async function authenticationTab(panel, integration, kit) {
   const { errorsByField, field, gql, h, notice, show, t } = kit;

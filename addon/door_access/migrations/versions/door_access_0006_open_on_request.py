@@ -1,16 +1,16 @@
 """door_access: locks that open on request — the integration's access model, open-action field and
 check-in status; the guest open links and every request to open a lock
 
-Revision ID: door_access_0005
-Revises: door_access_0004
+Revision ID: door_access_0006
+Revises: door_access_0005
 """
 import sqlalchemy as sa
 from alembic import op
 
 from addon.base.public import UTCDateTime
 
-revision = "door_access_0005"
-down_revision = "door_access_0004"
+revision = "door_access_0006"
+down_revision = "door_access_0005"
 branch_labels = None
 depends_on = None
 
