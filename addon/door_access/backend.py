@@ -4,9 +4,9 @@ A lock vendor is an addon that depends on ``door_access`` and registers one :cla
 (see :func:`register_backend`). The engine decides *what* should exist at the vendor; a backend
 only knows *how* to talk to it. Backends come in two access models (``access_model``):
 
-* **issues a credential** (Resivo): the vendor gives the guest a credential for a window — the
+* **issues a credential**: the vendor gives the guest a credential for a window — the
   connection creates, reads, finds and revokes access sets;
-* **opens on request** (Salto KS): the booking system opens the lock when the guest asks, while
+* **opens on request**: the booking system opens the lock when the guest asks, while
   the booking entitles them — the connection opens a lock (``open_lock``) and reports what the
   locks did (``entries``); the guest's credential is the product's own open link, which the core
   issues and revokes as it does a vendor's set (``guest_links``).

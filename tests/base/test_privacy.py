@@ -224,7 +224,7 @@ async def test_the_refusal_is_in_the_callers_language(http, tokens, booked):
 STAFF_ONLY_FIELDS = {
     "Customer.email", "Customer.phone", "StatusChange.by", "BookingFieldValue.value",
     "AccessGrant.authorizationId", "AccessGrant.lastError", "AccessGrant.warnings", "AccessGrant.revokeRequestedBy",
-    "AccessGrant.deliveries",
+    "AccessGrant.deliveries", "AccessGrant.openLink", "AccessGrant.openings",
 }
 PUBLIC_FIELDS = {
     "Viewer.kind", "Viewer.name", "Viewer.role", "Viewer.email",
@@ -252,6 +252,14 @@ PUBLIC_FIELDS = {
     "AccessDelivery.setId", "AccessDelivery.status", "AccessDelivery.resolution", "AccessDelivery.sentAt",
     "AccessDelivery.recipients", "AccessDelivery.locale", "AccessDelivery.observedAt",
     "AccessRecipient.email", "AccessRecipient.phoneNumber",
+    # which model a grant follows (a credential, or a lock that opens on request)
+    "AccessGrant.accessModel",
+    # reached only through the staff-only AccessGrant.openLink and AccessGrant.openings
+    "OpenLink.url", "OpenLink.delivery", "OpenLink.sentTo", "OpenLink.deliveryError", "OpenLink.language",
+    "OpenLink.createdAt", "OpenLink.revokedAt",
+    "DoorOpening.id", "DoorOpening.requestedAt", "DoorOpening.requestedBy", "DoorOpening.door", "DoorOpening.result",
+    "DoorOpening.confirmed", "DoorOpening.refusal", "DoorOpening.message", "DoorOpening.checkedIn",
+    "DoorOpening.checkinError",
 }
 
 
