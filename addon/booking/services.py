@@ -12,6 +12,8 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import or_, select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from addon.base.public import (
@@ -72,12 +74,23 @@ def _lookup_code(code: str, field: str, label: str) -> None:
                                    label=Message(label), max_length=MAX_CODE)
 
 
-async def get_status(session: AsyncSession, code: str, field: str = "status", also_id: int | None = None) -> BookingStatus:
-    """The status with ``code``; ``also_id``: load that status in the same statement (into the
-    session, where ``session.get`` finds it without another)."""
+async def get_status_pair(session: AsyncSession, code: str, current_id: int,
+                          field: str = "status") -> tuple[BookingStatus, BookingStatus]:
+    """The status with ``code`` and the status ``current_id``, in one statement."""
     _lookup_code(code, field, N_("Status"))
-    wanted = BookingStatus.code == code if also_id is None else or_(BookingStatus.code == code, BookingStatus.id == also_id)
-    row = next((r for r in (await session.execute(select(BookingStatus).where(wanted))).scalars() if r.code == code), None)
+    rows = (await session.execute(select(BookingStatus).where(
+        or_(BookingStatus.code == code, BookingStatus.id == current_id)))).scalars().all()
+    new = next((r for r in rows if r.code == code), None)
+    current = next((r for r in rows if r.id == current_id), None)
+    if new is None:
+        return await get_status(session, code, field), current  # refused there, with the known codes
+    return new, current
+
+
+async def get_status(session: AsyncSession, code: str, field: str = "status") -> BookingStatus:
+    """The status with ``code``."""
+    _lookup_code(code, field, N_("Status"))
+    row = (await session.execute(select(BookingStatus).where(BookingStatus.code == code))).scalar_one_or_none()
     if row is None:
         known = (await session.execute(select(BookingStatus.code).order_by(BookingStatus.sequence))).scalars().all()
         raise ValidationFailed.one("NOT_FOUND", "Unknown status {code!r}; known: {known}.", field, code=code,
@@ -232,18 +245,12 @@ async def create_booking_field(host: Host, session: AsyncSession, *, code: str, 
 
 async def write_field_value(session: AsyncSession, booking_id: int, field: BookingField | int, value: str | None) -> None:
     """Set (or with ``None`` clear) one field value of a booking (``field``: the field or its id);
-    used by other addons too."""
+    used by other addons too. One statement: an insert that updates the row when there is one."""
     field_id = field if isinstance(field, int) else field.id
-    row = (
-        await session.execute(
-            select(BookingFieldValue).where(BookingFieldValue.booking_id == booking_id, BookingFieldValue.field_id == field_id)
-        )
-    ).scalar_one_or_none()
-    if row is None:
-        session.add(BookingFieldValue(booking_id=booking_id, field_id=field_id, value=value))
-    else:
-        row.value = value
-    await session.flush()
+    insert = postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    statement = insert(BookingFieldValue).values(booking_id=booking_id, field_id=field_id, value=value)
+    await session.execute(statement.on_conflict_do_update(index_elements=["booking_id", "field_id"],
+                                                          set_={"value": value}))
 
 
 async def read_field_value(session: AsyncSession, booking_id: int, field_code: str) -> str | None:
@@ -367,16 +374,30 @@ async def update_booking(host: Host, session: AsyncSession, booking_id, *, start
     return booking
 
 
+@dataclass
+class StatusChange:
+    """What a status change loaded: the booking and both statuses (held, so that nobody reads them again)."""
+
+    booking: Booking
+    old: BookingStatus
+    new: BookingStatus
+
+
 async def set_booking_status(host: Host, session: AsyncSession, booking_id, status: str,
                              actor: str = "system", force: bool = False) -> Booking:
     """Move a booking to ``status``: one of the statuses its current one lists as next, or any
     (not archived) status when ``force`` (admins only; the caller checks the role)."""
+    return (await change_booking_status(host, session, booking_id, status, actor, force)).booking
+
+
+async def change_booking_status(host: Host, session: AsyncSession, booking_id, status: str,
+                                actor: str = "system", force: bool = False) -> StatusChange:
+    """:func:`set_booking_status`, answering the statuses it loaded too."""
     booking = await get_booking(session, booking_id, lock=True)
-    new = await get_status(session, status, also_id=booking.status_id)  # the old one comes along
+    new, old = await get_status_pair(session, status, booking.status_id)
     if new.id == booking.status_id:
-        return booking  # nothing changes, nothing fires: a double click is harmless
+        return StatusChange(booking, old, new)  # nothing changes, nothing fires: a double click is harmless
     refuse_archived_status(new, "status")
-    old = await session.get(BookingStatus, booking.status_id)
     if not force:
         await check_move(session, old, new)
     booking.status_id = new.id
@@ -389,7 +410,7 @@ async def set_booking_status(host: Host, session: AsyncSession, booking_id, stat
                            {"reference": [None, booking.reference], "status": [old.code, new.code]})
     await host.events.emit(STATUS_CHANGED, session, booking=booking, old_status=old.code, new_status=new.code,
                            actor=actor)
-    return booking
+    return StatusChange(booking, old, new)
 
 
 # -- archiving -------------------------------------------------------------------------------

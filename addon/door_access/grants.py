@@ -21,6 +21,7 @@ commit together or not at all.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import select
@@ -83,8 +84,16 @@ async def _grants_of_booking(session: AsyncSession, booking_id: int) -> dict[int
     return {g.integration_id: g for g in rows}
 
 
+@dataclass
+class Touched:
+    """The grants a change made due, and each one's backend (for the reconcile right after)."""
+
+    grants: list[AccessGrant] = field(default_factory=list)
+    backends: dict[int, str] = field(default_factory=dict)
+
+
 async def touch_booking(session: AsyncSession, booking: Booking, now: datetime, *, new_status: str | None = None,
-                        changes: Iterable[str] = (), force: bool = False) -> list[AccessGrant]:
+                        changes: Iterable[str] = (), force: bool = False) -> Touched:
     """The booking changed (``new_status``: it moved to that status; ``changes``: these properties
     changed; ``force``: look at every grant against the vendor, e.g. a staff resync). Returns the
     grants that are due now."""
@@ -93,7 +102,7 @@ async def touch_booking(session: AsyncSession, booking: Booking, now: datetime, 
     integrations = (await session.execute(select(DoorIntegration).order_by(DoorIntegration.id))).scalars().all()
     status_code = new_status or (await session.get(BookingStatus, booking.status_id)).code
     obj = await session.get(BookableObject, booking.object_id)
-    touched = []
+    touched, backends = [], []
     for integration in integrations:
         grant = grants.get(integration.id)
         if grant is None and not runs(integration):
@@ -114,9 +123,10 @@ async def touch_booking(session: AsyncSession, booking: Booking, now: datetime, 
             continue  # at rest with what it has: nothing to look at
         record_want(grant, wanted, now)
         touched.append(grant)
+        backends.append(integration.backend)
     if touched:
         await session.flush()
-    return touched
+    return Touched(touched, {g.id: name for g, name in zip(touched, backends)})
 
 
 def _looks_different(grant: AccessGrant, wanted: Want) -> bool:

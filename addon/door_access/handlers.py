@@ -10,21 +10,18 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from addon.base.public import Host, after_commit
 from addon.booking.public import CHANGED, STATUS_CHANGED, Booking
 
-from .grants import ACCESS_RELEVANT_CHANGES, CONTACT_CHANGES, touch_booking
+from .grants import ACCESS_RELEVANT_CHANGES, CONTACT_CHANGES, Touched, touch_booking
 from .live import announce
-from .models import AccessGrant, DoorIntegration
 from .reconcile import reconcile_soon
 
 
 def register_handlers(host: Host) -> None:
-    async def follow(session: AsyncSession, touched: list[AccessGrant]) -> None:
-        if not touched:
+    async def follow(session: AsyncSession, touched: Touched) -> None:
+        if not touched.grants:
             return
-        await announce(host, session, touched)  # with the booking's change: heard once it commits
-        ids = [g.id for g in touched]
-        # The integrations were just read (touch_booking): their backends cost no statement.
-        names = {g.id: (await session.get(DoorIntegration, g.integration_id)).backend for g in touched}
-        after_commit(session, lambda: reconcile_soon(host, ids, names))
+        await announce(host, session, touched.grants)  # with the booking's change: heard once it commits
+        ids = [g.id for g in touched.grants]
+        after_commit(session, lambda: reconcile_soon(host, ids, touched.backends))
 
     async def on_status_changed(session: AsyncSession, booking: Booking, old_status, new_status: str, actor: str):
         await follow(session, await touch_booking(session, booking, host.clock.now(), new_status=new_status))

@@ -105,11 +105,8 @@ async def journal_create(session: AsyncSession, grant_id: int, worker_id: str, i
 
 
 async def apply_changes(session: AsyncSession, grant_id: int, changes: list[Change], now: datetime) -> None:
-    rows = {}
-    ids = [c.record_id for c in changes if c.record_id is not None]
-    if ids:
-        rows = {r.id: r for r in (await session.execute(
-            select(AccessSetRecord).where(AccessSetRecord.id.in_(ids)))).scalars()}
+    """Write what a reconcile learned: one UPDATE per record that changed (no read first), one
+    INSERT per further set found under a reference."""
     for change in changes:
         if change.record_id is None:
             like = change.like
@@ -122,19 +119,12 @@ async def apply_changes(session: AsyncSession, grant_id: int, changes: list[Chan
                                         recipients=like.recipients if like else None,
                                         locale=like.locale if like else None, observed_at=now, created_at=now))
             continue
-        row = rows.get(change.record_id)
-        if row is None:
-            continue
-        row.status = change.status
-        if change.set_id is not None:
-            row.set_id = change.set_id
-        if change.location_id is not None:
-            row.location_id = change.location_id
-        if change.resolution is not None:
-            row.resolution = change.resolution
-        if change.answer_by is not None:
-            row.answer_by = change.answer_by
-        row.observed_at = now
+        values = {"status": change.status, "observed_at": now}
+        for key in ("set_id", "location_id", "resolution", "answer_by"):
+            if getattr(change, key) is not None:
+                values[key] = getattr(change, key)
+        await session.execute(update(AccessSetRecord).where(AccessSetRecord.id == change.record_id).values(**values)
+                              .execution_options(synchronize_session=False))
 
 
 async def has_unresolved(session: AsyncSession, grant_id: int) -> bool:

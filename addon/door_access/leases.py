@@ -78,7 +78,8 @@ def vendor_slots(host: Host) -> VendorSlots:
     return host.service(VendorSlots, VendorSlots)
 
 
-def _claimable(now: datetime):
+def claimable(now: datetime):
+    """Nobody holds the grant's lease (or it ran out)."""
     return or_(AccessGrant.claimed_until.is_(None), AccessGrant.claimed_until < now)
 
 
@@ -86,7 +87,7 @@ async def claim_one(host: Host, grant_id: int, worker_id: str, lease: float, onl
     """Take the lease on one grant if nobody holds it. ``only_due``: and if it still needs work
     (after a commit the worker may have finished it already); an explicit repair takes it anyway."""
     now = host.clock.now()
-    conditions = [AccessGrant.id == grant_id, _claimable(now)]
+    conditions = [AccessGrant.id == grant_id, claimable(now)]
     if only_due:
         conditions.append(AccessGrant.next_attempt_at.is_not(None))
     async with host.database.session() as session:
@@ -107,7 +108,7 @@ async def claim_due(host: Host, worker_id: str, limit: int, lease: float) -> lis
         query = (
             select(AccessGrant.id, DoorIntegration.backend)
             .join(DoorIntegration, DoorIntegration.id == AccessGrant.integration_id)
-            .where(AccessGrant.next_attempt_at.is_not(None), AccessGrant.next_attempt_at <= now, _claimable(now))
+            .where(AccessGrant.next_attempt_at.is_not(None), AccessGrant.next_attempt_at <= now, claimable(now))
             .order_by(AccessGrant.next_attempt_at, AccessGrant.id)
             .limit(limit)
         )

@@ -20,10 +20,10 @@ import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from addon.base.public import Host, Message, log_fields
-from addon.booking.public import Booking, BookingField, write_field_value
+from addon.booking.public import BookableObject, Booking, BookingField, BookingStatus, Customer, write_field_value
 
 from .apply import Attempt, LeaseLost, Outcome, UnknownLocation
 from .backend import BackendError, DoorBackend, DoorConnection, TransientBackendError, backends
@@ -32,7 +32,7 @@ from .directory import IntegrationDoors, door_directory
 from .entitlement import Want
 from .grants import desired_for
 from .journal import Delivery, Entry, apply_changes, journal_create, open_entries
-from .leases import backoff_seconds, claim_one, give_back, heartbeat, lease_seconds, start_attempt, vendor_slots
+from .leases import backoff_seconds, claimable, give_back, heartbeat, lease_seconds, start_attempt, vendor_slots
 from .live import announce
 from .metrics import count_resolutions
 from .models import UNRESOLVED, AccessGrant, Desired, DoorIntegration, GrantState
@@ -75,31 +75,59 @@ class DatabaseJournal:
             return entry
 
 
-async def _read(host: Host, grant_id: int, worker_id: str) -> Snapshot | None:
-    """Read what the run needs, if this worker holds the lease (no lock: ``start_attempt`` checks
-    that nothing changed before anything is sent)."""
-    async with host.database.session(read_only=True) as session:  # SQLite: a snapshot, no write lock
-        grant = await session.get(AccessGrant, grant_id)
-        if grant is None or grant.claimed_by != worker_id:
+@dataclass(frozen=True)
+class Claim:
+    """Take the lease in the read's own transaction (a request reconciling what it changed):
+    ``only_due``: only while the grant still needs work."""
+
+    lease: float
+    only_due: bool = False
+
+
+async def _read(host: Host, grant_id: int, worker_id: str, claim: Claim | None = None) -> Snapshot | None:
+    """Read what the run needs, if this worker holds the lease — or, with ``claim``, takes it in
+    the same transaction (counting the attempt). The grant, its integration, the booking with its
+    status, object and customer, and the booking field's id come in one statement and are held
+    here, so that everything that reads them afterwards (the plan) finds them in the session."""
+    now = host.clock.now()
+    async with host.database.session(read_only=claim is None) as session:  # SQLite: a read is a snapshot
+        if claim is not None:
+            taken = await session.execute(
+                update(AccessGrant).where(AccessGrant.id == grant_id, claimable(now),
+                                          *([AccessGrant.next_attempt_at.is_not(None)] if claim.only_due else []))
+                .values(claimed_until=now + timedelta(seconds=claim.lease), claimed_by=worker_id,
+                        attempts=AccessGrant.attempts + 1)  # counted before acting: a crash still counts
+                .execution_options(synchronize_session=False))
+            if taken.rowcount != 1:
+                await session.rollback()
+                return None
+        row = (await session.execute(
+            select(AccessGrant, DoorIntegration, Booking, BookingStatus, BookableObject, Customer, BookingField.id)
+            .join(DoorIntegration, DoorIntegration.id == AccessGrant.integration_id)
+            .join(Booking, Booking.id == AccessGrant.booking_id)
+            .join(BookingStatus, BookingStatus.id == Booking.status_id)
+            .join(BookableObject, BookableObject.id == Booking.object_id)
+            .join(Customer, Customer.id == Booking.customer_id)
+            .outerjoin(BookingField, BookingField.code == DoorIntegration.authorization_id_field)
+            .where(AccessGrant.id == grant_id)
+        )).first()
+        if row is None or row[0].claimed_by != worker_id:
             await session.rollback()
             return None
-        integration = await session.get(DoorIntegration, grant.integration_id)
-        booking = await session.get(Booking, grant.booking_id)
-        plan = await plan_access(session, integration, booking, host.clock.now(), grant)
+        grant, integration, booking, *held, field_id = row  # held: status, object, customer (the plan reads them)
+        plan = await plan_access(session, integration, booking, now, grant)
         entries = await open_entries(session, grant.id)
-        field_id = None
-        if integration.authorization_id_field:
-            field_id = (await session.execute(
-                select(BookingField.id).where(BookingField.code == integration.authorization_id_field)
-            )).scalar_one_or_none()
         connection = await connect_for_access(host, session, integration, grant.booking_id)
         await session.commit()
-        return Snapshot(grant, integration, booking, plan, entries, field_id, connection)
+        return Snapshot(grant, integration, booking, plan, entries, field_id if integration.authorization_id_field
+                        else None, connection)
 
 
-async def reconcile_grant(host: Host, grant_id: int, worker_id: str, backend_name: str) -> str | None:
-    """Reconcile a grant this worker has claimed; returns the resulting state (``None``: the
-    grant is gone or its lease was lost to another worker, which finishes it).
+async def reconcile_grant(host: Host, grant_id: int, worker_id: str, backend_name: str,
+                          claim: Claim | None = None) -> str | None:
+    """Reconcile a grant this worker has claimed (``claim``: take the lease while reading); returns
+    the resulting state (``None``: the grant is gone or its lease was lost to another worker, which
+    finishes it).
 
     Whatever goes wrong, the slot towards the vendor and the lease are given back and the grant
     ends in a state a person can see: FAILED with a reason, or waiting with a backoff and its last
@@ -107,22 +135,30 @@ async def reconcile_grant(host: Host, grant_id: int, worker_id: str, backend_nam
     try:
         backend = backends(host)[backend_name]
     except LookupError as exc:
-        await _write_failure(host, grant_id, worker_id, Message.verbatim(str(exc)))
+        if claim is None:
+            await _write_failure(host, grant_id, worker_id, Message.verbatim(str(exc)))
         return None
     slots = vendor_slots(host).of(backend)
-    for _ in range(3):
+    for round_ in range(3):
+        claiming = claim if round_ == 0 else None
         try:
             # Reading happens before taking a slot towards the vendor (a read waits for no writer),
             # so the slots are spent on the vendor; the slot is given back however the block ends.
-            snapshot = await _read(host, grant_id, worker_id)
+            snapshot = await _read(host, grant_id, worker_id, claiming)
             if snapshot is None:
-                log.info("access grant %s: gone or its lease lost before %s started; left alone", grant_id, worker_id)
+                if claiming is None:
+                    log.info("access grant %s: gone or its lease lost before %s started; left alone", grant_id,
+                             worker_id)
                 return None
+            free = not slots.locked()
             async with slots:
-                if not await start_attempt(host, grant_id, snapshot.grant.intent_version, worker_id,
-                                           lease_seconds(host)):
-                    continue  # the booking changed while we read (or the lease went): read again
-                snapshot.grant.attempts += 1
+                # A lease taken in the read, with a slot free at once, is as fresh as it gets; after a
+                # wait for a slot it is renewed (and the intent checked) before anything is sent.
+                if not (claiming is not None and free):
+                    if not await start_attempt(host, grant_id, snapshot.grant.intent_version, worker_id,
+                                               lease_seconds(host)):
+                        continue  # the booking changed while we read (or the lease went): read again
+                    snapshot.grant.attempts += 1
                 # Every vendor call of this attempt logs the grant and attempt it was made for.
                 with log_fields(grant_id=grant_id, attempt=snapshot.grant.attempts,
                                 integration_id=snapshot.integration.id):
@@ -309,8 +345,8 @@ async def reconcile_now(host: Host, grant_ids: list[int], only_due: bool = False
         names = await backends_of(host, grant_ids)
 
     async def one(grant_id: int) -> None:
-        if grant_id in names and await claim_one(host, grant_id, worker_id, lease, only_due):
-            await reconcile_grant(host, grant_id, worker_id, names[grant_id])
+        if grant_id in names:
+            await reconcile_grant(host, grant_id, worker_id, names[grant_id], Claim(lease, only_due))
 
     results = await asyncio.gather(*(one(i) for i in grant_ids), return_exceptions=True)
     for grant_id, result in zip(grant_ids, results):

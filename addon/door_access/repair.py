@@ -27,7 +27,7 @@ async def resync(host: Host, session: AsyncSession, booking_id) -> tuple[Booking
     it (each is then compared with what the vendor has)."""
     booking = await get_booking(session, booking_id, lock=True)
     await clear_revoke_requests(session, booking.id)
-    await announce(host, session, await touch_booking(session, booking, host.clock.now(), force=True))
+    await announce(host, session, (await touch_booking(session, booking, host.clock.now(), force=True)).grants)
     grant_ids = await grant_ids_of(session, booking.id)
     if grant_ids:  # else no integration applies: nothing to compare, nothing done
         await _record(session, "access.resync", booking, grant_ids)

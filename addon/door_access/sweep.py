@@ -33,7 +33,7 @@ from .connect import connect_for_access
 from .decide import Wanted, set_matches
 from .directory import IntegrationDoors
 from .grants import mark_due
-from .leases import heartbeat, lease_seconds
+from .leases import claimable, heartbeat, lease_seconds
 from .metrics import SWEEP_FINDINGS
 from .models import UNRESOLVED, AccessGrant, AccessSetRecord, Desired, DoorIntegration, GrantState, SweepRun
 from .settings import DoorAccessSettings, door_settings
@@ -64,10 +64,6 @@ def fresh_for(settings: DoorAccessSettings) -> timedelta:
     return timedelta(seconds=(settings.sweep_interval_seconds or UNSCHEDULED_INTERVAL) / 2)
 
 
-def _claimable(now: datetime):
-    return or_(AccessGrant.claimed_until.is_(None), AccessGrant.claimed_until < now)
-
-
 def _checkable(now: datetime, stale_before: datetime) -> list:
     """An ACTIVE grant with a set, not due, not leased, window not over, not confirmed lately."""
     return [
@@ -75,7 +71,7 @@ def _checkable(now: datetime, stale_before: datetime) -> list:
         AccessGrant.state == GrantState.ACTIVE,
         AccessGrant.authorization_id.is_not(None),
         AccessGrant.next_attempt_at.is_(None),
-        _claimable(now),
+        claimable(now),
         or_(AccessGrant.valid_to.is_(None), AccessGrant.valid_to > now),
         or_(AccessGrant.verified_at.is_(None), AccessGrant.verified_at < stale_before),
     ]
@@ -162,7 +158,7 @@ class Round:
     @staticmethod
     def _unresolved_and_idle(now: datetime):
         """A grant nobody works on (not due, not leased) whose journal names an unresolved set."""
-        return (AccessGrant.next_attempt_at.is_(None) & _claimable(now) & AccessGrant.id.in_(
+        return (AccessGrant.next_attempt_at.is_(None) & claimable(now) & AccessGrant.id.in_(
             select(AccessSetRecord.grant_id).where(AccessSetRecord.status.in_(UNRESOLVED))))
 
     async def _queue_unresolved(self) -> None:

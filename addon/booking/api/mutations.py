@@ -19,7 +19,6 @@ from addon.base.public import (
 )
 
 from .. import erasure, lifecycle, services
-from ..models import BookingStatus
 from .types import (
     ArchiveBookingFieldPayload,
     ArchiveBookingStatusPayload,
@@ -212,13 +211,13 @@ class BookingMutation:
             return SetBookingStatusPayload(booking=None, errors=[refused.as_user_error()])
 
         async def change(session):
-            booking = await services.set_booking_status(ctx.host, session, input.booking_id, input.status,
+            done = await services.change_booking_status(ctx.host, session, input.booking_id, input.status,
                                                         actor=ctx.actor, force=input.force)
-            # The answer is built from what the transaction holds: the new status (already in the
-            # session, no statement) and the booking's columns, which after-commit work (door
+            # The answer is built from what the transaction loaded: the new status (held by the
+            # change, no statement) and the booking's columns, which after-commit work (door
             # access) leaves alone; only what that work writes (the access) is read afresh.
-            prime(ctx, "booking.status", booking.status_id, await session.get(BookingStatus, booking.status_id))
-            return booking
+            prime(ctx, "booking.status", done.booking.status_id, done.new)
+            return done.booking
 
         row, errors = await run_in_transaction(ctx.session, change, refresh=False)
         return SetBookingStatusPayload(booking=row and BookingType.from_model(row), errors=errors)
