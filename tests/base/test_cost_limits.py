@@ -21,7 +21,7 @@ from tests.conftest import count_statements
 pytestmark = pytest.mark.anyio
 
 PAGE = "bookings(first: 500) { edges { node { reference } } }"
-ONE_PAGE_COST = 1 + 1 + 500 * (1 + 1)  # bookings, edges; node and reference per item
+ONE_PAGE_COST = 1 + 500 + 1 + 500 * (1 + 1)  # bookings, the rows of its page, edges; node and reference per item
 HUNDRED_PAGES = "{ " + " ".join(f"a{i}: {PAGE}" for i in range(100)) + " }"
 BUDGETS = {"frontend": 5_000, "staff": 50_000, "admin": 100_000}
 
@@ -88,14 +88,14 @@ class TestBudgetFromSettings:
     QUERY = "query Page($n: Int) { bookings(first: $n) { edges { node { reference } } } }"
 
     async def test_the_page_size_comes_from_the_variables(self, http, tokens):
-        # 1 + 1 + n * 2: 60 items cost 122, 40 items 82
+        # 1 + n + 1 + n * 2: 60 items cost 182, 30 items 92
         error = only_error(await post(http, tokens["frontend"], self.QUERY, {"n": 60}))
-        assert error["extensions"] == {"code": "QUERY_TOO_COSTLY", "cost": 122, "budget": 100}
-        assert "errors" not in await post(http, tokens["frontend"], self.QUERY, {"n": 40})
+        assert error["extensions"] == {"code": "QUERY_TOO_COSTLY", "cost": 182, "budget": 100}
+        assert "errors" not in await post(http, tokens["frontend"], self.QUERY, {"n": 30})
 
     async def test_a_variable_not_given_costs_its_default(self, http, tokens):
         query = "query Page($n: Int = 60) { bookings(first: $n) { edges { node { reference } } } }"
-        assert only_error(await post(http, tokens["frontend"], query))["extensions"]["cost"] == 122
+        assert only_error(await post(http, tokens["frontend"], query))["extensions"]["cost"] == 182
 
     async def test_only_the_operation_that_runs_is_counted(self, http, tokens):
         document = ("query Cheap { viewer { name } } "
@@ -109,7 +109,7 @@ class TestBudgetFromSettings:
         spread = ("query { a: bookings(first: 30) { ...Page } b: bookings(first: 30) { ...Page } } "
                   "fragment Page on BookingConnection { edges { node { reference } } }")
         error = only_error(await post(http, tokens["frontend"], spread))
-        assert error["extensions"]["cost"] == 2 * (1 + 1 + 30 * 2)
+        assert error["extensions"]["cost"] == 2 * (1 + 30 + 1 + 30 * 2)
 
 
 async def test_refused_requests_do_not_hold_up_others(http, tokens):
