@@ -128,6 +128,39 @@ async def test_refused_requests_do_not_hold_up_others(http, tokens):
     assert codes == ["QUERY_TOO_COSTLY"] * 20
 
 
+FLOOD_ALIAS = "bookings(first: 500) { pageInfo { hasNextPage } totalCount }"
+FLOOD = "{ " + " ".join(f"a{i}: {FLOOD_ALIAS}" for i in range(30)) + " }"
+# What a console page asks for: a page of bookings with what the board shows, and their count.
+BOARD_PAGE = """query($after: String) { bookings(first: 50, after: $after) { totalCount pageInfo { hasNextPage endCursor }
+  edges { node { id reference start end status { code name } customer { name } object { id name timeZone }
+    access { id state desired doors { name } validFrom validTo locale attempts lastError lastVerifiedAt
+             nextAttemptAt warnings integration { id name } } } } } }"""
+
+
+async def test_a_flood_of_aliased_counts_is_priced_out_while_normal_pages_pass(http, host, tokens):
+    """The flood of the issue: 50 concurrent requests, each 30 aliases of a page of 500 that asks
+    only for pageInfo and totalCount — cost 2 an alias before, while each read 501 rows and
+    counted. Priced by what it reads, each is over a staff caller's budget and refused before it
+    reads anything; a staff caller's own requests meanwhile are answered."""
+    with count_statements(host) as counter:
+        flood = [asyncio.create_task(post(http, tokens["staff"], FLOOD)) for _ in range(50)]
+        await asyncio.sleep(0)  # the flood is under way
+        viewer = await post(http, tokens["staff"], "{ viewer { name } }")
+        answers = await asyncio.gather(*flood)
+    assert viewer == {"data": {"viewer": {"name": "test-staff"}}}
+    errors = [only_error(answer)["extensions"] for answer in answers]
+    assert {e["code"] for e in errors} == {"QUERY_TOO_COSTLY"} and len(errors) == 50
+    assert errors[0]["budget"] == BUDGETS["staff"] and errors[0]["cost"] > BUDGETS["staff"]
+    assert booking_statements(counter) == [], "no request of the flood read a booking or counted them"
+    # An admin's larger budget still covers it (and the count of an admin's page is worth it).
+    assert "errors" not in await post(http, tokens["admin"], FLOOD)
+    # Normal pages pass: the board's page with its count, for staff; a page and its count for a frontend.
+    assert "errors" not in await post(http, tokens["staff"], BOARD_PAGE)
+    frontend = await post(http, tokens["frontend"], "{ bookings(first: 20) { totalCount edges { node { reference } } "
+                                                    "pageInfo { hasNextPage endCursor } } }")
+    assert "errors" not in frontend
+
+
 async def test_too_many_aliases_are_refused(http, tokens, host):
     limit = api_limits(host).max_aliases
     many = "{ " + " ".join(f"a{i}: viewer {{ name }}" for i in range(limit + 1)) + " }"

@@ -101,6 +101,14 @@ async def test_after_an_erasure_the_sqlite_files_hold_none_of_the_values(gql, ho
     assert answer["booking"]["customer"]["name"] == "[erased]"
 
 
+async def test_every_sqlite_connection_zeroes_what_it_deletes(host):
+    """secure_delete is per connection: each one the engine opens sets it (SQLite builds differ in
+    their default; Debian's has it on, others off)."""
+    async with host.database.engine.connect() as first, host.database.engine.connect() as second:
+        for connection in (first, second):
+            assert (await connection.exec_driver_sql("PRAGMA secure_delete")).scalar() == 1
+
+
 async def test_every_customer_with_the_address_is_found_and_erased_at_once(gql, http, host):
     studio = await create_object(gql, "studio-8", "Studio 8")
     first = await create_booking(gql, studio["id"], local(3), customer=CUSTOMER)
