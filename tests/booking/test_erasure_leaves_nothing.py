@@ -105,8 +105,10 @@ async def test_every_sqlite_connection_zeroes_what_it_deletes(host):
     """secure_delete is per connection: each one the engine opens sets it (SQLite builds differ in
     their default; Debian's has it on, others off)."""
     async with host.database.engine.connect() as first, host.database.engine.connect() as second:
-        for connection in (first, second):
-            assert (await connection.exec_driver_sql("PRAGMA secure_delete")).scalar() == 1
+        for connection in (first, second):  # two connections of the pool, each asked without a transaction
+            raw = (await connection.get_raw_connection()).driver_connection
+            cursor = await raw.execute("PRAGMA secure_delete")
+            assert (await cursor.fetchone())[0] == 1
 
 
 async def test_every_customer_with_the_address_is_found_and_erased_at_once(gql, http, host):
