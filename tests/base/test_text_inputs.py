@@ -29,7 +29,7 @@ from graphql.pyutils import Undefined
 pytestmark = pytest.mark.anyio
 
 NUL = "a\x00b"
-LINE_BREAK = "a\nb"
+LINE_BREAK = "a\nb"  # inside the text: around it, it is a blank its service trims
 DUMMIES = {"Int": 1, "Float": 1.5, "Boolean": False, "DateTime": "2030-01-01T00:00:00+00:00", "Date": "2030-01-01",
            "Time": "12:00:00", "JSON": {}}
 
@@ -151,6 +151,16 @@ async def test_every_text_input_refuses_control_characters_and_nothing_changes(h
     assert refused_wrongly == []
     assert len(cases) > 100, "every text input of the schema was tried"
     assert await database_rows(host) == before, "nothing was stored or changed"
+
+
+async def test_blanks_around_a_single_line_are_trimmed_not_refused(gql):
+    """A value pasted with a line break or tab around it is what its service trims, as before."""
+    made = await gql('mutation($i: CreateObjectInput!) { createObject(input: $i) { object { code name } errors { code } } }',
+                     {"i": {"code": "\tloft-2\n", "name": " Loft two\r\n"}})
+    assert made["createObject"] == {"object": {"code": "loft-2", "name": "Loft two"}, "errors": []}
+    inside = await gql.raw('mutation($i: CreateObjectInput!) { createObject(input: $i) { errors { code } } }',
+                           {"i": {"code": "loft-3", "name": "Loft\tthree"}})
+    assert inside["errors"][0]["extensions"] == {"code": "BAD_USER_INPUT", "field": "input.name"}
 
 
 async def test_the_message_names_the_input_and_the_character(http, tokens):
