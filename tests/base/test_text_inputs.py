@@ -181,7 +181,8 @@ async def test_the_message_names_the_input_and_the_character(http, tokens):
     ('{ ...Q } fragment Q on Query { customers(search: "x\\ty") { totalCount } }', "search"),
     ('{ objects { subObjects(includeArchived: true) { id } } bookingByReference(reference: """line\none""") { id } }',
      "reference"),
-], ids=["literal", "input literal", "in a fragment", "block string"])
+    ('{ bookingByReference(reference: "raw\ttab") { id } }', "reference"),
+], ids=["literal", "input literal", "in a fragment", "block string", "raw tab"])
 async def test_text_written_in_the_document_is_checked_too(http, tokens, query, field):
     body = (await http.post("/graphql", json={"query": query}, headers={"Authorization": f"Bearer {tokens['admin']}"})).json()
     assert body["data"] is None and body["errors"][0]["extensions"] == {"code": "BAD_USER_INPUT", "field": field}
