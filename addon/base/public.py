@@ -44,7 +44,7 @@ from .core.settings import REPO_ROOT, Env, SettingsError
 from .identity import audit
 from .identity.audit import AuditEvent, acting_as
 from .identity.auth import authenticate_request, create_token
-from .identity.erasure import PLACEHOLDER, scrub_audit_trail, scrub_rows
+from .identity.erasure import PLACEHOLDER, forget_signin_attempts, scrub_audit_trail, scrub_rows
 from .identity.models import ApiToken, User
 from .identity.sessions import SESSION_COOKIE
 from .identity.signin import LANGUAGE_COOKIE, LOGIN_PATH
@@ -54,7 +54,9 @@ from .identity.users import create_user
 from .kit.basics import (
     UNSET,
     Changes,
+    allow_line_breaks,
     clean_text,
+    control_character_problem,
     get_row,
     global_id,
     id_argument,
@@ -121,10 +123,11 @@ __all__ = [
     "IsFrontend", "IsStaff", "JsonFormatter", "LanguageChoice", "Message", "Node", "NodeLoader", "OrderDirection",
     "Ordering", "Principal", "Problem", "Role", "SecretBox", "SecretKeyMismatch", "Server", "SettingsError",
     "StaffOnlyField", "TextFormatter", "UTCDateTime", "User", "UserError", "ValidationFailed",
-    "acting_as", "after_commit", "at_path", "audit", "available_languages", "authenticate_request", "bind_fields",
+    "acting_as", "after_commit", "allow_line_breaks", "at_path", "audit", "available_languages", "authenticate_request", "bind_fields",
     "broker", "check_ready_to_run", "choose_language", "clean_text", "cli_actor", "commit", "connection_type",
+    "control_character_problem",
     "create_app", "create_token", "create_user", "data_path", "empty_page", "event_reads", "extend_type",
-    "field_of", "get_row", "global_id", "health_routes", "id_argument", "instant_key", "int_key", "is_language_code",
+    "field_of", "forget_signin_attempts", "get_row", "global_id", "health_routes", "id_argument", "instant_key", "int_key", "is_language_code",
     "is_staff", "keyset_page", "known_or_load", "language_from_header", "listening", "load_host", "loaded_by",
     "log_fields", "match_language", "metrics_route", "page_request", "payload", "pending_model_changes", "plural_forms",
     "preload",

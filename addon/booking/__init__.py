@@ -13,7 +13,7 @@ def _from_model(type_name: str):
 
 
 def register(host) -> None:
-    from addon.base.public import GraphQLPart, rows_loader
+    from addon.base.public import GraphQLPart, allow_line_breaks, rows_loader
 
     from . import models  # noqa: F401  (tables on the metadata)
     from .api.plan import register_plans
@@ -31,6 +31,7 @@ def register(host) -> None:
     host.declare_settings(BookingSettings)
     host.registry.graphql_parts.append(graphql)
     register_plans(host)  # what a bookings page reads up front
+    allow_line_breaks(host, "SetBookingFieldInput.value")  # a field's value may be a note of several lines
     host.registry.loader_factories.update(LOADERS)
     host.registry.seeders.append(seed_booking)
     # node(id): every role that reads bookings reads these (a customer's contact details stay staff-only).

@@ -24,6 +24,7 @@ from addon.base.public import (
     ValidationFailed,
     audit,
     clean_text,
+    control_character_problem,
     get_row,
     utcnow,
 )
@@ -267,6 +268,8 @@ async def set_booking_field(host: Host, session: AsyncSession, booking_id, field
     if value is not None and len(value) > MAX_FIELD_VALUE:
         raise ValidationFailed.one("TOO_LONG", "{label} is longer than {max_length} characters.", "value",
                                    label=Message("Value"), max_length=MAX_FIELD_VALUE)
+    if value is not None and (problem := control_character_problem(value, "value", Message("Value"), multiline=True)):
+        raise ValidationFailed(problem)  # a note may have several lines, never a NUL
     booking = await get_booking(session, booking_id)
     field = await get_field(session, field_code, for_new_work=True)
     await write_field_value(session, booking.id, field, value)

@@ -192,6 +192,25 @@ async def test_filters_by_action_actor_target_and_time(gql, host):
     assert renamed["changes"] == [{"field": "name", "old": "Old", "new": "New", "secret": False}]
 
 
+@pytest.mark.all_databases
+async def test_a_one_word_action_is_found_by_its_name(gql, host):
+    """signout, session.expired and signin.failure side by side: a one-word action is an action of
+    its own, not only the first part of others."""
+    await _add_events(
+        host,
+        {"at": at(9), "action": "signout", "target_type": "user", "target_id": "1"},
+        {"at": at(10), "action": "signin.failure", "actor_kind": "anonymous", "actor_name": "anonymous",
+         "actor_id": None},
+        {"at": at(11), "action": "signout", "target_type": "user", "target_id": "2"},
+        {"at": at(12), "action": "session.expired", "target_type": "user", "target_id": "2"},
+    )
+    assert await actions(gql, action="signout") == ["signout", "signout"]
+    assert await actions(gql, action=" signout ") == ["signout", "signout"], "trimmed"
+    assert await actions(gql, action="signin") == ["signin.failure"], "a first part still selects its actions"
+    assert await actions(gql, action="sign") == [], "not a prefix of any word"
+    assert await actions(gql, action="signout.") == []
+
+
 async def test_pages_newest_first_with_a_cursor(gql, host):
     await _add_events(host, *({"at": at(10, minute), "action": "token.create", "target_type": "token",
                                "target_id": str(minute)} for minute in range(7)))

@@ -21,7 +21,7 @@ from tests.conftest import count_statements
 pytestmark = pytest.mark.anyio
 
 PAGE = "bookings(first: 500) { edges { node { reference } } }"
-ONE_PAGE_COST = 1 + 1 + 500 * (1 + 1)  # bookings, edges; node and reference per item
+ONE_PAGE_COST = 1 + 500 + 1 + 500 * (1 + 1)  # bookings, the rows of its page, edges; node and reference per item
 HUNDRED_PAGES = "{ " + " ".join(f"a{i}: {PAGE}" for i in range(100)) + " }"
 BUDGETS = {"frontend": 5_000, "staff": 50_000, "admin": 100_000}
 
@@ -88,14 +88,14 @@ class TestBudgetFromSettings:
     QUERY = "query Page($n: Int) { bookings(first: $n) { edges { node { reference } } } }"
 
     async def test_the_page_size_comes_from_the_variables(self, http, tokens):
-        # 1 + 1 + n * 2: 60 items cost 122, 40 items 82
+        # 1 + n + 1 + n * 2: 60 items cost 182, 30 items 92
         error = only_error(await post(http, tokens["frontend"], self.QUERY, {"n": 60}))
-        assert error["extensions"] == {"code": "QUERY_TOO_COSTLY", "cost": 122, "budget": 100}
-        assert "errors" not in await post(http, tokens["frontend"], self.QUERY, {"n": 40})
+        assert error["extensions"] == {"code": "QUERY_TOO_COSTLY", "cost": 182, "budget": 100}
+        assert "errors" not in await post(http, tokens["frontend"], self.QUERY, {"n": 30})
 
     async def test_a_variable_not_given_costs_its_default(self, http, tokens):
         query = "query Page($n: Int = 60) { bookings(first: $n) { edges { node { reference } } } }"
-        assert only_error(await post(http, tokens["frontend"], query))["extensions"]["cost"] == 122
+        assert only_error(await post(http, tokens["frontend"], query))["extensions"]["cost"] == 182
 
     async def test_only_the_operation_that_runs_is_counted(self, http, tokens):
         document = ("query Cheap { viewer { name } } "
@@ -109,7 +109,7 @@ class TestBudgetFromSettings:
         spread = ("query { a: bookings(first: 30) { ...Page } b: bookings(first: 30) { ...Page } } "
                   "fragment Page on BookingConnection { edges { node { reference } } }")
         error = only_error(await post(http, tokens["frontend"], spread))
-        assert error["extensions"]["cost"] == 2 * (1 + 1 + 30 * 2)
+        assert error["extensions"]["cost"] == 2 * (1 + 30 + 1 + 30 * 2)
 
 
 async def test_refused_requests_do_not_hold_up_others(http, tokens):
@@ -126,6 +126,39 @@ async def test_refused_requests_do_not_hold_up_others(http, tokens):
     codes = await asyncio.gather(*flood)
     assert answered == {"data": {"viewer": {"name": "test-frontend"}}}
     assert codes == ["QUERY_TOO_COSTLY"] * 20
+
+
+FLOOD_ALIAS = "bookings(first: 500) { pageInfo { hasNextPage } totalCount }"
+FLOOD = "{ " + " ".join(f"a{i}: {FLOOD_ALIAS}" for i in range(30)) + " }"
+# What a console page asks for: a page of bookings with what the board shows, and their count.
+BOARD_PAGE = """query($after: String) { bookings(first: 50, after: $after) { totalCount pageInfo { hasNextPage endCursor }
+  edges { node { id reference start end status { code name } customer { name } object { id name timeZone }
+    access { id state desired doors { name } validFrom validTo locale attempts lastError lastVerifiedAt
+             nextAttemptAt warnings integration { id name } } } } } }"""
+
+
+async def test_a_flood_of_aliased_counts_is_priced_out_while_normal_pages_pass(http, host, tokens):
+    """The flood of the issue: 50 concurrent requests, each 30 aliases of a page of 500 that asks
+    only for pageInfo and totalCount — cost 2 an alias before, while each read 501 rows and
+    counted. Priced by what it reads, each is over a staff caller's budget and refused before it
+    reads anything; a staff caller's own requests meanwhile are answered."""
+    with count_statements(host) as counter:
+        flood = [asyncio.create_task(post(http, tokens["staff"], FLOOD)) for _ in range(50)]
+        await asyncio.sleep(0)  # the flood is under way
+        viewer = await post(http, tokens["staff"], "{ viewer { name } }")
+        answers = await asyncio.gather(*flood)
+    assert viewer == {"data": {"viewer": {"name": "test-staff"}}}
+    errors = [only_error(answer)["extensions"] for answer in answers]
+    assert {e["code"] for e in errors} == {"QUERY_TOO_COSTLY"} and len(errors) == 50
+    assert errors[0]["budget"] == BUDGETS["staff"] and errors[0]["cost"] > BUDGETS["staff"]
+    assert booking_statements(counter) == [], "no request of the flood read a booking or counted them"
+    # An admin's larger budget still covers it (and the count of an admin's page is worth it).
+    assert "errors" not in await post(http, tokens["admin"], FLOOD)
+    # Normal pages pass: the board's page with its count, for staff; a page and its count for a frontend.
+    assert "errors" not in await post(http, tokens["staff"], BOARD_PAGE)
+    frontend = await post(http, tokens["frontend"], "{ bookings(first: 20) { totalCount edges { node { reference } } "
+                                                    "pageInfo { hasNextPage endCursor } } }")
+    assert "errors" not in frontend
 
 
 async def test_too_many_aliases_are_refused(http, tokens, host):

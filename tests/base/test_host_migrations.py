@@ -63,6 +63,31 @@ async def test_migrating_from_nothing(tmp_path):
         await host.database.dispose()
 
 
+async def test_the_throttle_keeps_counting_under_the_hash_of_each_address(tmp_path):
+    """base_0004: the failed sign-ins counted per e-mail address go on under its SHA-256; the
+    addresses themselves leave the table."""
+    from addon.base.core.host import load_host
+    from addon.base.identity.throttle import account_key
+    from tests.conftest import base_environ
+
+    host = load_host(environ=base_environ(tmp_path, database_url=f"sqlite+aiosqlite:///{tmp_path / 'old.sqlite3'}"))
+    try:
+        await upgrade(host, "base_0003")
+        async with host.database.engine.begin() as connection:
+            await connection.execute(text(
+                "INSERT INTO base_signin_throttle (kind, key, failures, last_failure_at) VALUES "
+                "('account', 'anna@example.com', 4, '2030-01-01 10:00:00'), "
+                "('address', '203.0.113.9', 7, '2030-01-01 10:00:00')"))
+        await upgrade(host)
+        async with host.database.engine.connect() as connection:
+            rows = (await connection.execute(text(
+                "SELECT kind, key, failures FROM base_signin_throttle ORDER BY kind"))).all()
+        assert [tuple(r) for r in rows] == [("account", account_key("anna@example.com"), 4),
+                                            ("address", "203.0.113.9", 7)]
+    finally:
+        await host.database.dispose()
+
+
 async def test_a_fresh_database_has_the_default_transitions_and_names(host):
     from addon.booking.models import DEFAULT_TRANSITIONS, BookingStatusTransition
 

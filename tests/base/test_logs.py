@@ -11,8 +11,10 @@ import logging
 import pytest
 
 from addon.base.core.logs import (
+    QUIET_LIBRARIES,
     chosen_format,
     configure_logging,
+    log_config,
     field_of,
     log_fields,
     request_id_from,
@@ -30,9 +32,9 @@ def configured():
                                                    logging.getLogger(n).disabled, logging.getLogger(n).level)
                                                for n in ("uvicorn", "uvicorn.error", "uvicorn.access", "httpx")})
 
-    def configure(log_format: str) -> io.StringIO:
+    def configure(log_format: str, level: str = "INFO") -> io.StringIO:
         stream = io.StringIO()
-        configure_logging("INFO", log_format, stream, replace=True)
+        configure_logging(level, log_format, stream, replace=True)
         return stream
 
     yield configure
@@ -88,6 +90,46 @@ def test_bearer_tokens_and_secrets_are_redacted_even_when_a_library_quotes_them(
     stream = configured("json")
     logging.getLogger("somelib").info("sent Authorization: Bearer abcdef123456 with client_secret=s3cr3t-value")
     assert "abcdef123456" not in stream.getvalue() and "s3cr3t-value" not in stream.getvalue()
+
+
+def test_at_debug_protocol_chatter_and_statement_parameters_stay_out(configured):
+    """uvicorn (and the websockets library through its logger) logs each connection's headers and
+    frames at DEBUG; aiosqlite and SQLAlchemy every statement's parameters. Our own DEBUG stays."""
+    stream = configured("json", "DEBUG")
+    logging.getLogger("uvicorn.error").setLevel(logging.DEBUG)  # as uvicorn does for --log-level debug
+    logging.getLogger("uvicorn.error").debug("< Cookie: ireserve_session=s3ss10n-v4lue")
+    logging.getLogger("uvicorn.error").debug("< TEXT '{\"type\":\"connection_init\",\"payload\":{...}}' [92 bytes]")
+    logging.getLogger("uvicorn.error").info("Application startup complete.")
+    logging.getLogger("aiosqlite").debug("executing functools.partial(... ('Anna Smith', 'anna@example.com'))")
+    logging.getLogger("sqlalchemy.engine.Engine").info("[cached since 0.1s ago] ('Anna Smith', '+31 6 1234')")
+    logging.getLogger("asyncpg.pool").debug("connection acquired")
+    logging.getLogger("websockets.client").debug("> Authorization: Bearer irs_abc")
+    logging.getLogger("addon.base.example").debug("our own detail")
+    messages = [json.loads(line)["message"] for line in stream.getvalue().splitlines()]
+    assert messages == ["Application startup complete.", "our own detail"]
+    # serve --workers gives each process the same rules
+    config = log_config("DEBUG", "json")
+    assert config["handlers"]["stderr"]["filters"] == ["protocol_chatter"]
+    assert all(config["loggers"][name] == {"level": "WARNING"} for name in QUIET_LIBRARIES)
+    assert {"aiosqlite", "asyncpg", "sqlalchemy", "websockets", "httpx", "httpcore"} <= set(QUIET_LIBRARIES)
+
+
+@pytest.mark.parametrize("message, secret", [
+    ("> Cookie: ireserve_session=Zx9kPq2mW7; ireserve_csrf=Hf3Lm8Qa1", "Zx9kPq2mW7"),
+    ("> Cookie: ireserve_session=Zx9kPq2mW7; ireserve_csrf=Hf3Lm8Qa1", "Hf3Lm8Qa1"),
+    ("headers: [(b'cookie', b'ireserve_session=Zx9kPq2mW7')]", "Zx9kPq2mW7"),
+    ("cookies {'ireserve_session': 'Zx9kPq2mW7'}", "Zx9kPq2mW7"),
+    ("Set-Cookie: ireserve_session=Zx9kPq2mW7; HttpOnly", "Zx9kPq2mW7"),
+    ('payload {"Authorization": "Bearer irs_AbCdEfGhIjKlMn"}', "AbCdEfGhIjKlMn"),
+    ("Authorization: Basic dXNlcjpwYXNzd29yZA==", "dXNlcjpwYXNzd29yZA=="),
+    ("the token irs_AbCdEfGhIjKlMnOp was used", "AbCdEfGhIjKlMnOp"),
+    ("x-csrf-token: Hf3Lm8Qa1", "Hf3Lm8Qa1"),
+])
+def test_sessions_cookies_and_tokens_are_redacted_wherever_a_library_quotes_them(configured, message, secret):
+    for log_format in ("json", "text"):
+        stream = configured(log_format)
+        logging.getLogger("some.library").warning(message)
+        assert secret not in stream.getvalue() and "[redacted]" in stream.getvalue()
 
 
 def test_a_request_id_is_taken_when_sensible_and_made_otherwise():

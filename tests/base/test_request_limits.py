@@ -145,3 +145,29 @@ def test_json_depth_is_measured_without_parsing(text, deep):
 
 def test_the_body_limit_defaults_to_one_mebibyte():
     assert ApiLimits.from_env({}).max_body_bytes == 1_048_576
+
+
+
+# -- bodies that are not what they claim ------------------------------------------------------------
+
+@pytest.mark.parametrize("body, says", [
+    (b'{"query": "{ viewer { name } }", "variables": {"n": "\xff\xfe"}}', "UTF-8"),
+    ("{\"query\": \"{ viewer { name } }\", \"x\": \"caf\u00e9\"}".encode("latin-1"), "UTF-8"),
+    (b'{"query": "{ viewer { name } }"', "not valid JSON"),
+    (b'"just a string"', "JSON object"),
+], ids=["invalid UTF-8", "latin-1", "cut off", "not an object"])
+async def test_a_body_that_is_not_utf8_json_is_a_400_with_a_json_answer(http, tokens, body, says):
+    response = await http.post("/graphql", content=body, headers={
+        "Content-Type": "application/json", "Authorization": f"Bearer {tokens['admin']}"})
+    assert response.status_code == 400
+    assert response.headers["content-type"].startswith("application/json")
+    [error] = response.json()["errors"]
+    assert error["extensions"] == {"code": "BAD_REQUEST"} and says in error["message"]
+    assert "Traceback" not in response.text
+
+
+async def test_strawberrys_own_refusals_are_json_too(http, tokens):
+    response = await http.post("/graphql", content=b"{ viewer { name } }", headers={
+        "Content-Type": "text/plain", "Authorization": f"Bearer {tokens['admin']}"})
+    assert response.status_code == 400 and response.headers["content-type"].startswith("application/json")
+    assert response.json()["errors"][0]["extensions"] == {"code": "BAD_REQUEST"}

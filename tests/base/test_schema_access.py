@@ -128,3 +128,41 @@ def test_the_setting():
     assert Settings.from_env({"IRESERVE_PUBLIC_SCHEMA": "yes"}).public_schema is True
     with pytest.raises(SettingsError, match="IRESERVE_PUBLIC_SCHEMA must be true or false"):
         Settings.from_env({"IRESERVE_PUBLIC_SCHEMA": "maybe"})
+
+
+# -- no hints of the schema for whoever may not read it ----------------------------------------------
+
+MISSPELT = {
+    # what is sent: (query, variables), and the name graphql-core would suggest
+    "field": (("{ bookngs { totalCount } }", None), "bookings"),
+    "argument": (("{ bookings(frist: 2) { totalCount } }", None), "first"),
+    "type": (("query($o: BookingOrdr) { bookings(orderBy: $o) { totalCount } }", None), "BookingOrder"),
+    "enum value": (("query($o: BookingOrder) { bookings(orderBy: $o) { totalCount } }",
+                    {"o": {"field": "STRT"}}), "START"),
+    "enum literal": (("{ bookings(orderBy: {field: STRT}) { totalCount } }", None), "START"),
+    "input field": (("{ bookings(orderBy: {feld: START}) { totalCount } }", None), "field"),
+}
+
+
+async def post_variables(http, query: str, variables: dict | None, headers: dict | None = None) -> dict:
+    response = await http.post("/graphql", json={"query": query, "variables": variables or {}}, headers=headers or {})
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+@pytest.mark.parametrize("kind", sorted(MISSPELT))
+async def test_a_caller_who_may_not_read_the_schema_gets_no_suggestions(http, tokens, kind):
+    (query, variables), suggested = MISSPELT[kind]
+    anonymous = await post_variables(http, query, variables)
+    messages = [error["message"] for error in anonymous["errors"]]
+    assert messages and all(error["extensions"]["code"] for error in anonymous["errors"])
+    assert not [m for m in messages if "Did you mean" in m or f"'{suggested}'" in m], messages
+    # Whoever may read the schema keeps the hint: it helps and tells them nothing new.
+    signed_in = await post_variables(http, query, variables, bearer(tokens["frontend"]))
+    assert any("Did you mean" in e["message"] and suggested in e["message"] for e in signed_in["errors"]), signed_in
+
+
+@pytest.mark.parametrize("env_overrides", [{"IRESERVE_PUBLIC_SCHEMA": "true"}], indirect=True)
+async def test_a_public_schema_keeps_its_suggestions(http):
+    body = await post(http, "{ bookngs { totalCount } }")
+    assert "Did you mean 'bookings'" in body["errors"][0]["message"]

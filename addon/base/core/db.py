@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -18,6 +19,8 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.orm import Session
 from sqlalchemy.types import DateTime, TypeDecorator
+
+log = logging.getLogger(__name__)
 
 
 class UTCDateTime(TypeDecorator):
@@ -113,6 +116,9 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA journal_mode=WAL")
+    # Deleted and overwritten content is zeroed instead of left in free space, so an erased value
+    # does not live on in the file (per connection: every connection sets it).
+    cursor.execute("PRAGMA secure_delete=ON")
     cursor.close()
 
 
@@ -160,6 +166,11 @@ async def release(session: AsyncSession) -> None:
     await session.commit()
 
 
+# How long a checkpoint after an erasure waits for readers to move on to the newest snapshot.
+CHECKPOINT_BUSY_MS = 5_000
+CHECKPOINT_ATTEMPTS = 3
+
+
 class Database:
     """The engine and a session factory; one per process."""
 
@@ -183,6 +194,36 @@ class Database:
         options = {SQLITE_BEGIN: DEFERRED} if read_only and self.is_sqlite else {}
         async with self.sessionmaker(execution_options=options) as session:
             yield session
+
+    async def drop_old_page_versions(self) -> bool:
+        """After an erasure: leave no copy of the erased values in the database's files.
+
+        On SQLite a change is written to the ``-wal`` file first; the page as it was stays in the
+        WAL (and in the database file until the next checkpoint), so a file backup taken then would
+        carry the erased values. A TRUNCATE checkpoint copies every change into the database file,
+        where ``secure_delete`` zeroes what the change removed, and empties the WAL. It waits up to
+        :data:`CHECKPOINT_BUSY_MS` for readers on an older snapshot, a few times; ``False`` (and a
+        warning) when readers still held it, and the next erasure or checkpoint finishes the job.
+        PostgreSQL needs nothing here: a dump never holds a row's old versions. Returns ``True``
+        when nothing is left."""
+        if not self.is_sqlite:
+            return True
+        for attempt in range(CHECKPOINT_ATTEMPTS):
+            async with self.engine.connect() as connection:
+                raw = await connection.get_raw_connection()
+                cursor = await raw.driver_connection.execute(f"PRAGMA busy_timeout={CHECKPOINT_BUSY_MS}")
+                await cursor.close()
+                cursor = await raw.driver_connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+                busy, _frames, _copied = await cursor.fetchone()
+                await cursor.close()
+                cursor = await raw.driver_connection.execute(f"PRAGMA busy_timeout={int(SQLITE_BUSY_TIMEOUT * 1000)}")
+                await cursor.close()
+            if not busy:
+                return True
+            log.info("checkpoint after an erasure waited for readers (attempt %d)", attempt + 1)
+        log.warning("the SQLite WAL could not be checkpointed after an erasure: readers held it; erased values may "
+                    "remain in the -wal file until the next checkpoint")
+        return False
 
     async def dispose(self) -> None:
         await self.engine.dispose()

@@ -32,16 +32,25 @@ def field_of(record: logging.LogRecord, name: str) -> Any:
     """A field of a record: passed with ``extra=`` or taken from the context it was logged in."""
     return getattr(record, name, (getattr(record, "context_fields", None) or {}).get(name))
 
-# Belt and braces: the code never logs a credential, but a library's message might quote one.
+# Belt and braces: the code never logs a credential, but a library's message might quote one —
+# a bearer token, a secret or password, a session or CSRF cookie (by name, or a whole Cookie,
+# Set-Cookie or Authorization header), or one of our API tokens anywhere.
 _BEARER = re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._~+/=-]{6,}")
-_SECRET_PAIR = re.compile(r"(?i)((?:client_secret|password|access_token|token)[\"']?\s*[=:]\s*[\"']?)[^\s&\"',}]+")
+_SECRET_PAIR = re.compile(r"(?i)((?:client_secret|password|password_hash|access_token|token|ireserve_session"
+                          r"|ireserve_csrf|csrf_token)[\"']?\s*[=:]\s*[\"']?)[^\s;&\"',}]+")
+_HEADER = re.compile(r"(?im)((?:^|[\s<>\"'(,{])(?:cookie|set-cookie|authorization|x-csrf-token)"
+                     r"(?:[\"']?\s*:|[\"']\s*,)\s*)(?:b?[\"'])?[^\r\n\"')]+")
+_API_TOKEN = re.compile(r"\birs_[A-Za-z0-9_-]{6,}")
 
 # A request id a client sends is echoed back and logged: keep it short and harmless.
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 
 
 def redact(text: str) -> str:
-    return _SECRET_PAIR.sub(r"\1[redacted]", _BEARER.sub(r"\1[redacted]", text))
+    text = _HEADER.sub(r"\1[redacted]", text)
+    text = _BEARER.sub(r"\1[redacted]", text)
+    text = _API_TOKEN.sub("irs_[redacted]", text)
+    return _SECRET_PAIR.sub(r"\1[redacted]", text)
 
 
 def current_fields() -> Mapping[str, Any]:
@@ -146,6 +155,7 @@ def configure_logging(level: str, log_format: str, stream=None, *, replace: bool
         return
     handler = logging.StreamHandler(stream or sys.stderr)
     handler.setFormatter(JsonFormatter() if log_format == "json" else TextFormatter())
+    handler.addFilter(ProtocolChatter())
     for old in list(root.handlers):
         root.removeHandler(old)
     root.addHandler(handler)
@@ -168,8 +178,9 @@ def log_config(level: str, log_format: str) -> dict:
         "version": 1,
         "disable_existing_loggers": False,
         "formatters": {"application": {"()": formatter}},
+        "filters": {"protocol_chatter": {"()": f"{__name__}.ProtocolChatter"}},
         "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "application",
-                                "stream": "ext://sys.stderr"}},
+                                "stream": "ext://sys.stderr", "filters": ["protocol_chatter"]}},
         "root": {"level": level, "handlers": ["stderr"]},
         "loggers": {
             "uvicorn": passing, "uvicorn.error": passing,
@@ -179,10 +190,26 @@ def log_config(level: str, log_format: str) -> dict:
     }
 
 
-# httpx logs every request with its full URL at INFO: the vendor call line says it once.
-QUIET_LIBRARIES = ("httpx", "httpcore")
+# Libraries that below WARNING write what no line may carry, or say again what our own lines say:
+# httpx logs every request with its full URL at INFO (the vendor call line says it once);
+# aiosqlite (every call with its arguments), SQLAlchemy's engine (every statement with its
+# parameters: names, e-mail addresses, phone numbers, password hashes) and asyncpg at DEBUG; the
+# websockets library each handshake header and frame (cookies, bearer tokens) when it logs
+# through a logger of its own.
+QUIET_LIBRARIES = ("httpx", "httpcore", "aiosqlite", "asyncpg", "sqlalchemy", "websockets", "hpack")
 
 
 def quiet_libraries() -> None:
     for name in QUIET_LIBRARIES:
         logging.getLogger(name).setLevel(logging.WARNING)
+
+
+class ProtocolChatter(logging.Filter):
+    """Drops uvicorn's lines below INFO. At DEBUG uvicorn, and the websockets library writing
+    through uvicorn's logger, log each connection's handshake headers and frames — the session
+    cookie, a bearer token in ``connection_init``, whatever a frame carries. uvicorn sets its
+    loggers' levels itself (from ``--log-level``), so this is a filter on our handler, which it
+    leaves alone."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.levelno >= logging.INFO or not record.name.startswith("uvicorn")

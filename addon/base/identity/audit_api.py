@@ -7,7 +7,7 @@ from datetime import datetime, timezone
 from typing import Annotated, Optional
 
 import strawberry
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
@@ -159,7 +159,8 @@ class AuditQuery:
         last: Optional[int] = None,
         before: Optional[str] = None,
         action: Annotated[Optional[str], strawberry.argument(description=(
-            "An action (e.g. integration.update), or its first part (e.g. integration) for all of its kind."))] = None,
+            "An action (e.g. integration.update, signout), or its first part (e.g. integration) for all of its "
+            "kind."))] = None,
         actor_name: Annotated[Optional[str], strawberry.argument(description=(
             "Part of the actor's name, in any case."))] = None,
         actor_kind: Optional[AuditActorKind] = None,
@@ -176,8 +177,9 @@ class AuditQuery:
         query = select(AuditEvent)
         if action:
             action = action.strip()
-            query = query.where(AuditEvent.action == action if "." in action
-                                else AuditEvent.action.startswith(action + ".", autoescape=True))
+            # The action itself (one-word ones such as signout too), or every action it begins.
+            query = query.where(or_(AuditEvent.action == action,
+                                    AuditEvent.action.startswith(action + ".", autoescape=True)))
         if actor_name:
             query = query.where(func.lower(AuditEvent.actor_name).contains(actor_name.strip().lower(), autoescape=True))
         if actor_kind is not None:

@@ -2,7 +2,7 @@
 erased values (case-insensitively) and each occurrence is replaced by a placeholder.
 
 Used by the erasure of a customer (booking addon) for the rows that may quote them: the audit
-trail here, access grants and the call log in door access.
+trail and the sign-in throttle here, access grants and the call log in door access.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import Text, cast, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from . import throttle
 from .audit import AuditEvent
 
 PLACEHOLDER = "[erased]"
@@ -87,3 +88,9 @@ async def scrub_rows(session: AsyncSession, model, columns: tuple[str, ...], val
 async def scrub_audit_trail(session: AsyncSession, values: tuple[str, ...]) -> int:
     """The audit trail's before/after values quote what was changed (e.g. an e-mail address)."""
     return await scrub_rows(session, AuditEvent, ("changes",), values)
+
+
+async def forget_signin_attempts(session: AsyncSession, emails) -> int:
+    """The failed sign-ins counted for these e-mail addresses (someone may have typed a guest's
+    address at the sign-in page); the throttle keeps only a hash of each, removed here."""
+    return await throttle.forget_accounts(session, emails)

@@ -35,6 +35,7 @@ from ..core.i18n import (
     match_language,
     set_request_language,
 )
+from ..core.text import control_character
 from . import sessions, throttle
 from .audit import Actor, record
 from .models import User
@@ -56,6 +57,7 @@ LANGUAGE_NAMES = {"en": "English", "nl": "Nederlands", "de": "Deutsch", "fr": "F
 WRONG = N_("Wrong e-mail address or password.")
 TOO_MANY = N_("Too many failed sign-in attempts. Try again in {wait}.")
 MISSING = N_("Enter your e-mail address and your password.")
+CONTROL_CHARACTERS = N_("The e-mail address contains a control character; type it again.")
 OTHER_SITE = N_("This request came from another site and was refused.")
 SIGN_OUT_REFUSED = N_("Signing out needs the page's security token; reload the page and sign out again.")
 
@@ -261,6 +263,8 @@ def routes(host) -> list[Route]:
         next_path = _safe_next(form.get("next"))
         if not email or not password:
             return _form_page(language, email=email, next_path=next_path, error=_t(MISSING), status=400)
+        if control_character(email):  # refused before it could reach the throttle or the audit trail
+            return _form_page(language, next_path=next_path, error=_t(CONTROL_CHARACTERS), status=400)
 
         address = _address(request)
         keys = {throttle.ACCOUNT: email, throttle.ADDRESS: address}

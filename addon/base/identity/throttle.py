@@ -9,11 +9,16 @@ sleeping.
 An attempt is counted *before* its password is checked (:func:`reserve`) and given back when it
 succeeds (:func:`succeeded`): attempts sent in parallel cannot slip past the limit together. The
 account key is the e-mail address as typed (normalised), whether or not such a user exists, so the
-throttle behaves the same for unknown addresses and says nothing about which ones exist.
+throttle behaves the same for unknown addresses and says nothing about which ones exist. The
+table keeps only its SHA-256 (:func:`account_key`), never the address: a guest's address typed
+at the sign-in page is personal data, and the erasure of a customer removes their count
+(:func:`forget_accounts`).
 """
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -23,9 +28,20 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from .models import SigninThrottle
 from .sessions import SignInSettings
+from .users import normalize_email
 
 ACCOUNT = "account"
 ADDRESS = "address"
+ACCOUNT_KEY_PREFIX = "sha256:"
+
+
+def account_key(email: str) -> str:
+    """What the table keeps for an e-mail address: its SHA-256, never the address."""
+    return ACCOUNT_KEY_PREFIX + hashlib.sha256(normalize_email(email).encode("utf-8")).hexdigest()
+
+
+def _stored(kind: str, key: str) -> str:
+    return account_key(key) if kind == ACCOUNT else key
 
 
 @dataclass(frozen=True)
@@ -78,6 +94,7 @@ class Reservation:
 
 async def _locked_rows(session: AsyncSession, keys: dict[str, str], now: datetime) -> dict[str, SigninThrottle]:
     insert = postgresql.insert if session.bind.dialect.name == "postgresql" else sqlite.insert
+    keys = {kind: _stored(kind, key) for kind, key in keys.items()}
     for kind, key in keys.items():
         # Make sure the row exists, then lock it: concurrent attempts on one key queue here.
         await session.execute(insert(SigninThrottle).values(kind=kind, key=key, failures=0, last_failure_at=now)
@@ -123,6 +140,16 @@ def locked_by(reservation: Reservation, settings: SignInSettings) -> list[str]:
     """The kinds this (failed) attempt has just locked out: each lock-out is reported once."""
     table = limits(settings)
     return [kind for kind, count in reservation.failures.items() if count == table[kind].lockout]
+
+
+async def forget_accounts(session: AsyncSession, emails: Iterable[str]) -> int:
+    """Drop the failure counts of these e-mail addresses (a customer's data is erased); how many."""
+    keys = {account_key(email) for email in emails if email and email.strip()}
+    if not keys:
+        return 0
+    result = await session.execute(delete(SigninThrottle).where(SigninThrottle.kind == ACCOUNT,
+                                                                SigninThrottle.key.in_(keys)))
+    return result.rowcount or 0
 
 
 async def forget_old(session: AsyncSession, settings: SignInSettings, now: datetime) -> None:

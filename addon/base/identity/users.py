@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from ..core.db import utcnow
 from ..core.errors import Problem, ValidationFailed
 from ..core.i18n import N_, Message
-from ..kit.basics import clean_text
+from ..kit.basics import clean_text, control_character_problem
 from . import sessions
 from .audit import CHANGED, record
 from .models import User
@@ -41,6 +41,8 @@ def _email(value: str | None, problems: list[Problem]) -> str:
     elif len(email) > EMAIL_MAX:
         problems.append(Problem("TOO_LONG", "{label} is longer than {max_length} characters.", "email",
                                 {"label": Message(EMAIL_LABEL), "max_length": EMAIL_MAX}))
+    elif problem := control_character_problem(email, "email", Message(EMAIL_LABEL)):
+        problems.append(problem)
     elif not _EMAIL.match(email):
         problems.append(Problem("INVALID", "{email!r} is not an e-mail address.", "email", {"email": email[:80]}))
     return email

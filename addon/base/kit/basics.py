@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from ..core.db import id_in_range
 from ..core.errors import CodedError, Problem, UserError, ValidationFailed
 from ..core.i18n import Message
+from ..core.text import control_character
 
 T = TypeVar("T")
 
@@ -97,10 +98,25 @@ async def get_row(session: AsyncSession, model: type[T], value: Any, field: str,
 
 # -- text ----------------------------------------------------------------------------------------
 
+CONTROL_CHARACTER = "CONTROL_CHARACTER"
+
+
+def control_character_problem(value: str, field: str, label: Message, *, multiline: bool = False) -> Problem | None:
+    """A CONTROL_CHARACTER problem when ``value`` holds a character text may not hold (a NUL, an
+    escape, a line break in a single line: see core/text.py)."""
+    found = control_character(value, multiline=multiline)
+    if found is None:
+        return None
+    return Problem(CONTROL_CHARACTER, "{label} contains a control character ({character}), which is not allowed.",
+                   field, {"label": label, "character": found})
+
+
 def clean_text(value: Any, field: str, label: Message, max_length: int, *, required: bool = True,
-               problems: list[Problem] | None = None) -> str | None:
-    """Trimmed text, ``None`` when blank. A missing required value or one that is too long is a
-    problem: appended to ``problems`` when given (to report every problem at once), else raised."""
+               problems: list[Problem] | None = None, multiline: bool = False) -> str | None:
+    """Trimmed text, ``None`` when blank. A missing required value, one that is too long or one
+    with a control character (a line break too, unless ``multiline``) is a problem: appended to
+    ``problems`` when given (to report every problem at once), else raised. Every free-text
+    input goes through here (or :func:`control_character_problem`), so nothing stores a NUL."""
     value = value.strip() if isinstance(value, str) else None
     problem = None
     if not value:
@@ -110,11 +126,32 @@ def clean_text(value: Any, field: str, label: Message, max_length: int, *, requi
     elif len(value) > max_length:
         problem = Problem("TOO_LONG", "{label} is longer than {max_length} characters.", field,
                           {"label": label, "max_length": max_length})
+    else:
+        problem = control_character_problem(value, field, label, multiline=multiline)
     if problem is not None:
         if problems is None:
             raise ValidationFailed(problem)
         problems.append(problem)
     return value
+
+
+class MultilineInputs:
+    """The host's GraphQL text inputs that may hold line breaks and tabs, by schema coordinate
+    (``SetBookingFieldInput.value``, ``Query.search(text:)``); every other text is a single line
+    (server/text_inputs.py)."""
+
+    def __init__(self) -> None:
+        self.coordinates: set[str] = set()
+
+
+def allow_line_breaks(host: Any, *coordinates: str) -> None:
+    """Let these inputs (schema coordinates) hold line breaks and tabs: a note, a message."""
+    host.service(MultilineInputs, MultilineInputs).coordinates.update(coordinates)
+
+
+def multiline_inputs(host: Any) -> frozenset[str]:
+    found = host.service(MultilineInputs)
+    return frozenset(found.coordinates) if found is not None else frozenset()
 
 
 # -- pages ---------------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from strawberry.asgi import GraphQL
+from strawberry.types.unset import UNSET
 
 try:  # where strawberry's HTTP views take their HTTPException from (moved in 0.28x)
     from cross_web import HTTPException
@@ -34,7 +35,7 @@ from .limits import (
     body_too_large,
     declared_length,
     limited_receive,
-    parse_json_body,
+    parse_request_json,
 )
 from .request_log import request_facts
 from .request_session import RequestSession
@@ -109,13 +110,19 @@ class GraphQLApp(WebSocketSupport, GraphQL):
         return orjson.dumps(data, option=orjson.OPT_NON_STR_KEYS).decode()
 
     def parse_json(self, data: str | bytes) -> Any:
-        # Too deeply nested JSON is refused (400) before the recursive parser sees it.
-        parsed = parse_json_body(data)
-        # strawberry expects an object (or a batch list) and fails with a 500 on a bare
-        # string, number or null; that is the client's mistake, so say so with a 400.
-        if not isinstance(parsed, dict | list):
-            raise HTTPException(400, "The request body must be a JSON object, e.g. {\"query\": \"{ viewer { name } }\"}.")
-        return parsed
+        # Not UTF-8, not JSON, too deeply nested (refused before the recursive parser sees it) or
+        # not an object: a 400 with a GraphQL-shaped JSON body, never a 500.
+        return parse_request_json(data)
+
+    async def run(self, request, context=UNSET, root_value=UNSET):
+        # strawberry answers its own refusals (an unsupported content type, no query, a method
+        # other than GET and POST) in plain text; a client of a JSON API gets JSON, with a code.
+        try:
+            return await super().run(request, context=context, root_value=root_value)
+        except HTTPException as refused:
+            code = {404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED"}.get(refused.status_code, "BAD_REQUEST")
+            return JSONResponse({"data": None, "errors": [{"message": refused.reason, "extensions": {"code": code}}]},
+                                status_code=refused.status_code, headers={"Cache-Control": "no-store"})
 
     # -- GraphiQL: it shows the whole schema, so only to a signed-in user or a token holder
 

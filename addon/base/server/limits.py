@@ -68,6 +68,10 @@ BODY_TOO_LARGE = "REQUEST_TOO_LARGE"
 TOO_LARGE = N_("The request body is larger than {limit} bytes.")
 BODY_TOO_DEEP = "REQUEST_TOO_DEEP"
 TOO_DEEP = N_("The request body's JSON is nested more than {limit} levels deep.")
+BAD_REQUEST = "BAD_REQUEST"
+NOT_UTF8 = N_("The request body is not valid UTF-8 (at byte {position}): send JSON encoded as UTF-8.")
+NOT_JSON = N_("The request body is not valid JSON: {reason} (line {line}, column {column}).")
+NOT_AN_OBJECT = N_("The request body must be a JSON object, e.g. {example}.")
 
 
 @dataclass(frozen=True)
@@ -442,11 +446,31 @@ def json_too_deep(body: bytes, limit: int = MAX_JSON_DEPTH) -> bool:
 
 
 def parse_json_body(data: str | bytes, limit: int = MAX_JSON_DEPTH) -> Any:
-    """The request's JSON; :class:`BodyRefused` (400) when nested too deep."""
-    raw = data.encode("utf-8") if isinstance(data, str) else data
+    """The request's JSON: :class:`BodyRefused` (400) when nested too deep, a 400 ``BAD_REQUEST``
+    (:class:`RequestRefused`, answered as JSON) when it is not UTF-8 (RFC 8259 allows no other
+    encoding) or not JSON — the caller's mistake, never a 500."""
+    if isinstance(data, str):
+        text, raw = data, data.encode("utf-8", "surrogatepass")
+    else:
+        raw = data
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise RequestRefused(400, NOT_UTF8, BAD_REQUEST, position=exc.start) from None
     if json_too_deep(raw, limit):
         raise BodyRefused(400, TOO_DEEP, BODY_TOO_DEEP, limit)
     try:
-        return json.loads(raw)
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise RequestRefused(400, NOT_JSON, BAD_REQUEST, reason=exc.msg, line=exc.lineno, column=exc.colno) from None
     except RecursionError:  # not reached after the check above; never a 500 all the same
         raise BodyRefused(400, TOO_DEEP, BODY_TOO_DEEP, limit) from None
+
+
+def parse_request_json(data: str | bytes) -> dict | list:
+    """A GraphQL request body (or a GET request's ``variables``/``extensions``): JSON, and an
+    object (or a batch's list) — strawberry would fail with a 500 on a bare string, number or null."""
+    parsed = parse_json_body(data)
+    if not isinstance(parsed, dict | list):
+        raise RequestRefused(400, NOT_AN_OBJECT, BAD_REQUEST, example='{"query": "{ viewer { name } }"}')
+    return parsed

@@ -1,10 +1,13 @@
 """What a GraphQL operation would cost, computed from the document before anything runs.
 
-Every field costs 1. A field that returns a list multiplies the cost of what it selects by how
-many items it may answer: for a connection its page size (``first``/``last``, else the default
-page size), for another list an estimate (``LIST_SIZE``, or the number of ``ids`` it is given).
-Aliases are fields like any other: a hundred aliased ``bookings(first: 500)`` cost a hundred times
-one. Fragments are expanded (each counted once per place and page, so a document that spreads
+The price follows the work the server does, not only what the answer shows. Every field costs 1.
+A field that returns a list multiplies the cost of what it selects by how many items it may
+answer: for a connection its page size (``first``/``last``, else the default page size), for
+another list an estimate (``LIST_SIZE``, or the number of ``ids`` it is given). A connection
+also pays for the rows of its page, whether or not ``edges`` are selected: the page is read all
+the same (``pageInfo`` needs it). ``totalCount`` counts every row the filters match, however many
+pages that is, so it has a price of its own (:data:`TOTAL_COUNT_COST`). Aliases are fields like
+any other: a hundred aliased ``bookings(first: 500)`` cost a hundred times one. Fragments are expanded (each counted once per place and page, so a document that spreads
 fragments into each other is counted in time proportional to its size). Variables that are not
 given count with their default value.
 """
@@ -34,6 +37,10 @@ from graphql import (
 LIST_SIZE = 10  # what a plain list (the doors of a grant, the statuses) is assumed to hold
 PAGE_ARGUMENTS = ("first", "last")
 IDS_ARGUMENT = "ids"  # a list field fetching given ids (``nodes(ids: …)``) answers that many items
+TOTAL_COUNT = "totalCount"
+# A count reads every row its filters match, not one page: the list's size is not known before it
+# runs, so a count is priced as if it read this many rows (four of the largest pages by default).
+TOTAL_COUNT_COST = 2_000
 
 
 def _is_list(type_) -> bool:
@@ -118,9 +125,13 @@ class CostCounter:
         definition = fields.get(field.name.value)
         if definition is None:  # __typename, introspection, or unknown (validation reports it)
             return 1
+        if field.name.value == TOTAL_COUNT and _is_connection(parent):
+            return TOTAL_COUNT_COST
         if _is_connection(definition.type):
-            # Its own fields (pageInfo, totalCount) count once; its edges once per item of the page.
-            return 1 + self._selection(definition.type, field.selection_set, seen, self._page_size(field))
+            # The page's rows are read whatever is selected; its own fields (pageInfo, totalCount)
+            # count once, its edges once per item of the page.
+            page = self._page_size(field)
+            return 1 + page + self._selection(definition.type, field.selection_set, seen, page)
         inner = self._selection(definition.type, field.selection_set, seen, None)
         if _is_list(definition.type):
             return 1 + (page or self._list_size(field)) * max(inner, 1)

@@ -16,6 +16,7 @@ from ..core.db import is_lock_timeout
 from ..core.errors import DatabaseBusy
 from ..core.host import Host
 from ..core.i18n import N_, Message
+from ..kit.basics import multiline_inputs
 from ..kit.extend import extensions_of
 from ..kit.preload import declared_loads
 from .document_cache import ParseOnce, ValidDocuments
@@ -32,7 +33,8 @@ from .limits import (
     coded,
 )
 from .request_log import operation_facts
-from .schema_access import SchemaAccess
+from .schema_access import SchemaAccess, hide_suggestions, may_read_schema
+from .text_inputs import ControlCharacters
 from .trusted_documents import TrustedDocumentsGate, published
 
 
@@ -148,8 +150,9 @@ class Schema(strawberry.Schema):
     type has the fields its addon declared plus those the host's other addons add to it
     (kit/extend.py)."""
 
-    def __init__(self, *args, registry=None, **kwargs) -> None:
+    def __init__(self, *args, registry=None, public_schema: bool = False, **kwargs) -> None:
         self._registry = registry  # before strawberry converts the types (get_fields)
+        self._public_schema = public_schema
         super().__init__(*args, **kwargs)
 
     def get_fields(self, type_definition):
@@ -162,7 +165,11 @@ class Schema(strawberry.Schema):
         return [*inherited, *added, *(f for f in fields if f.origin is type_definition.origin)]
 
     def process_errors(self, errors: list[GraphQLError], execution_context=None) -> None:
+        # Who may not read the schema gets no "Did you mean …?" to rebuild it from.
+        hints = may_read_schema(getattr(execution_context, "context", None), self._public_schema)
         for error in errors:
+            if not hints:
+                error.message = hide_suggestions(error.message)
             if isinstance(error, GraphQLSyntaxError):
                 code_parse_error(error)  # a parse error not seen by ErrorCodes (a subscription's)
             elif not _has_code(error) and error.path is None:
@@ -209,6 +216,7 @@ def build_schema(host: Host) -> strawberry.Schema:
     documents = ValidDocuments()
     schema = Schema(
         registry=host.registry,
+        public_schema=public_schema,
         query=query,
         mutation=mutation,
         subscription=subscription,
@@ -222,6 +230,7 @@ def build_schema(host: Host) -> strawberry.Schema:
             lambda: TokenLimit(max_token_count=limits.max_tokens),
             lambda: QueryCostLimiter(budgets=budgets(limits), max_page_size=host.settings.max_page_size),
             RepeatedFieldsLimiter,
+            lambda: ControlCharacters(multiline=multiline_inputs(host)),  # no NUL in any text it runs with
             ParseOnce,  # strawberry's parser cache
             documents.extension,  # after the refusals above: they run on every request, cached or not
             lambda: SchemaAccess(public=public_schema),

@@ -12,8 +12,11 @@ from addon.base.public import (
     UNSET,
     IsAdmin,
     IsStaff,
+    Message,
     Problem,
     Role,
+    UserError,
+    clean_text,
     prime,
     run_in_transaction,
 )
@@ -33,6 +36,7 @@ from .types import (
     CreateObjectPayload,
     CustomerType,
     EraseCustomerPayload,
+    EraseCustomersByEmailPayload,
     SetBookingFieldPayload,
     SetBookingStatusPayload,
     UpdateBookingPayload,
@@ -144,6 +148,21 @@ class ArchiveInput:
 @strawberry.input
 class EraseCustomerInput:
     customer_id: strawberry.ID = strawberry.field(description="The customer (Booking.customer.id).")
+
+
+@strawberry.input
+class EraseCustomersByEmailInput:
+    email: str = strawberry.field(description=(
+        "The guest's e-mail address, in any case: every customer who has it is erased (see customers(email))."))
+
+
+MAX_EMAIL = 254
+
+
+def _as_email_field(errors: list[UserError]) -> list[UserError]:
+    # The refusals name the customer they are about; this input has only the address.
+    return [UserError(field="email" if e.field == "customerId" else e.field, code=e.code, message=e.message)
+            for e in errors]
 
 
 def _status_changes(data) -> lifecycle.StatusChanges:
@@ -290,3 +309,31 @@ class BookingMutation:
         if errors:
             return EraseCustomerPayload(customer=None, errors=errors)
         return EraseCustomerPayload(customer=CustomerType.from_model(row), errors=[])
+
+    @strawberry.mutation(permission_classes=[IsAdmin], description=(
+        "Erase every customer with this e-mail address (in any case) at once, as eraseCustomer does each: one "
+        "guest who booked twice is two customers. All of them are erased, or none: while the door access of one "
+        "of them is not revoked yet, the answer is ACCESS_STILL_LIVE and nothing is erased. erased says how many "
+        "customers were erased (0: nobody has the address)."))
+    async def erase_customers_by_email(self, info: Info, input: EraseCustomersByEmailInput
+                                       ) -> EraseCustomersByEmailPayload:
+        ctx = info.context
+        problems: list[Problem] = []
+        email = clean_text(input.email, "email", Message("E-mail"), MAX_EMAIL, problems=problems)
+        if problems:
+            return EraseCustomersByEmailPayload(erased=0, customers=[], errors=[p.as_user_error() for p in problems])
+
+        async def request(session) -> list[int]:
+            ids = [c.id for c in await erasure.customers_by_email(session, email, lock=True)]
+            await erasure.request_erasures(ctx.host, session, ids, ctx.actor)
+            return ids
+
+        ids, errors = await run_in_transaction(ctx.session, request)
+        rows: list = []
+        if not errors and ids:
+            rows, errors = await run_in_transaction(ctx.session, lambda s: erasure.erase_customers(
+                ctx.host, s, ids, ctx.actor), refresh=False)
+        if errors:
+            return EraseCustomersByEmailPayload(erased=0, customers=[], errors=_as_email_field(errors))
+        return EraseCustomersByEmailPayload(erased=len(rows), customers=[CustomerType.from_model(r) for r in rows],
+                                            errors=[])

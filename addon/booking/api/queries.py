@@ -27,6 +27,7 @@ from addon.base.public import (
     text_key,
 )
 
+from ..erasure import customers_by_email
 from ..models import BookableObject, Booking, BookingField, BookingStatus, Customer
 from . import plan  # noqa: F401  (registers what a bookings page reads up front)
 from .types import (
@@ -41,6 +42,7 @@ from .types import (
 
 DEFAULT_PAGE_SIZE = 50
 MAX_SEARCH = 200
+MAX_EMAIL = 254
 
 
 @strawberry.enum(name="BookingOrderField", description="What bookings are ordered by.")
@@ -169,11 +171,15 @@ class BookingQuery:
         return page
 
     @strawberry.field(permission_classes=[IsStaff], description=(
-        "Customers by name; search finds a part of the name or the e-mail address, in any case. " + PAGING))
+        "Customers by name; search finds a part of the name or the e-mail address, in any case; email finds "
+        "every customer with that whole address, in any case (one guest who booked twice is two customers: "
+        "eraseCustomersByEmail erases them all). " + PAGING))
     async def customers(
         self,
         info: Info,
         search: Optional[str] = None,
+        email: Annotated[Optional[str], strawberry.argument(description=(
+            "A whole e-mail address, in any case: the customers who have it."))] = None,
         first: Optional[int] = None,
         after: Optional[str] = None,
         last: Optional[int] = None,
@@ -188,6 +194,13 @@ class BookingQuery:
         if text:
             query = query.where(or_(func.lower(Customer.name).contains(text, autoescape=True),
                                     func.lower(Customer.email).contains(text, autoescape=True)))
+        if email is not None:
+            if len(email) > MAX_EMAIL:
+                raise CodedError("email is longer than {max_length} characters.", "BAD_USER_INPUT",
+                                 max_length=MAX_EMAIL)
+            # The same customers eraseCustomersByEmail erases (its exact match is in erasure.py).
+            ids = [c.id for c in await customers_by_email(ctx.session, email)] if email.strip() else []
+            query = query.where(Customer.id.in_(ids))
         return await keyset_page(ctx.session, query, CUSTOMERS_BY_NAME, request, CustomerConnection,
                                  CustomerType.from_model)
 

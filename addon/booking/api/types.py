@@ -13,6 +13,7 @@ from addon.base.public import (
     STAFF_ONLY,
     Node,
     StaffOnlyField,
+    UserError,
     connection_type,
     global_id,
     is_staff,
@@ -247,3 +248,11 @@ ArchiveObjectPayload = payload("ArchiveObjectPayload", "object", BookableObjectT
 ArchiveBookingFieldPayload = payload("ArchiveBookingFieldPayload", "field", BookingFieldType,
                                      "Result of archiveBookingField.")
 EraseCustomerPayload = payload("EraseCustomerPayload", "customer", CustomerType, "Result of eraseCustomer.")
+
+
+@strawberry.type(description="Result of eraseCustomersByEmail.")
+class EraseCustomersByEmailPayload:
+    erased: int = strawberry.field(description=(
+        "How many customers had the address and are erased now (0 when none had it, or when refused)."))
+    customers: list[CustomerType] = strawberry.field(description="The customers erased now (with erasedAt).")
+    errors: list[UserError]
