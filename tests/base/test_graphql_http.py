@@ -167,7 +167,7 @@ async def test_unexpected_exceptions_are_masked(gql, host, monkeypatch, caplog):
     async def broken(*args, **kwargs):
         raise RuntimeError("secret internals: password=hunter2")
 
-    monkeypatch.setattr(services, "set_booking_status", broken)
+    monkeypatch.setattr(services, "change_booking_status", broken)
     response = await gql.http.post("/graphql", json={
         "query": SET_STATUS, "variables": {"input": {"bookingId": booking["id"], "status": "paid"}}},
         headers={"Authorization": f"Bearer {gql.token}"})
