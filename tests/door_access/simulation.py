@@ -47,23 +47,38 @@ from addon.door_access import mapping_edit, policy, repair
 from addon.door_access.archiving import LiveAccess, archive_integration
 from addon.door_access.backend import register_backend
 from addon.door_access.leases import claim_due, lease_seconds
+from addon.door_access.backend import AccessSet
 from addon.door_access.models import UNRESOLVED, AccessGrant, AccessSetRecord, GrantState
+from addon.door_access.on_request.models import GuestLink
 from addon.door_access.reconcile import drain_background, reconcile_grant, reconcile_now
 from addon.door_access.sweep import sweep_once
 from addon.door_access.worker import Worker
 from tests.conftest import base_environ
-from tests.door_access.memory_backend import Crash, Fault, Gate, MemoryBackend, MemoryVendor
+from tests.door_access.memory_backend import (
+    OPENS_ON_REQUEST_NAME,
+    Crash,
+    Fault,
+    Gate,
+    MemoryBackend,
+    MemoryVendor,
+    OnRequestBackend,
+    OnRequestVendor,
+)
 from tests.support.clock import ManualClock
 
 STATUSES = ["option", "confirmed", "paid", "checked_in", "checked_out", "cancelled"]
 OBJECTS = {"building": None, "studio-1": "building", "studio-2": "building", "room": None}
 DOOR_NAMES = ["Main door", "Side door", "Meeting room door"]  # one place: any mapping of them is usable
 # Two integrations: one on the studio building (its studios inherit it), one on the room.
+# Three integrations: two whose vendor issues credentials (one on the studio building, whose studios
+# inherit it, one on the room) and a lock that opens on request on one studio (the open links).
 INTEGRATIONS = [
-    dict(name="Studios", trigger=["confirmed", "paid"], revoke=["cancelled"], time_before=30,
+    dict(name="Studios", backend="memory", trigger=["confirmed", "paid"], revoke=["cancelled"], time_before=30,
          mapping={"building": ["Main door", "Side door"]}),
-    dict(name="Rooms", trigger=["confirmed"], revoke=["cancelled"], time_before=0,
+    dict(name="Rooms", backend="memory", trigger=["confirmed"], revoke=["cancelled"], time_before=0,
          mapping={"room": ["Meeting room door"]}),
+    dict(name="Studio lock", backend=OPENS_ON_REQUEST_NAME, trigger=["confirmed", "checked_in"], revoke=[],
+         time_before=60, mapping={"studio-2": ["Side door"]}),
 ]
 FAULT_KINDS = ["transient", "rate_limited", "lost", "dropped", "permanent", "crash_before", "crash_after"]
 OPERATIONS = [None, "create", "read", "find", "revoke", "list_doors"]
@@ -108,6 +123,7 @@ class IntegrationModel:
     mapping: dict[str, list[str]]
     active: bool = True
     archived: str | None = None  # None, "keep_until_end" or "revoke_now"
+    on_request: bool = False  # a lock that opens on request: the current status alone decides
 
 
 @dataclass
@@ -119,6 +135,8 @@ class Model:
 
     @staticmethod
     def statuses_grant(history: list[str], integration: IntegrationModel) -> bool:
+        if integration.on_request:
+            return history[-1] in integration.trigger
         for code in reversed(history):
             if code in integration.revoke:
                 return False
@@ -183,6 +201,7 @@ class AccessSimulation(RuleBasedStateMachine):
     def _open_host(self, url: str) -> None:
         self.host: Host = load_host(environ=base_environ(self.folder, url, **SETTINGS), clock=self.clock)
         register_backend(self.host, MemoryBackend(self.vendor))
+        register_backend(self.host, OnRequestBackend(OnRequestVendor(doors=self.vendor.doors)))
 
     async def _set_up(self) -> None:
         cls = type(self)
@@ -210,21 +229,25 @@ class AccessSimulation(RuleBasedStateMachine):
     async def _build_world(self) -> None:
         async with self.host.database.session() as session:
             await create_booking_field(self.host, session, code="door_authorization_id", label="Door id")
+            await create_booking_field(self.host, session, code="door_opened_at", label="First opened")
             for code, parent in OBJECTS.items():
                 row = await create_object(self.host, session, code=code, name=code.title(), time_zone="Europe/Amsterdam",
                                           parent_id=self.objects.get(parent))
                 self.objects[code] = row.id
             for spec in INTEGRATIONS:
-                integration = await policy.create_integration(self.host, session, "memory", policy.PolicyChanges(
+                on_request = spec["backend"] == OPENS_ON_REQUEST_NAME
+                integration = await policy.create_integration(self.host, session, spec["backend"], policy.PolicyChanges(
                     name=spec["name"], trigger_statuses=spec["trigger"], revoke_statuses=spec["revoke"],
-                    time_before_minutes=spec["time_before"], authorization_id_field="door_authorization_id",
-                    default_language="nl"))
+                    time_before_minutes=spec["time_before"], default_language="nl",
+                    authorization_id_field=None if on_request else "door_authorization_id",
+                    open_action_field="door_opened_at" if on_request else None))
                 for obj, names in spec["mapping"].items():
                     await mapping_edit.set_door_mapping(session, integration, self.objects[obj], names, DOOR_NAMES,
                                                         None, self.clock.now())
                 await policy.set_active(self.host, session, integration.id, True)
                 self.model.integrations[integration.id] = IntegrationModel(
-                    integration.id, spec["trigger"], spec["revoke"], spec["time_before"], dict(spec["mapping"]))
+                    integration.id, spec["trigger"], spec["revoke"], spec["time_before"], dict(spec["mapping"]),
+                    on_request=on_request)
             await commit(session)
         for n in range(3):
             await self._new_booking(n, "studio-1" if n < 2 else "room", days=2 + n, nights=2)
@@ -334,7 +357,7 @@ class AccessSimulation(RuleBasedStateMachine):
 
     # -- rules: configuration
 
-    @rule(which=st.integers(0, 1), obj=st.sampled_from(list(OBJECTS)),
+    @rule(which=st.integers(0, 2), obj=st.sampled_from(list(OBJECTS)),
           names=st.lists(st.sampled_from(DOOR_NAMES), max_size=2, unique=True))
     def change_mapping(self, which, obj, names):
         self.step()
@@ -351,14 +374,14 @@ class AccessSimulation(RuleBasedStateMachine):
             else:
                 integration.mapping.pop(obj, None)
 
-    @rule(which=st.integers(0, 1), active=st.booleans())
+    @rule(which=st.integers(0, 2), active=st.booleans())
     def set_active(self, which, active):
         self.step()
         integration = self._integration(which)
         if self.run(self._change(lambda s: policy.set_active(self.host, s, integration.id, active))):
             integration.active = active
 
-    @rule(which=st.integers(0, 1), choice=st.sampled_from(list(LiveAccess)), restore=st.booleans())
+    @rule(which=st.integers(0, 2), choice=st.sampled_from(list(LiveAccess)), restore=st.booleans())
     def archive(self, which, choice, restore):
         self.step()
         integration = self._integration(which)
@@ -525,6 +548,13 @@ class AccessSimulation(RuleBasedStateMachine):
             await session.commit()
             return list(rows)
 
+    async def _live_links(self, now: datetime) -> list[GuestLink]:
+        async with self.host.database.session() as session:
+            links = (await session.execute(select(GuestLink).where(
+                GuestLink.revoked_at.is_(None), GuestLink.valid_to > now))).scalars().all()
+            await session.commit()
+        return list(links)
+
     async def _check(self) -> None:
         now = self.clock.now()
         async with self.host.database.session() as session:
@@ -534,15 +564,21 @@ class AccessSimulation(RuleBasedStateMachine):
                 select(AccessSetRecord).where(AccessSetRecord.status.in_(UNRESOLVED)))).scalars().all()
             await session.commit()
         assert not unresolved, f"unresolved journal records at rest: {unresolved}"
-        owned = {g.authorization_id for g in grants.values() if g.authorization_id}
+        owned = {(g.integration_id, g.authorization_id) for g in grants.values() if g.authorization_id}
         live = self.vendor.active_sets()
-        orphans = [s.access.id for s in live if s.access.id not in owned]
+        links = await self._live_links(now)
+        credential = {i.id for i in self.model.integrations.values() if not i.on_request}
+        orphans = [s.access.id for s in live
+                   if not any((i, s.access.id) in owned for i in credential)]
+        orphans += [f"link {link.id}" for link in links if (link.integration_id, str(link.id)) not in owned]
         assert not orphans, f"live sets no grant names: {orphans}"
         door_ids = {d.name: d.id for d in self.vendor.doors}
         for booking in self.model.bookings.values():
             for integration in self.model.integrations.values():
                 prefix = f"ireserve-i{integration.id}-b{booking.id}-g"
-                sets = [s for s in live if (s.access.external_reference or "").startswith(prefix)]
+                sets = ([_link_as_set(link) for link in links if link.reference.startswith(prefix)]
+                        if integration.on_request else
+                        [s for s in live if (s.access.external_reference or "").startswith(prefix)])
                 grant = grants.get((booking.id, integration.id))
                 expected = self.model.expected(booking, integration, now)
                 where = f"booking {booking.id} through integration {integration.id} ({expected}): {grant}, {sets}"
@@ -560,11 +596,25 @@ class AccessSimulation(RuleBasedStateMachine):
                     names = Model.door_names(booking.object, integration)
                     valid_from, valid_to = self.model.window(booking, integration)
                     found = sets[0].access
-                    assert sorted(found.door_ids) == sorted(door_ids[n] for n in names), f"wrong doors: {where}"
+                    wanted_doors = sorted(names) if integration.on_request else sorted(door_ids[n] for n in names)
+                    assert sorted(found.door_ids) == wanted_doors, f"wrong doors: {where}"
                     assert (found.valid_from, found.valid_to) == (valid_from.replace(microsecond=0),
                                                                    valid_to.replace(microsecond=0)), \
                         f"wrong window: {where}"
                     assert grant.authorization_id == found.id and grant.state == GrantState.ACTIVE, where
+
+
+@dataclass
+class _LinkSet:
+    """A live open link, seen as the invariant sees a vendor's set."""
+
+    access: AccessSet
+
+
+def _link_as_set(link: GuestLink) -> _LinkSet:
+    # A link opens doors by name: its "door ids" are the names.
+    return _LinkSet(AccessSet(id=str(link.id), active=True, door_ids=tuple(link.door_names),
+                              valid_from=link.valid_from, valid_to=link.valid_to, external_reference=link.reference))
 
 
 def print_report(folder: str) -> None:
