@@ -85,6 +85,7 @@ OPERATIONS = [None, "create", "read", "find", "revoke", "list_doors"]
 SETTINGS = dict(IRESERVE_RECONCILE_WAIT="60", IRESERVE_RETRY_BASE="1", IRESERVE_RETRY_MAX="30",
                 IRESERVE_LEASE_SECONDS="15", IRESERVE_SWEEP_INTERVAL="60", IRESERVE_DOOR_DIRECTORY_TTL="30",
                 IRESERVE_WORKER="false", IRESERVE_SWEEP_CALLS_PER_MINUTE="600")
+STEP_TIMEOUT = 120  # real seconds: a step (or the run to rest) that takes longer hangs
 REST_STEP = 61  # seconds: past any backoff, lease, answer deadline, door-list age and sweep freshness
 REST_ROUNDS = 15
 
@@ -188,20 +189,29 @@ class AccessSimulation(RuleBasedStateMachine):
         self.folder = Path(tempfile.mkdtemp(prefix="ireserve-sim-", dir=shm if shm.is_dir() else None))
         self.clock = ManualClock(datetime(2030, 3, 1, 9, 0, tzinfo=timezone.utc))
         self.vendor = MemoryVendor(clock=self.clock)
+        self.on_request_vendor = OnRequestVendor(doors=self.vendor.doors)
+        self.other: Host | None = None
         self.model = Model()
         self.objects: dict[str, int] = {}
         self.gates: list[tuple[Gate, asyncio.Task]] = []
         self.run(self._set_up())
 
     def run(self, coroutine):
-        return self.loop.run_until_complete(coroutine)
+        """Run one step to its end; a step that does not end is a failure of the engine (liveness)."""
+        async def bounded():
+            try:
+                return await asyncio.wait_for(coroutine, STEP_TIMEOUT)
+            except asyncio.TimeoutError:
+                raise AssertionError(f"a step did not end within {STEP_TIMEOUT} s: the engine hangs") from None
+
+        return self.loop.run_until_complete(bounded())
 
     # -- set-up and tear-down
 
     def _open_host(self, url: str) -> None:
         self.host: Host = load_host(environ=base_environ(self.folder, url, **SETTINGS), clock=self.clock)
         register_backend(self.host, MemoryBackend(self.vendor))
-        register_backend(self.host, OnRequestBackend(OnRequestVendor(doors=self.vendor.doors)))
+        register_backend(self.host, OnRequestBackend(self.on_request_vendor))
 
     async def _set_up(self) -> None:
         cls = type(self)
@@ -268,11 +278,21 @@ class AccessSimulation(RuleBasedStateMachine):
         finally:
             self._close()
 
+    def _other_process(self) -> Host:
+        """A second process on the same database and vendors (its own engine, door list, slots)."""
+        if self.other is None:
+            self.other = load_host(environ=self.host.environ, clock=self.clock)
+            register_backend(self.other, MemoryBackend(self.vendor))
+            register_backend(self.other, OnRequestBackend(self.on_request_vendor))
+        return self.other
+
     def _close(self) -> None:
         try:
             self._open_gates()
             self.run(self._settle())
             self.run(self._cancel_leftovers())
+            if self.other is not None:
+                self.run(self.other.database.dispose())
             self.run(self.host.database.dispose())
             self.run(self._drop())
         finally:
@@ -505,7 +525,7 @@ class AccessSimulation(RuleBasedStateMachine):
             if gate.waiting:
                 self.clock.advance(16)  # A's lease runs out (no heartbeat in a held process)
                 try:
-                    await Worker(self.host, "worker-b").run_once()
+                    await Worker(self._other_process(), "worker-b").run_once()
                 except Crash:
                     pass
                 gate.open(drop)
