@@ -290,7 +290,7 @@ class AccessSimulation(RuleBasedStateMachine):
         try:
             self._open_gates()
             self.run(self._settle())
-            self.run(self._cancel_leftovers())
+            self.loop.run_until_complete(self._cancel_leftovers())  # not bounded: it cancels what it finds
             if self.other is not None:
                 self.run(self.other.database.dispose())
             self.run(self.host.database.dispose())
