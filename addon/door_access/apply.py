@@ -164,6 +164,7 @@ class Attempt:
         self.wanted: Wanted | None = None
         self.doors_fetched = True
         self.retried_fresh = False
+        self.looking = False  # in observe: an error now is the vendor refusing to tell, not to do
 
     # -- what the journal learned
 
@@ -176,6 +177,12 @@ class Attempt:
     # -- observe
 
     async def observe(self) -> Observed[Item]:
+        self.looking = True
+        observed = await self._observe()
+        self.looking = False
+        return observed
+
+    async def _observe(self) -> Observed[Item]:
         plan = self.plan
         if plan.want == Want.LIVE and plan.applies:
             self._problems_before_doors = list(plan.problems), list(plan.warnings)

@@ -218,9 +218,10 @@ def _failure(snap: Snapshot, want: Want, attempt: Attempt, exc: BackendError) ->
     if isinstance(exc, TransientBackendError):
         return Outcome(_waiting_state(want, attempt), Message.verbatim(str(exc)), wait=True,
                        retry_after=exc.retry_after, current=current)
-    if want == Want.NONE:
+    if want == Want.NONE or attempt.looking:
         # A refused revoke fails visibly but is never given up on: it is tried again with backoff,
-        # so a guest does not keep access once a person has fixed what the vendor refused.
+        # so a guest does not keep access once a person has fixed what the vendor refused. So is a
+        # refused look-up: it changed nothing, and what the vendor holds is still to be found out.
         return Outcome(GrantState.FAILED, snap.connection.explain(exc), wait=True, current=current)
     return Outcome(GrantState.FAILED, snap.connection.explain(exc), current=current)
 

@@ -33,6 +33,7 @@ pytestmark = [pytest.mark.anyio, pytest.mark.all_databases]
 HEALTH = "query($id: ID!) { doorAccessHealth(integrationId: $id) { journal { unresolved setsAdopted orphansRevoked } } }"
 ARCHIVE = ("mutation($i: ArchiveDoorIntegrationInput!) { archiveDoorIntegration(input: $i) { grantsRevoked"
            " errors { code } } }")
+MOVE = ("mutation($i: UpdateBookingInput!) { updateBooking(input: $i) { booking { access { state lastError } } } }")
 RESYNC = "mutation($i: ResyncAccessInput!) { resyncAccess(input: $i) { queued errors { code } } }"
 
 
@@ -244,4 +245,28 @@ async def test_a_window_shortened_into_the_past_leaves_no_live_set(host, gql, cl
     await to_rest(host, clock)
     assert vendor.active_sets() == []
     assert (await booking(gql, made["id"]))["access"][0]["state"] == "REVOKED"
+    await settled(host)
+
+
+# -- found by the simulation --------------------------------------------------------------------------
+
+async def test_a_refused_look_up_is_asked_again_not_given_up(host, gql, clock, memory, vendor):
+    """Simulation, shrunk: a permanent refusal of the read of a live set (the look-up that tells
+    whether the set still gives what the booking wants) changed nothing at the vendor. The grant
+    shows FAILED with the vendor's reason, but is looked at again with backoff, and once the vendor
+    answers it is ACTIVE on the same set: a FAILED grant is never left beside a set that is right."""
+    _, objects = await configured(gql)
+    made = await create_booking(gql, objects["Studio 1"], future(), future(11), status="confirmed")
+    first = made["access"][0]
+    assert first["state"] == "ACTIVE"
+    vendor.fail("read", kind="permanent")
+    moved = await gql(MOVE, {"i": {"id": made["id"], "objectId": objects["Studio 2"]}})  # looks at the set
+    refused = moved["updateBooking"]["booking"]["access"][0]
+    assert refused["state"] == "FAILED" and "refused" in refused["lastError"]
+    [grant] = await grants(host)
+    assert grant.next_attempt_at is not None  # asked again, not given up
+    await to_rest(host, clock)
+    after = (await booking(gql, made["id"]))["access"][0]
+    assert (after["state"], after["authorizationId"]) == ("ACTIVE", first["authorizationId"])
+    assert len(vendor.active_sets()) == 1 and vendor.calls["create"] == 1
     await settled(host)
