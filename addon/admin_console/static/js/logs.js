@@ -14,7 +14,8 @@ const ACTIONS = ["access.reissue", "access.resync", "access.revoke", "access.ret
   "access.verify_repair", "integration.create", "integration.update", "integration.activate",
   "integration.deactivate", "integration.archive", "integration.restore", "credentials.update", "mapping.set",
   "mapping.remove", "door.open", "door.open_refused", "booking.checkin_refused", "customer.erase", "signin.success",
-  "signin.failure", "signin.locked", "signout", "user.create", "user.enable", "user.disable", "user.password", "token.create", "token.revoke"];
+  "signin.failure", "signin.locked", "signout", "user.create", "user.enable", "user.disable", "user.password",
+  "token.create", "token.revoke"];
 
 const PAGE = 25;
 let operations = {};  // the backends' words for their calls
