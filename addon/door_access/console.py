@@ -1,6 +1,7 @@
 """What a backend adds to the admin console: the tabs of an integration of its kind that only it
-can fill (the set-up guide's Authentication tab), as browser modules it ships itself, and the
-GraphQL fields of ``DoorIntegration`` those tabs read.
+can fill (the set-up guide's Authentication tab, and any other step only its guide has, such as an
+IQ OTP setup), as browser modules it ships itself, and the GraphQL fields of ``DoorIntegration``
+those tabs read.
 
 A backend registers its part on the host (``register_console_part``, beside ``register_backend``);
 the admin console serves each part's files and asks for its fields, so the
@@ -20,12 +21,16 @@ _SCRIPT = re.compile(r"^[A-Za-z0-9_-]+\.js$")
 
 @dataclass(frozen=True)
 class ConsolePart:
-    """``script`` (an ES module in ``static_dir``) exports ``tabs``: a list of ``{key, label(t),
-    render(panel, integration, kit)}``; ``kit`` holds the console's helpers (``gql``, ``h``,
-    ``field``, ``notice``, ``show``, ``errorsByField``, ``t``). It may also export
-    ``fieldLabels(t)`` and ``operationLabels(t)``: words for the audit trail's keys of its settings
-    and for the calls its call log lists (the console shows codes as words). Its texts are marked
-    with ``t("…")`` and translated with the console's (``make i18n`` extracts them)."""
+    """``script`` (an ES module in ``static_dir``; it may import others beside it) exports
+    ``tabs``: a list of ``{key, label(t), render(panel, integration, kit)}``, shown in that order
+    before the console's Details, Mapping and Activate (the first is the Authentication tab);
+    ``kit`` holds the console's helpers (``gql``, ``h``, ``field``, ``notice``, ``show``,
+    ``errorsByField``, ``confirmDialog``, ``word``, ``formatTime``, ``t``, ``tn``). It may also
+    export ``fieldLabels(t)``, ``valueLabels(t)`` (``{key: {value: word}}``), ``actionLabels(t)``
+    and ``operationLabels(t)``: words for the audit trail's keys of its settings, their recorded
+    values, its own audit actions and the calls its call log lists (the console shows codes as
+    words). Its texts are marked with ``t("…")`` / ``tn("…", "…", n)`` and translated with the
+    console's (``make i18n`` extracts them)."""
 
     backend: str  # the backend's name (DoorBackend.name): the integrations that show these tabs
     static_dir: Path  # served by the console at /admin/parts/<backend>/

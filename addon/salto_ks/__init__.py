@@ -4,11 +4,13 @@ test and sandbox. Its locks open on request (see backend.py)."""
 
 
 def register(host) -> None:
+    from pathlib import Path
+
     from addon.base.public import GraphQLPart, extend_type
-    from addon.door_access.public import register_backend
+    from addon.door_access.public import ConsolePart, register_backend, register_console_part
 
     from . import models  # noqa: F401  (tables on the metadata)
-    from .api.types import DoorIntegrationSaltoKsFields
+    from .api.types import CONSOLE_FIELDS, DoorIntegrationSaltoKsFields
     from .backend import SaltoKsBackend
     from .cli import add_commands
     from .demo import check_secrets, seed_salto_ks
@@ -24,6 +26,10 @@ def register(host) -> None:
     host.declare_settings(SaltoKsSettings)
     register_backend(host, SaltoKsBackend(host))
     host.registry.graphql_parts.append(graphql)
+    # The set-up guide's Authentication tab and IQ OTP setup in the admin console (static/console/).
+    register_console_part(host, ConsolePart(
+        backend=SaltoKsBackend.name, static_dir=Path(__file__).resolve().parent / "static" / "console",
+        script="salto_ks.js", fields=CONSOLE_FIELDS))
     extend_type(host, "DoorIntegration", DoorIntegrationSaltoKsFields)  # DoorIntegration.saltoKs
     host.registry.loader_factories.update(LOADERS)
     host.registry.cli_commands.append(add_commands)

@@ -34,7 +34,7 @@ async def test_connection(client: SaltoKsClient, stored: SaltoKsCredentials) -> 
     seen = stored if resolved else _with_site(stored, site)
     doors = doors_of(locks, seen)
     offline = sum(1 for lock in locks if not lock.online)
-    parts = [Message("Connected to site {name!r} ({uid}): {locks} lock(s), {offline} offline.",
+    parts = [Message("Connected to site {name!r} ({uid}). Locks: {locks}; offline: {offline}.",
                      {"name": site.name, "uid": site.uid, "locks": len(locks), "offline": offline})]
     if not resolved:
         parts.append(Message("Press Resolve site ID to store its Site ID."))

@@ -1,5 +1,6 @@
 """Browser tests of the admin console: the system's Chromium driven by Playwright (sync API),
-against the app served by a real uvicorn on 127.0.0.1 with the Resivo sandbox mounted.
+against the app served by a real uvicorn on 127.0.0.1 with the lock vendors' sandboxes mounted
+(Resivo's at /resivo-sandbox, Salto KS's at /salto-ks-sandbox, on the host's clock).
 
 One browser per module (starting Chromium costs a second or two); each test gets its own server
 and database, and its own browser context (cookies, language)."""
@@ -25,7 +26,7 @@ from addon.base.public import (
     seed,
 )
 from tests.conftest import base_environ
-from tests.support.live_server import LiveServer
+from tests.support.live_server import LiveServer, bound_socket
 
 ARTIFACTS = REPO_ROOT / "var" / "test-artifacts" / "admin-console"
 # Headless on a machine without a network: no sandbox for root, and no background traffic
@@ -83,6 +84,12 @@ class Console:
     def sandbox_url(self) -> str:
         return f"{self.server.url}/resivo-sandbox"
 
+    @property
+    def salto_sandbox_url(self) -> str:
+        """The Salto KS sandbox's own endpoints (openings, faults …); an Acceptance environment
+        nobody configured points at this sandbox."""
+        return f"{self.server.url}/salto-ks-sandbox/_sandbox"
+
     def run(self, coroutine, timeout: float = 60):
         """Await ``coroutine`` on the server's own loop (its host, engine and broker live there)."""
         return asyncio.run_coroutine_threadsafe(coroutine, self.server.loop).result(timeout)
@@ -90,9 +97,13 @@ class Console:
 
 @pytest.fixture
 def console(tmp_path, database_url, clock):
-    environ = base_environ(tmp_path, database_url, IRESERVE_SANDBOX="true")
+    # The port is known before the app is made: the app reaches its mounted sandboxes and writes the
+    # guests' open links with its own address.
+    sock = bound_socket()
+    environ = base_environ(tmp_path, database_url, IRESERVE_SANDBOX="true", IRESERVE_HOST="127.0.0.1",
+                           IRESERVE_PORT=str(sock.getsockname()[1]))
     host = load_host(environ=environ, clock=clock)
-    server = LiveServer(create_app(host)).start()
+    server = LiveServer(create_app(host), sock=sock).start()
     console = Console(server)
     console.run(_seed(host))
     yield console
@@ -158,3 +169,31 @@ UNLABELLED = """() => Array.from(document.querySelectorAll("input:not([type=hidd
 
 def assert_every_control_labelled(page) -> None:
     assert page.evaluate(UNLABELLED) == []
+
+
+def api(page, query: str, variables: dict | None = None) -> dict:
+    """A GraphQL call with the page's session (as the console makes it); insists on no errors."""
+    body = page.evaluate("""async ([query, variables]) => {
+      const csrf = decodeURIComponent(document.cookie.split("; ").find((c) => c.startsWith("ireserve_csrf=")).split("=")[1]);
+      const response = await fetch("/graphql", {method: "POST", headers: {"Content-Type": "application/json",
+        "X-CSRF-Token": csrf}, body: JSON.stringify({query, variables})});
+      return response.json();
+    }""", [query, variables or {}])
+    assert not body.get("errors"), body["errors"]
+    return body["data"]
+
+
+def mutate(page, name: str, input_type: str, values: dict, selection: str = "") -> dict:
+    data = api(page, f"mutation($i: {input_type}!) {{ {name}(input: $i) {{ {selection} errors {{ message }} }} }}",
+               {"i": values})
+    assert data[name]["errors"] == [], data
+    return data[name]
+
+
+def object_ids(page) -> dict[str, str]:
+    return {o["name"]: o["id"] for o in api(page, "{ objects { id name } }")["objects"]}
+
+
+def booking_id(page, reference: str) -> str:
+    return api(page, "query($r: String!) { bookingByReference(reference: $r) { id } }", {"r": reference})[
+        "bookingByReference"]["id"]

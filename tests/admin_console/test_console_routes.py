@@ -41,8 +41,25 @@ async def test_the_console_texts_in_each_language(http):
 
 
 async def test_the_parts_backends_add_are_listed_and_served(http):
-    parts = (await http.get("/admin/parts.json")).json()["parts"]
-    assert [p["backend"] for p in parts] == ["resivo"]
-    assert parts[0]["fields"].startswith("resivo {")
-    script = await http.get(parts[0]["script"])
-    assert script.status_code == 200 and "export const tabs" in script.text
+    parts = {p["backend"]: p for p in (await http.get("/admin/parts.json")).json()["parts"]}
+    assert sorted(parts) == ["resivo", "salto_ks"]
+    assert parts["resivo"]["fields"].startswith("resivo {")
+    assert parts["salto_ks"]["fields"].startswith("saltoKs {")
+    for part in parts.values():
+        script = await http.get(part["script"])
+        assert script.status_code == 200 and "export const tabs" in script.text
+    # A part may be several modules: the entry imports its tabs from beside it.
+    iq_setup = await http.get("/admin/parts/salto_ks/iq_setup.js")
+    assert iq_setup.status_code == 200 and "export async function iqSetupTab" in iq_setup.text
+
+
+async def test_a_parts_texts_are_translated_with_the_consoles(http):
+    """Salto KS's tabs: the set-up guide's labels, in each language (extracted by make i18n)."""
+    labels = ("IQ OTP setup", "Resolve site ID", "Test / request access", "GET PIN", "Set PIN", "IQ is activated",
+              "Lock may open from status", "Open-action field", "Check-in status")
+    for language in ("nl", "de", "fr"):
+        served = (await http.get(f"/admin/messages.json?lang={language}")).json()["messages"]
+        for label in labels:
+            assert served.get(label) not in (None, "", label), (language, label)
+    english = (await http.get("/admin/messages.json?lang=en")).json()["messages"]
+    assert all(english[label] == label for label in labels)

@@ -138,6 +138,24 @@ async def test_the_link_stops_working_the_moment_the_booking_is_cancelled(gql, h
     assert link.revoked_at is not None
 
 
+async def test_send_a_new_link_replaces_the_open_link_the_new_one_first(gql, http, opener):
+    """"Send a new link" (the console offers it for open links too): a new link is issued, the old
+    one stops working, and the new one opens."""
+    _, objects = await on_request_integration(gql)
+    made = await create_booking(gql, objects["Studio 1"], soon(-1), soon(50), status="confirmed", language="en")
+    old = (await access_of(gql, made["id"]))["access"][0]["openLink"]["url"]
+    sent = await gql("mutation($i: ReissueBookingAccessInput!) { reissueBookingAccess(input: $i) { errors { code } } }",
+                     {"i": {"bookingId": made["id"]}})
+    assert sent["reissueBookingAccess"]["errors"] == []
+    [access] = (await access_of(gql, made["id"]))["access"]
+    new = access["openLink"]["url"]
+    assert access["state"] == "ACTIVE" and new != old and access["openLink"]["revokedAt"] is None
+    refused = await http.post(f"/open/{token_of(old)}", data={"door": "Main door"})
+    assert "This link no longer works." in refused.text
+    opened = await http.post(f"/open/{token_of(new)}", data={"door": "Main door"})
+    assert "The door is open." in opened.text and len(opener.vendor.entries) == 1
+
+
 # -- opening: only while entitled, and the first one checks in ------------------------------------------
 
 async def test_the_guest_page_refuses_before_the_window_opens_and_opens_inside_it(gql, http, clock, opener):

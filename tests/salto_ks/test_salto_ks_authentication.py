@@ -178,7 +178,7 @@ async def test_test_request_access_before_and_after_resolving(gql, wired_sandbox
     await set_credentials(gql, ident, **DEMO_CREDENTIALS)
     report = (await gql(TEST_CONNECTION, {"id": ident}))["testDoorConnection"]
     assert report["ok"] is True
-    assert report["message"].startswith("Connected to site 'Duinpark' (NL6254340082): 4 lock(s), 1 offline.")
+    assert report["message"].startswith("Connected to site 'Duinpark' (NL6254340082). Locks: 4; offline: 1.")
     assert "Press Resolve site ID" in report["message"] and "Enter the IQ id" in report["message"]
     assert {d["name"]: d["online"] for d in report["doors"]}["Bike shed"] is False
     await resolve_site(gql, ident)

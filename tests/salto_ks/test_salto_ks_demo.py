@@ -99,6 +99,15 @@ async def test_the_set_up_guide_by_the_documented_operations(demo, http, tokens,
     assert page.status_code == 200 and "activated, PIN <code>2580</code>" in page.text
 
 
+async def test_the_mounted_sandbox_keeps_the_apps_time(demo, http, tokens, clock):
+    """One-time passwords the app signs with its clock are checked by the mounted sandbox against the
+    same clock: with the host's clock ten minutes off the wall clock, the IQ OTP setup still succeeds."""
+    clock.advance(minutes=10)
+    assert (await run("salto_ks_set_credentials", demo, http, tokens))["setSaltoKsCredentials"]["errors"] == []
+    steps = await run("salto_ks_iq_otp_setup", demo, http, tokens)
+    assert steps["setSaltoKsPin"]["errors"] == [] and steps["setSaltoKsPin"]["message"] == "IQ is activated"
+
+
 async def test_an_unconfigured_acceptance_is_the_mounted_sandbox(demo):
     found = environment_settings(demo, "acceptance")
     assert found.api_url == found.identity_url == f"http://127.0.0.1:{demo.settings.port}{SANDBOX_PATH}"

@@ -17,15 +17,23 @@ from websockets.asyncio.client import ClientConnection, connect
 PROTOCOL = "graphql-transport-ws"
 
 
-class LiveServer:
-    """``app`` served by uvicorn (lifespan on) until :meth:`stop`. ``run(coroutine)`` runs work on
-    the server's own loop (where its host's engine and broker live)."""
+def bound_socket() -> socket.socket:
+    """A socket bound to a free port of 127.0.0.1: its port is known before the app is made (for an
+    app that must know its own address, e.g. in the links it sends)."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    return sock
 
-    def __init__(self, app: Any) -> None:
+
+class LiveServer:
+    """``app`` served by uvicorn (lifespan on) until :meth:`stop`, on ``sock`` (from
+    :func:`bound_socket`) or a free port. ``run(coroutine)`` runs work on the server's own loop
+    (where its host's engine and broker live)."""
+
+    def __init__(self, app: Any, sock: socket.socket | None = None) -> None:
         self.app = app
-        self._socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self._socket.bind(("127.0.0.1", 0))
+        self._socket = sock or bound_socket()
         self.port = self._socket.getsockname()[1]
         self.server = uvicorn.Server(uvicorn.Config(app, lifespan="on", log_level="warning",
                                                     timeout_graceful_shutdown=2))

@@ -16,6 +16,9 @@ from ..iq_setup import iq_status
 from ..models import SaltoKsCredentials
 from ..settings import ACCEPTANCE, PRODUCTION, environment_settings
 
+# What the admin console's part (static/console/) reads of an integration: its two tabs.
+CONSOLE_FIELDS = ("saltoKs { environment environmentConfigured siteUid siteId siteName siteTimeZone username "
+                  "passwordSet iqId iqActivated iqStatus currentPinFetchedAt }")
 
 @strawberry.enum(name="SaltoKsEnvironment", description=(
     "Acceptance (testing) or Production (live); each has its own account, site and IQ."))

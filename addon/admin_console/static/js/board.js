@@ -3,26 +3,52 @@
 // graphql-transport-ws; polling whenever no socket is up). And one booking's detail: where its
 // guest's link went (sent at, to whom, in which language, what the lock system says of it), "Send
 // a new link", and the preview of what a trigger would send.
+//
+// Access that opens on request (a grant's accessModel) is shown as what it is: no set at the lock
+// system, but the guest's open link (its state, how it reached the guest, the link itself for staff
+// to pass on), when the booking is entitled to open, the last openings, and "Open a door" for staff.
 import { gql, subscribe } from "./api.js";
 import { confirmDialog, field, h, notice, show, word } from "./dom.js";
 import { formatTime, languageName, t, tn } from "./i18n.js";
-import { previewActionWord, resolutionWord, setStatusWord, stateWord } from "./words.js";
+import {
+  ON_REQUEST, actorKindWord, linkDeliveryWord, linkStateWord, openingResultWord, previewActionWord, resolutionWord,
+  setStatusWord, stateWord,
+} from "./words.js";
 
 const STATES = ["PENDING", "ACTIVE", "FAILED", "REVOKING", "REVOKED"];
 const POLL_SECONDS = 5;
-const ACCESS = `access { id state desired doors { name } validFrom validTo locale attempts lastError
-  lastVerifiedAt nextAttemptAt warnings integration { id name } }`;
+const ACCESS = `access { id state desired accessModel doors { name } validFrom validTo locale attempts lastError
+  lastVerifiedAt nextAttemptAt warnings integration { id name }
+  openings { requestedAt result message } }`;
 const BOOKING = `id reference start end status { code name } customer { name }
   object { id name timeZone } ${ACCESS}`;
 const DELIVERIES = `access { id deliveries { setId status resolution sentAt locale observedAt
-  recipients { email phoneNumber } } }`;
+  recipients { email phoneNumber } }
+  openLink { url delivery sentTo deliveryError language createdAt revokedAt }
+  openings { id requestedAt requestedBy door result confirmed message checkedIn checkinError } }`;
 
 export function stateLabel(state) {
   return stateWord(state);
 }
 
-function stateBadge(state) {
-  return h("span", { class: `badge state-${state.toLowerCase()}`, dataset: { state } }, stateLabel(state));
+function stateBadge(state, model = null) {
+  const text = model === ON_REQUEST ? linkStateWord(state) : stateLabel(state);
+  return h("span", { class: `badge state-${state.toLowerCase()}`, dataset: { state } }, text);
+}
+
+/** When a booking may open its doors (access that opens on request), in the object's time; a
+ *  booking that no longer asks for access (cancelled, revoked, over) is not entitled at all. */
+function entitledText(grant, zone) {
+  if (grant.desired !== "ACTIVE" || !grant.validFrom) return t("Not entitled to open the doors now");
+  return t("Entitled from {start} until {end}", { start: formatTime(grant.validFrom, zone),
+    end: formatTime(grant.validTo, zone) });
+}
+
+function lastOpeningLine(grant) {
+  const [last] = grant.openings || [];
+  if (!last) return h("div", { class: "hint" }, t("Not opened yet"));
+  return h("div", { class: "hint last-opening" }, t("Last opening: {time}", { time: formatTime(last.requestedAt) }), " — ",
+    word(openingResultWord(last.result), last.result));
 }
 
 function languageWord(code) {
@@ -131,18 +157,26 @@ export async function boardPage(main, viewer) {
         }));
       }
     }
+    const onRequest = grant?.accessModel === ON_REQUEST;
+    const lastOpening = onRequest ? (grant.openings || [])[0] : null;
     const problems = grant ? [
       grant.attempts ? h("div", { class: "hint" }, tn("{count} attempt", "{count} attempts", grant.attempts)) : null,
       grant.lastError ? h("div", { class: "error-text" }, grant.lastError) : null,
       grant.warnings?.length ? h("ul", {}, grant.warnings.map((w) => h("li", {}, w))) : null,
+      lastOpening && ["REFUSED", "FAILED"].includes(lastOpening.result) && lastOpening.message
+        ? h("div", { class: "error-text" }, lastOpening.message) : null,
     ] : null;
+    let window = "";
+    if (grant && onRequest) window = entitledText(grant, zone);
+    else if (grant && grant.validFrom) window = `${formatTime(grant.validFrom, zone)} – ${formatTime(grant.validTo, zone)}`;
     return h("tr", { dataset: { reference: booking.reference } },
       h("th", { scope: "row" }, booking.reference, h("div", { class: "hint" }, booking.customer.name)),
       h("td", {}, booking.object.name),
       h("td", {}, booking.status.name),
-      h("td", {}, grant ? [stateBadge(grant.state), h("div", { class: "hint" }, grant.integration.name)] : t("No access")),
+      h("td", {}, grant ? [stateBadge(grant.state, grant.accessModel), h("div", { class: "hint" }, grant.integration.name),
+        onRequest ? lastOpeningLine(grant) : null] : t("No access")),
       h("td", {}, grant ? grant.doors.map((d) => d.name).join(", ") : ""),
-      h("td", {}, grant && grant.validFrom ? `${formatTime(grant.validFrom, zone)} – ${formatTime(grant.validTo, zone)}` : ""),
+      h("td", {}, window),
       h("td", {}, grant ? languageWord(grant.locale) : ""),
       h("td", {}, grant ? formatTime(grant.lastVerifiedAt) : ""),
       h("td", {}, problems),
@@ -237,10 +271,13 @@ export async function bookingPage(main, id, viewer) {
     show(main, notice("error", t("This booking does not exist (any more).")));
     return;
   }
-  const deliveries = new Map();
+  const staffView = new Map();  // each grant's links, deliveries and openings (staff only)
+  let fieldFacts = [];
   if (staff) {
-    const { booking: found } = await gql(`query($id: ID!) { booking(id: $id) { ${DELIVERIES} } }`, { id });
-    for (const grant of found?.access || []) deliveries.set(grant.id, grant.deliveries || []);
+    const { booking: found, bookingFields } = await gql(`query($id: ID!) { booking(id: $id) { fields { code value }
+      ${DELIVERIES} } bookingFields(includeArchived: true) { code label } }`, { id });
+    for (const grant of found?.access || []) staffView.set(grant.id, grant);
+    fieldFacts = bookingFieldFacts(found?.fields || [], bookingFields);
   }
   const zone = booking.object.timeZone;
   let previews = [];
@@ -264,13 +301,16 @@ export async function bookingPage(main, id, viewer) {
       h("dt", {}, t("Object")), h("dd", {}, booking.object.name),
       h("dt", {}, t("Status")), h("dd", {}, booking.status.name),
       h("dt", {}, t("Stay (object's time)")),
-      h("dd", {}, `${formatTime(booking.start, zone)} – ${formatTime(booking.end, zone)} (${zone})`)),
+      h("dd", {}, `${formatTime(booking.start, zone)} – ${formatTime(booking.end, zone)} (${zone})`),
+      fieldFacts),
     h("h2", {}, t("Access")),
     message,
     booking.access.length === 0
       ? h("p", { class: "muted" }, t("This booking has no door access: no active integration maps its object, or "
         + "its status gives none."))
-      : booking.access.map((grant) => grantSection(booking, grant, deliveries.get(grant.id), staff, message, reload)),
+      : booking.access.map((grant) => (grant.accessModel === ON_REQUEST
+        ? onRequestSection(booking, grant, staffView.get(grant.id), staff, message, reload)
+        : grantSection(booking, grant, staffView.get(grant.id)?.deliveries, staff, message, reload))),
     viewer.role === "ADMIN" ? h("h2", {}, t("Preview: what a trigger would send")) : null,
     previewProblem ? notice("error", previewProblem) : null,
     viewer.role === "ADMIN" && !previewProblem && previews.length === 0
@@ -350,4 +390,139 @@ function deliveryFacts(delivery) {
     h("dt", {}, t("Language")), h("dd", {}, delivery.locale ? languageWord(delivery.locale) : "—"),
     h("dt", {}, t("At the lock system")), h("dd", { class: "set-state" }, setWord(delivery)),
     h("dt", {}, t("Last heard from the lock system")), h("dd", {}, formatTime(delivery.observedAt)));
+}
+
+// A booking field's value as a person reads it: a time (such as when a door first opened) in the
+// reader's words, anything else as it is.
+const ISO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/;
+
+function bookingFieldFacts(values, fields) {
+  const labels = new Map(fields.map((f) => [f.code, f.label]));
+  return values.filter((v) => v.value).map((v) => [
+    h("dt", {}, word(labels.get(v.code) || v.code, v.code)),
+    h("dd", { dataset: { field: v.code } }, ISO_TIME.test(v.value) ? word(formatTime(v.value), v.value) : v.value)]);
+}
+
+/** Who asked to open a door: the guest (with the open link), a person by name, or an API token. */
+function requesterText(requestedBy) {
+  const [kind, ...rest] = String(requestedBy || "").split(":");
+  const name = rest.join(":");
+  if (kind === "guest") return t("The guest, with the open link");
+  if (kind === "user") return name;
+  return `${name} (${actorKindWord(kind)})`;
+}
+
+/** Access that opens on request: the guest's open link, when the booking may open, the openings,
+ *  "Open a door" and "Send a new link" for staff. */
+function onRequestSection(booking, grant, extra, staff, message, reload) {
+  const zone = booking.object.timeZone;
+  const link = extra?.openLink || null;
+  const openings = extra?.openings || [];
+  const earlier = (extra?.deliveries || []).filter((d) => d.status !== "CURRENT");
+  const live = grant.state === "ACTIVE" && grant.desired === "ACTIVE";
+  const result = h("div", { class: "open-result", "aria-live": "polite" });
+
+  const openButton = (door) => h("button", { type: "button", class: "open-door", onclick: async () => {
+    const confirmed = await confirmDialog({
+      title: t("Open {door} now?", { door }),
+      body: [h("p", {}, t("The lock of {door} opens now, for the guest of {reference}.", { door, reference: booking.reference })),
+        h("p", {}, t("Do this only for the guest in front of the door, or on the phone with them. It is recorded "
+          + "under your name; a first opening checks the guest in."))],
+      confirm: t("Open the door"), cancel: t("Cancel"),
+    });
+    if (!confirmed) return;
+    show(result, notice("info", t("Opening {door} …", { door })));
+    try {
+      const { openDoor: answer } = await gql(`mutation($input: OpenDoorInput!) { openDoor(input: $input) {
+        opened message opening { result } errors { code message } } }`,
+      { input: { door, bookingId: booking.id, integrationId: grant.integration.id } });
+      const text = answer.message || answer.errors.map((e) => e.message).join(" ");
+      const kind = answer.opened ? "ok" : answer.errors.length || answer.opening?.result === "FAILED" ? "error" : "info";
+      await reload();
+      show(document.querySelector(`section.on-request[data-grant="${grant.id}"] .open-result`) || result,
+        notice(kind, text));
+    } catch (error) {
+      show(result, notice("error", error.message));
+    }
+  } }, t("Open {door}", { door }));
+
+  const reissue = staff && live ? h("button", { type: "button", class: "secondary", onclick: async () => {
+    const confirmed = await confirmDialog({
+      title: t("Send {reference} a new link?", { reference: booking.reference }),
+      body: h("p", {}, t("A new open link is made and sent to the guest's e-mail address as the booking has it now "
+        + "(or shown here to pass on); then the current link stops opening doors.")),
+      confirm: t("Send a new link"), cancel: t("Cancel"),
+    });
+    if (!confirmed) return;
+    show(message, notice("info", t("Sending a new link …")));
+    try {
+      const answer = await repair(REISSUE, { bookingId: booking.id, integrationId: grant.integration.id },
+        t("A new open link was made; the old link no longer opens any door."));
+      await reload();
+      show(document.querySelector(".reissue-result") || message, answer);
+    } catch (error) {
+      show(message, notice("error", error.message));
+    }
+  } }, t("Send a new link")) : null;
+
+  return h("section", { class: "delivery on-request", dataset: { integration: grant.integration.name, grant: grant.id } },
+    h("h3", {}, grant.integration.name, " ", stateBadge(grant.state, grant.accessModel)),
+    h("p", { class: "entitled" }, entitledText(grant, zone), grant.desired === "ACTIVE" && grant.validFrom
+      ? ` (${zone})` : null),
+    h("dl", { class: "facts" },
+      h("dt", {}, t("Doors")), h("dd", {}, grant.doors.map((d) => d.name).join(", ") || "—"),
+      h("dt", {}, t("Last verified")), h("dd", {}, formatTime(grant.lastVerifiedAt))),
+    grant.lastError ? notice("error", grant.lastError) : null,
+    staff ? [h("h4", {}, t("The guest's open link")), link ? openLinkFacts(link) : h("p", { class: "muted no-link" },
+      earlier.length ? t("No live open link: the earlier ones are listed below, with what became of them.")
+        : t("No open link has been made yet."))] : null,
+    earlier.length ? [h("h4", {}, t("Earlier links")), h("ul", { class: "earlier-links" }, earlier.map((d) => h("li", {},
+      formatTime(d.sentAt), " — ", recipientsText(d.recipients) || "—", " — ", setWord(d))))] : null,
+    reissue,
+    staff && live && grant.doors.length ? [h("h4", {}, t("Open a door")),
+      h("p", { class: "hint" }, t("For a guest who cannot open it with the link: the lock opens at once.")),
+      h("p", { class: "open-doors" }, grant.doors.map((d) => [openButton(d.name), " "]))] : null,
+    result,
+    staff ? [h("h4", {}, t("Last openings")), openingsTable(openings)] : null);
+}
+
+function openLinkFacts(link) {
+  const url = h("input", { type: "text", readonly: true, value: link.url, class: "open-link-url", "aria-label":
+    t("The guest's open link") });
+  const copy = h("button", { type: "button", class: "small secondary", onclick: async () => {
+    url.select();
+    try {
+      await navigator.clipboard.writeText(link.url);
+      copy.textContent = t("Copied");
+    } catch {
+      copy.textContent = t("Selected: copy it with Ctrl+C");
+    }
+  } }, t("Copy the link"));
+  return [
+    link.revokedAt ? null : h("p", { class: "open-link" }, url, " ", copy),
+    h("dl", { class: "facts open-link-facts" },
+      h("dt", {}, t("Delivery")), h("dd", { class: "link-delivery" }, word(linkDeliveryWord(link.delivery), link.delivery),
+        link.delivery === "EMAILED" && link.sentTo.length ? [" — ", link.sentTo.join(", ")] : null),
+      link.deliveryError ? [h("dt", {}, t("Why sending failed")), h("dd", { class: "error-text" }, link.deliveryError)] : null,
+      h("dt", {}, t("Language")), h("dd", {}, link.language ? languageWord(link.language) : "—"),
+      h("dt", {}, t("Made at")), h("dd", {}, formatTime(link.createdAt)),
+      link.revokedAt ? [h("dt", {}, t("Revoked at")), h("dd", { class: "error-text" },
+        t("{time}: this link no longer opens any door.", { time: formatTime(link.revokedAt) }))] : null),
+  ];
+}
+
+function openingsTable(openings) {
+  if (!openings.length) return h("p", { class: "muted openings-empty" }, t("No door has been opened yet."));
+  return h("table", { class: "openings" },
+    h("caption", { class: "visually-hidden" }, t("Last openings")),
+    h("thead", {}, h("tr", {}, [t("When"), t("Door"), t("Asked by"), t("Result"), t("Check-in"), t("Why")]
+      .map((label) => h("th", { scope: "col" }, label)))),
+    h("tbody", {}, openings.map((o) => h("tr", { dataset: { result: o.result } },
+      h("td", {}, formatTime(o.requestedAt)),
+      h("td", {}, o.door),
+      h("td", {}, requesterText(o.requestedBy)),
+      h("td", { class: "opening-result" }, word(openingResultWord(o.result), o.result)),
+      h("td", { class: "opening-checkin" }, o.checkedIn ? h("span", { class: "badge badge-ok" }, t("Checked in"))
+        : o.checkinError ? h("span", { class: "error-text" }, o.checkinError) : "—"),
+      h("td", { class: o.result === "CONFIRMED" ? "" : "error-text" }, o.result === "CONFIRMED" ? "" : o.message || "")))));
 }

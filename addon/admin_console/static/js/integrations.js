@@ -1,15 +1,18 @@
 // Integrations: the list, "Add integration", and one integration's tabs as in the set-up guide:
-// Authentication, Details, Mapping, Activate. The Authentication tab is the backend's own: the
-// console imports the part its backend registered (/admin/parts.json) and names no vendor itself.
+// the backend's own tabs (Authentication, and any other its guide has), Details, Mapping,
+// Activate. The backend's tabs come from the part it registered (/admin/parts.json): the console
+// names no vendor itself. What Details and Activate say depends on the integration's access model
+// (a credential the lock system issues, or a lock that opens on request), never on its backend.
 import { errorsByField, gql } from "./api.js";
 import { confirmDialog, field, h, notice, selected, show, word } from "./dom.js";
-import { t, tn } from "./i18n.js";
+import { formatTime, t, tn } from "./i18n.js";
 import { mappingTab } from "./mapping.js";
 import { consoleParts, partModule } from "./parts.js";
+import { ON_REQUEST, accessModelWord } from "./words.js";
 
 const ERRORS = "errors { field code message }";
-const INTEGRATION = `id name backend active triggerStatuses revokeStatuses timeBeforeMinutes
-  authorizationIdField defaultLanguage`;
+const INTEGRATION = `id name backend accessModel active triggerStatuses revokeStatuses timeBeforeMinutes
+  authorizationIdField defaultLanguage openActionField checkinStatus`;
 
 export async function integrationsPage(main, path, viewer) {
   if (viewer.role !== "ADMIN") {
@@ -48,10 +51,15 @@ export function activeBadge(active) {
 }
 
 async function addPage(main) {
-  const { doorBackends } = await gql("{ doorBackends { name label } }");
+  const { doorBackends } = await gql("{ doorBackends { name label accessModel } }");
+  const models = new Map(doorBackends.map((b) => [b.name, b.accessModel]));
   const backend = h("select", {}, doorBackends.map((b) => h("option", { value: b.name }, b.label)));
   const name = h("input", { type: "text", maxlength: "200" });
-  const backendField = field(t("Backend"), backend, { required: true });
+  const backendField = field(t("Backend"), backend, { required: true, hint: " " });
+  const modelHint = backendField.querySelector(".hint");
+  const describe = () => { modelHint.textContent = accessModelWord(models.get(backend.value)); };
+  backend.addEventListener("change", describe);
+  describe();
   const nameField = field(t("Name"), name, { hint: t("Empty: the backend's name.") });
   const message = h("div");
   const form = h("form", { class: "form", onsubmit: async (event) => {
@@ -76,7 +84,7 @@ async function addPage(main) {
 }
 
 // What every tab of a backend's part is handed besides its panel and the integration.
-const KIT = { errorsByField, field, gql, h, notice, show, t };
+const KIT = { confirmDialog, errorsByField, field, formatTime, gql, h, notice, show, t, tn, word };
 
 // A backend without a console part of its own still has the guide's first tab.
 const NO_PART_TABS = [{
@@ -140,46 +148,80 @@ async function integrationPage(main, id, tab) {
 
 // -- Details ---------------------------------------------------------------------------------
 
-async function detailsTab(panel, integration) {
-  const { bookingStatuses, bookingFields } = await gql("{ bookingStatuses { code name } bookingFields { code label } }");
-  const statusSelect = (chosen) => h("select", { multiple: true, size: String(Math.min(6, bookingStatuses.length)) },
-    bookingStatuses.map((s) => h("option", { value: s.code, selected: chosen.includes(s.code) }, s.name)));
-  const trigger = statusSelect(integration.triggerStatuses);
-  const revoke = statusSelect(integration.revokeStatuses);
-  const before = h("input", { type: "number", min: "0", step: "1", value: String(integration.timeBeforeMinutes) });
-  const authField = h("select", {},
+// The Details fields of each access model, in the set-up guides' words: a credential the lock
+// system issues (trigger and revoke statuses, the field its id is kept in) or a lock that opens on
+// request (the statuses it may open from, the open-action field, the check-in status).
+function detailsFields(integration, statuses, bookingFields) {
+  const statusSelect = (chosen) => h("select", { multiple: true, size: String(Math.min(6, statuses.length)) },
+    statuses.map((s) => h("option", { value: s.code, selected: chosen.includes(s.code) }, s.name)));
+  const fieldSelect = (chosen) => h("select", {},
     h("option", { value: "" }, t("— none —")),
-    bookingFields.map((f) => h("option", { value: f.code, selected: f.code === integration.authorizationIdField,
-      title: f.code }, f.label)));
+    bookingFields.map((f) => h("option", { value: f.code, selected: f.code === chosen, title: f.code }, f.label)));
+  const before = h("input", { type: "number", min: "0", step: "1", value: String(integration.timeBeforeMinutes) });
   const language = h("input", { type: "text", maxlength: "35", value: integration.defaultLanguage, autocomplete: "off" });
   const multiHint = t("Ctrl or Cmd + click, or Shift + arrows, chooses several.");
-  const fields = {
-    triggerStatuses: field(t("Trigger statuses (create)"), trigger, { hint: multiHint }),
-    revokeStatuses: field(t("Revoke statuses"), revoke, { hint: multiHint }),
-    timeBeforeMinutes: field(t("Time before (minutes)"), before,
-      { hint: t("Minutes before the start that access becomes valid (0 = at the start).") }),
-    authorizationIdField: field(t("Booking field for authorisation id"), authField,
-      { hint: t("Required to revoke access.") }),
-    defaultLanguage: field(t("Default language (fallback)"), language,
-      { hint: t("Two-letter code (nl, en, de …) used when the guest has no language.") }),
+  const minutes = () => {
+    const value = before.value.trim() === "" ? null : Number(before.value);
+    return Number.isInteger(value) ? value : -1;
   };
+  if (integration.accessModel === ON_REQUEST) {
+    const trigger = statusSelect(integration.triggerStatuses);
+    const openField = fieldSelect(integration.openActionField);
+    const checkin = h("select", {},
+      h("option", { value: "" }, t("— none: the status stays —")),
+      statuses.map((s) => h("option", { value: s.code, selected: s.code === integration.checkinStatus }, s.name)));
+    return {
+      fields: {
+        triggerStatuses: field(t("Lock may open from status"), trigger,
+          { hint: `${t("The statuses at which the guest's link opens the doors; at any other status it does not.")} ${multiHint}` }),
+        timeBeforeMinutes: field(t("Time before (minutes)"), before,
+          { hint: t("Minutes before the booking start from which the lock may open (0 = at the start); it may open "
+            + "until the booking end.") }),
+        openActionField: field(t("Open-action field"), openField,
+          { hint: t("The booking field in which the time of the first opening is recorded. Required to activate.") }),
+        checkinStatus: field(t("Check-in status"), checkin,
+          { hint: t("The status a booking moves to at its first opening; choose one the lock may open from.") }),
+        defaultLanguage: field(t("Default language (fallback)"), language,
+          { hint: t("Two-letter code (nl, en, de …) of the guest's message when the guest has no language.") }),
+      },
+      values: () => ({
+        triggerStatuses: selected(trigger), timeBeforeMinutes: minutes(), openActionField: openField.value,
+        checkinStatus: checkin.value || null, defaultLanguage: language.value.trim(),
+      }),
+    };
+  }
+  const trigger = statusSelect(integration.triggerStatuses);
+  const revoke = statusSelect(integration.revokeStatuses);
+  const authField = fieldSelect(integration.authorizationIdField);
+  return {
+    fields: {
+      triggerStatuses: field(t("Trigger statuses (create)"), trigger, { hint: multiHint }),
+      revokeStatuses: field(t("Revoke statuses"), revoke, { hint: multiHint }),
+      timeBeforeMinutes: field(t("Time before (minutes)"), before,
+        { hint: t("Minutes before the start that access becomes valid (0 = at the start).") }),
+      authorizationIdField: field(t("Booking field for authorisation id"), authField,
+        { hint: t("Required to revoke access.") }),
+      defaultLanguage: field(t("Default language (fallback)"), language,
+        { hint: t("Two-letter code (nl, en, de …) used when the guest has no language.") }),
+    },
+    values: () => ({
+      triggerStatuses: selected(trigger), revokeStatuses: selected(revoke), timeBeforeMinutes: minutes(),
+      authorizationIdField: authField.value, defaultLanguage: language.value.trim(),
+    }),
+  };
+}
+
+async function detailsTab(panel, integration) {
+  const { bookingStatuses, bookingFields } = await gql("{ bookingStatuses { code name } bookingFields { code label } }");
+  const { fields, values } = detailsFields(integration, bookingStatuses, bookingFields);
   const message = h("div");
   const form = h("form", { class: "form", onsubmit: async (event) => {
     event.preventDefault();
     show(message);
-    const minutes = before.value.trim() === "" ? null : Number(before.value);
-    const input = {
-      id: integration.id,
-      triggerStatuses: selected(trigger),
-      revokeStatuses: selected(revoke),
-      timeBeforeMinutes: Number.isInteger(minutes) ? minutes : -1,
-      authorizationIdField: authField.value,
-      defaultLanguage: language.value.trim(),
-    };
     try {
       const { updateDoorIntegration: result } = await gql(
         `mutation($input: UpdateDoorIntegrationInput!) { updateDoorIntegration(input: $input) { integration { id } ${ERRORS} } }`,
-        { input });
+        { input: { id: integration.id, ...values() } });
       const errors = errorsByField(result.errors);
       for (const [name, wrapper] of Object.entries(fields)) wrapper.setError(errors[name]);
       const other = Object.entries(errors).filter(([name]) => !(name in fields)).map(([, text]) => text);
@@ -190,12 +232,42 @@ async function detailsTab(panel, integration) {
     }
   } },
   Object.values(fields), message, h("button", { type: "submit" }, t("Save")));
-  show(panel, h("h2", {}, t("Details")), form);
+  show(panel, h("h2", {}, t("Details")),
+    h("p", { class: "hint access-model" }, word(accessModelWord(integration.accessModel), integration.accessModel)),
+    form);
 }
 
 // -- Activate --------------------------------------------------------------------------------
 
+// What activating and deactivating mean, by access model.
+function activationWords(integration) {
+  if (integration.accessModel === ON_REQUEST) {
+    return {
+      running: t("Bookings at a status the lock may open from get an open link; at any other status the link "
+        + "stops opening doors."),
+      ready: (count) => tn("Ready. Activating gives an open link to {count} booking already at a status the lock may "
+        + "open from.", "Ready. Activating gives an open link to {count} bookings already at a status the lock may "
+        + "open from.", count),
+      activated: (count) => tn("Active. {count} booking is getting its open link.",
+        "Active. {count} bookings are getting their open links.", count),
+      deactivate: t("Guests' open links stop opening doors until it is activated again; nothing else changes."),
+      deactivated: t("Deactivated. The open links do not open doors now."),
+    };
+  }
+  return {
+    running: t("Bookings reaching a trigger status get door access; a revoke status takes it away."),
+    ready: (count) => tn("Ready. Activating gives access to {count} booking already at a trigger status.",
+      "Ready. Activating gives access to {count} bookings already at a trigger status.", count),
+    activated: (count) => tn("Active. {count} booking is being granted access.",
+      "Active. {count} bookings are being granted access.", count),
+    deactivate: t("No new door access is given through it and no access is changed: links already sent "
+      + "keep working until their stay ends. Activate it again to go on."),
+    deactivated: t("Deactivated. No new door access is given."),
+  };
+}
+
 async function activateTab(panel, integration, reload) {
+  const words = activationWords(integration);
   const message = h("div");
   const problemsList = (problems) => h("ul", { class: "problems" }, problems.map((p) => h("li", {}, p.message)));
   const toggle = async (active) => {
@@ -212,10 +284,7 @@ async function activateTab(panel, integration, reload) {
       await reload();
       const main = document.querySelector("#tab-panel .activation-result");
       if (main) {
-        show(main, notice("ok", active
-          ? tn("Active. {count} booking is being granted access.", "Active. {count} bookings are being granted access.",
-            result.grantsQueued)
-          : t("Deactivated. No new door access is given.")));
+        show(main, notice("ok", active ? words.activated(result.grantsQueued) : words.deactivated));
       }
     } catch (error) {
       show(message, notice("error", error.message));
@@ -232,19 +301,17 @@ async function activateTab(panel, integration, reload) {
     h("div", { class: "activation-result" }),
     h("p", {}, t("State:"), " ", activeBadge(integration.active)),
     integration.active
-      ? [h("p", {}, t("Bookings reaching a trigger status get door access; a revoke status takes it away.")),
+      ? [h("p", {}, words.running),
         h("button", { type: "button", class: "danger", onclick: async () => {
           const confirmed = await confirmDialog({
             title: t("Deactivate {name}?", { name: integration.name }),
-            body: h("p", {}, t("No new door access is given through it and no access is changed: links already sent "
-              + "keep working until their stay ends. Activate it again to go on.")),
+            body: h("p", {}, words.deactivate),
             confirm: t("Deactivate"), cancel: t("Cancel"), danger: true,
           });
           if (confirmed) await toggle(false);
         } }, t("Deactivate"))]
       : [preview.canActivate
-        ? h("p", {}, tn("Ready. Activating gives access to {count} booking already at a trigger status.",
-          "Ready. Activating gives access to {count} bookings already at a trigger status.", preview.bookingsToGrant))
+        ? h("p", {}, words.ready(preview.bookingsToGrant))
         : h("div", {}, h("p", {}, t("Before activating, fix:")), problemsList(preview.problems)),
       h("button", { type: "button", onclick: () => toggle(true) }, t("Activate"))],
     message,

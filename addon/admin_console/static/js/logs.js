@@ -4,18 +4,23 @@ import { gql } from "./api.js";
 import { field, h, notice, show, word } from "./dom.js";
 import { formatTime, t, tn } from "./i18n.js";
 import { partLabels } from "./parts.js";
-import { actorKindWord, addFieldLabels, auditActionWord, fieldWord, outcomeWord, roleWord, targetWord } from "./words.js";
+import {
+  actorKindWord, addActionLabels, addFieldLabels, addValueLabels, auditActionWord, fieldWord, outcomeWord, roleWord,
+  targetWord, valueWord,
+} from "./words.js";
 
 // The actions the audit trail is filtered by, by their words (the API filters by code).
 const ACTIONS = ["access.reissue", "access.resync", "access.revoke", "access.retry_failed", "access.bulk_resync",
   "access.verify_repair", "integration.create", "integration.update", "integration.activate",
   "integration.deactivate", "integration.archive", "integration.restore", "credentials.update", "mapping.set",
-  "mapping.remove", "customer.erase", "signin.success", "signin.failure", "signin.locked", "signout",
-  "user.create", "user.enable", "user.disable", "user.password", "token.create", "token.revoke"];
+  "mapping.remove", "door.open", "door.open_refused", "booking.checkin_refused", "customer.erase", "signin.success",
+  "signin.failure", "signin.locked", "signout", "user.create", "user.enable", "user.disable", "user.password",
+  "token.create", "token.revoke"];
 
 const PAGE = 25;
 let operations = {};  // the backends' words for their calls
 let backends = new Map();  // each backend's name → its label
+let partActions = [];  // the backends' own audit actions
 
 export async function logsPage(main, viewer) {
   if (viewer.role !== "ADMIN") {
@@ -26,6 +31,9 @@ export async function logsPage(main, viewer) {
     gql("{ doorIntegrations { id name } doorBackends { name label } }"), partLabels(t)]);
   backends = new Map(doorBackends.map((b) => [b.name, b.label]));
   addFieldLabels(labels.fields);
+  addValueLabels(labels.values);
+  addActionLabels(labels.actions);
+  partActions = Object.keys(labels.actions);
   operations = labels.operations;
   const calls = h("section", { "aria-labelledby": "calls-title" });
   const audit = h("section", { "aria-labelledby": "audit-title" });
@@ -81,7 +89,7 @@ async function callLog(section, integrations) {
 
 async function auditTrail(section) {
   const action = h("select", {}, h("option", { value: "" }, t("All")),
-    ACTIONS.map((code) => [code, auditActionWord(code)]).sort((a, b) => a[1].localeCompare(b[1]))
+    [...ACTIONS, ...partActions].map((code) => [code, auditActionWord(code)]).sort((a, b) => a[1].localeCompare(b[1]))
       .map(([code, label]) => h("option", { value: code }, label)));
   const actor = h("input", { type: "text" });
   const from = h("input", { type: "date" });
@@ -125,6 +133,8 @@ function value(recorded, key = null) {
   if (recorded === null || recorded === undefined) return "—";
   if (key === "role" && typeof recorded === "string") return word(roleWord(recorded), recorded);
   if (key === "backend" && backends.has(recorded)) return word(backends.get(recorded), recorded);
+  const named = valueWord(key, recorded);
+  if (named) return word(named, recorded);
   if (Array.isArray(recorded)) return recorded.length ? recorded.map((item) => value(item)).join(", ") : "—";
   if (typeof recorded === "boolean") return recorded ? t("yes") : t("no");
   if (typeof recorded === "object") return JSON.stringify(recorded);
