@@ -122,6 +122,16 @@ export async function boardPage(main, viewer) {
   const healthChoice = h("select", { id: "health-integration", onchange: () => renderHealth() },
     integrations.map((i) => h("option", { value: i.id }, i.name)));
 
+  // Whether anyone finishes waiting door access (retries, repairs): the workers' heartbeat.
+  function workersLine(workers) {
+    const last = workers.lastRoundAt ? t("last round {time}", { time: formatTime(workers.lastRoundAt) }) : "";
+    if (workers.alive > 0) {
+      return h("dd", { class: "workers" }, [t("{count} alive", { count: workers.alive }), last].filter(Boolean).join(", "));
+    }
+    return h("dd", { class: "workers workers-missing" },
+      t("None at work: door access waits (PENDING) until an access worker runs."), last ? ` (${last})` : "");
+  }
+
   async function renderHealth() {
     if (!healthChoice.value) {
       show(health);
@@ -129,7 +139,8 @@ export async function boardPage(main, viewer) {
     }
     const { doorAccessHealth: report } = await gql(`query($id: ID!) { doorAccessHealth(integrationId: $id) {
       grantsByState { state count } dueNow oldestDueSeconds failedByReason { reason count }
-      vendorLastHour { calls failed errorRate } } }`, { id: healthChoice.value });
+      vendorLastHour { calls failed errorRate } workers { alive lastRoundAt } } }`,
+    { id: healthChoice.value });
     const retry = h("button", { type: "button", onclick: async () => {
       const { retryFailedAccess: result } = await gql(`mutation($input: RetryFailedAccessInput!) {
         retryFailedAccess(input: $input) { requeued errors { message } } }`, { input: { integrationId: healthChoice.value } });
@@ -146,7 +157,8 @@ export async function boardPage(main, viewer) {
         h("dt", {}, t("Oldest due")), h("dd", {}, report.oldestDueSeconds === null ? "—"
           : t("{seconds} s", { seconds: report.oldestDueSeconds })),
         h("dt", {}, t("Lock vendor errors (last hour)")),
-        h("dd", {}, t("{failed} of {calls} call(s)", { failed: report.vendorLastHour.failed, calls: report.vendorLastHour.calls }))),
+        h("dd", {}, t("{failed} of {calls} call(s)", { failed: report.vendorLastHour.failed, calls: report.vendorLastHour.calls })),
+        h("dt", {}, t("Access workers")), workersLine(report.workers)),
       report.failedByReason.length
         ? [h("h3", {}, t("Failures by reason")), h("ul", {}, report.failedByReason.map((f) =>
           h("li", {}, `${f.reason || t("(no reason)")}: ${f.count}`))), retry]
