@@ -63,10 +63,17 @@ def _driver_says_unavailable(error: BaseException | None) -> bool:
 def cause_of(error: BaseException) -> str:
     """A short account of why: the driver's (or the network's) own error, first line — no SQL,
     no parameters."""
-    for _ in range(6):  # the innermost explicit cause: the driver's error under SQLAlchemy's wrappers
-        if error.__cause__ is None:
+    for _ in range(6):  # down the explicit chain to the database's error (past our coded ones)
+        if isinstance(error, (DatabaseUnreachable, DBAPIError)) or error.__cause__ is None:
             break
         error = error.__cause__
+    if isinstance(error, DatabaseUnreachable) and error.__cause__ is not None:
+        error = error.__cause__  # the network's own error (refused, no such host, timed out)
+    elif isinstance(error, DBAPIError) and error.orig is not None:
+        error = error.orig
+        # SQLAlchemy's adapter of an asyncio driver wraps the driver's exception: name that one.
+        if type(error).__module__.startswith("sqlalchemy") and error.__cause__ is not None:
+            error = error.__cause__
     lines = str(error).strip().splitlines()
     return f"{type(error).__name__}: {lines[0]}"[:300] if lines else type(error).__name__
 

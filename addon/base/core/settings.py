@@ -63,7 +63,7 @@ class Env:
 
 @dataclass(frozen=True)
 class Settings:
-    database_url: str
+    database_url: str = field(repr=False)  # may hold a password
     var_dir: Path
     host: str = "127.0.0.1"
     port: int = 8000

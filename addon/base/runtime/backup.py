@@ -57,6 +57,8 @@ def backup_sqlite(database_url: str, target: Path) -> Backup:
                 os.chmod(partial, 0o600)
                 # All pages in one step: one read snapshot (WAL: writers go on meanwhile).
                 source_connection.backup(copy, pages=-1)
+                # One self-contained file: no -wal beside it when it is opened or moved later.
+                copy.execute("PRAGMA journal_mode=DELETE")
                 verdict = copy.execute("PRAGMA quick_check").fetchone()[0]
                 pages = copy.execute("PRAGMA page_count").fetchone()[0]
             finally:
