@@ -18,8 +18,8 @@ except ImportError:  # pragma: no cover - older strawberry
 from ..core.db import DEFERRED, SQLITE_BEGIN, is_lock_timeout
 from ..core.errors import DatabaseBusy, DatabaseUnavailable
 from ..core.host import Host
-from ..core.outage import is_database_unavailable
 from ..core.i18n import language_from_header, set_request_language
+from ..core.outage import is_database_unavailable
 from ..identity.audit import set_actor
 from ..identity.auth import RequestRefused, actor_of, authenticate_request
 from .context import Context

@@ -77,7 +77,10 @@ class RequestLog:
 
     def _finish(self, scope, facts: dict[str, Any], status: int | None, seconds: float) -> None:
         path = scope.get("path", "")
-        outcome = DATABASE_UNAVAILABLE if facts.get("database_unavailable") else facts.get("outcome") or _outcome(status)
+        if facts.get("database_unavailable"):
+            outcome = DATABASE_UNAVAILABLE
+        else:
+            outcome = facts.get("outcome") or _outcome(status)
         operation = facts.get("metric_operation") or _route_label(path)
         REQUEST_DURATION.labels(operation=operation, outcome=outcome).observe(seconds)
         if path in QUIET_PATHS and outcome == "ok":

@@ -14,9 +14,9 @@ from graphql import GraphQLError, GraphQLSyntaxError
 
 from ..core.db import is_lock_timeout
 from ..core.errors import DatabaseBusy, DatabaseUnavailable
-from ..core.outage import is_database_unavailable
 from ..core.host import Host
 from ..core.i18n import N_, Message
+from ..core.outage import is_database_unavailable
 from ..kit.extend import extensions_of
 from ..kit.preload import declared_loads
 from .document_cache import ParseOnce, ValidDocuments
@@ -208,8 +208,9 @@ def _report_outage(execution_context, error: BaseException) -> None:
     context = getattr(execution_context, "context", None)
     host = getattr(context, "host", None)
     if host is not None:
-        host.database.outage.failed(error.__cause__ or error if isinstance(error, DatabaseUnavailable) else error,
-                                    during="request")
+        # Our coded error says "try again"; what it was raised from says why.
+        cause = (error.__cause__ or error) if isinstance(error, DatabaseUnavailable) else error
+        host.database.outage.failed(cause, during="request")
     request = getattr(context, "request", None)
     note_database_unavailable(getattr(request, "scope", None))
 
