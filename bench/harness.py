@@ -428,29 +428,27 @@ def peak_rss_mb() -> float | None:
 
 
 class AttemptCounter:
-    """Reconcile attempts per grant, counted where the engine counts them: each
-    ``start_attempt`` that lets a reconcile act (whatever vendor calls follow)."""
+    """Reconcile attempts per grant: each time a reconcile gets to act towards the vendor (whether
+    its lease was taken while reading or renewed after waiting for a slot)."""
 
     def __init__(self) -> None:
         from addon.door_access import reconcile
 
         self._module = reconcile
-        self._original = reconcile.start_attempt
+        self._original = reconcile._act
         self.per_grant: Counter = Counter()
 
-        async def counted(host, grant_id, *args, **kwargs):
-            started = await self._original(host, grant_id, *args, **kwargs)
-            if started:
-                self.per_grant[grant_id] += 1
-            return started
+        async def counted(host, snapshot, *args, **kwargs):
+            self.per_grant[snapshot.grant.id] += 1
+            return await self._original(host, snapshot, *args, **kwargs)
 
-        reconcile.start_attempt = counted
+        reconcile._act = counted
 
     def per_booking(self, grant_rows) -> dict[int, int]:
         return {g.booking_id: self.per_grant.get(g.id, 0) for g in grant_rows}
 
     def close(self) -> None:
-        self._module.start_attempt = self._original
+        self._module._act = self._original
 
 
 def cpu_seconds() -> float:

@@ -36,6 +36,7 @@ from .core.logs import (
     quiet_libraries,
 )
 from .core.migrate import pending_model_changes, upgrade
+from .core.outage import is_database_unavailable
 from .core.principal import Principal, Role
 from .core.resources import data_path
 from .core.settings import REPO_ROOT, Env, SettingsError
@@ -96,10 +97,10 @@ from .kit.preload import (
 )
 
 # -- the process: web app, server, CLI helpers, health
-from .runtime.cli import DEMO_FILE, check_ready_to_run, seed
-from .runtime.health import health_routes
+from .runtime.commands import DEMO_FILE, check_ready_to_run, seed
+from .runtime.health import Degraded, health_routes
 from .runtime.secrets_cli import cli_actor
-from .runtime.serve import Server, server_config
+from .runtime.serve import Server, ServingAddress, server_config
 from .runtime.web import create_app
 
 # -- the GraphQL server: live updates, metrics
@@ -114,23 +115,26 @@ from .server.graphql_ws import (
 )
 from .server.metrics import metrics_route, watch_pool
 from .server.pubsub import broker
+from .server.unavailable import DatabaseOutageAnswers
 
 __all__ = [
     "AFTER_COMMIT_KEY", "BAD_CREDENTIALS", "COOKIE_FROM_OTHER_SITE", "CREDENTIALS_ENDED", "DEMO_FILE", "LANGUAGE_COOKIE",
     "LOGIN_PATH",
     "N_", "NO_PONG", "PLACEHOLDER", "REPO_ROOT", "ROLE_CHANGED", "SESSION_COOKIE", "STAFF_ONLY", "UNSET",
-    "ApiToken", "AuditEvent", "Changes", "Clock", "CodedError", "Database", "Env", "GraphQLPart", "Host", "IsAdmin",
+    "ApiToken", "AuditEvent", "Changes", "Clock", "CodedError", "Database", "DatabaseOutageAnswers", "Degraded",
+    "Env", "GraphQLPart", "Host", "IsAdmin",
     "IsFrontend", "IsStaff", "JsonFormatter", "LanguageChoice", "Message", "Node", "NodeLoader", "OrderDirection",
-    "Ordering", "Principal", "Problem", "Role", "SecretBox", "SecretKeyMismatch", "Server", "SettingsError",
+    "Ordering", "Principal", "Problem", "Role", "SecretBox", "SecretKeyMismatch", "Server", "ServingAddress",
+    "SettingsError",
     "StaffOnlyField", "TextFormatter", "UTCDateTime", "User", "UserError", "ValidationFailed",
     "acting_as", "after_commit", "allow_line_breaks", "at_path", "audit", "available_languages", "authenticate_request", "bind_fields",
     "broker", "check_ready_to_run", "choose_language", "clean_text", "cli_actor", "commit", "connection_type",
     "control_character_problem",
     "create_app", "create_token", "create_user", "data_path", "empty_page", "event_reads", "extend_type",
-    "field_of", "forget_signin_attempts", "get_row", "global_id", "health_routes", "id_argument", "instant_key", "int_key", "is_language_code",
-    "is_staff", "keyset_page", "known_or_load", "language_from_header", "listening", "load_host", "loaded_by",
-    "log_fields", "match_language", "metrics_route", "page_request", "payload", "pending_model_changes", "plural_forms",
-    "preload",
+    "field_of", "forget_signin_attempts", "get_row", "global_id", "health_routes", "id_argument", "instant_key",
+    "int_key", "is_database_unavailable", "is_language_code", "is_staff", "keyset_page", "known_or_load",
+    "language_from_header", "listening", "load_host", "loaded_by", "log_fields", "match_language", "metrics_route",
+    "page_request", "payload", "pending_model_changes", "plural_forms", "preload",
     "preload_selection", "preloads", "prime", "quiet_libraries", "release", "request_language", "rollback",
     "rows_loader", "run_in_transaction", "scrub_audit_trail", "scrub_rows", "secret_box", "seed", "server_config",
     "split_global_id", "text_key", "translate", "translate_plural", "upgrade", "utcnow", "watch_pool",

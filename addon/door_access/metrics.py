@@ -1,5 +1,6 @@
 """Door-access metrics: lock-vendor calls and sweep findings as they happen (in each process),
-grants by state and the due backlog read from the database when /metrics is scraped."""
+grants by state, the due backlog and the workers' heartbeat read from the database when /metrics
+is scraped."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from sqlalchemy import func, select
 
 from addon.base.public import Host
 
+from .heartbeat import read_rounds
 from .journal import Change
 from .models import UNRESOLVED, AccessGrant, AccessSetRecord, Resolution
 
@@ -53,6 +55,7 @@ async def collect_access_metrics(host: Host) -> list:
             .where(AccessGrant.next_attempt_at.is_not(None), AccessGrant.next_attempt_at <= now))).one()
         unresolved = (await session.execute(
             select(func.count()).where(AccessSetRecord.status.in_(UNRESOLVED)))).scalar_one()
+        rounds = await read_rounds(host, session)
         await session.rollback()
     grants = GaugeMetricFamily("ireserve_access_grants", "Access grants by state", labels=["state"])
     for state, count in sorted(by_state):
@@ -66,7 +69,15 @@ async def collect_access_metrics(host: Host) -> list:
                                   "Access sets the journal names that are not settled yet (a create whose answer "
                                   "is unknown, or a set still to revoke)")
     open_sets.add_metric([], unresolved)
-    return [grants, backlog, age, open_sets]
+    alive = GaugeMetricFamily("ireserve_workers_alive",
+                              "Access workers whose last round is at most IRESERVE_WORKER_MISSING_AFTER old")
+    alive.add_metric([], rounds.alive)
+    last_round = GaugeMetricFamily("ireserve_worker_last_round_seconds",
+                                   "Seconds since each access worker's last round (workers heard of within the hour)",
+                                   labels=["worker"])
+    for worker in sorted(rounds.last_rounds):
+        last_round.add_metric([worker], rounds.seconds_since(worker))
+    return [grants, backlog, age, open_sets, alive, last_round]
 
 
 def _aware(moment: datetime) -> datetime:

@@ -242,3 +242,15 @@ class SweepRun(SQLModel, table=True):
     errors: int = Field(default=0, sa_column=Column(Integer, nullable=False, default=0))  # could not be checked
     # Grants found at rest with an unresolved journal record, queued so the reconcile resolves it.
     unresolved: int = Field(default=0, sa_column=Column(Integer, nullable=False, default=0))
+
+
+class WorkerHeartbeat(SQLModel, table=True):
+    """One access worker (an ``ireserve worker`` process, or a ``serve`` process running the worker
+    inside) and when it last went round: what says, across processes and machines, whether any
+    worker is at work. A worker that stops removes its row; one that died leaves it behind."""
+
+    __tablename__ = "door_worker"
+
+    worker_id: str = Field(sa_column=Column(String(64), primary_key=True))
+    started_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+    last_round_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False, index=True))

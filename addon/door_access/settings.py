@@ -29,6 +29,9 @@ class DoorAccessSettings:
     # Reconciles share each integration's door list for this long (directory.py); 0: every
     # reconcile asks the vendor.
     door_directory_ttl_seconds: float = 30.0
+    # No access worker has gone round for this long (its heartbeat, heartbeat.py): /readyz of a web
+    # process without a worker of its own says degraded, and ireserve_workers_alive drops to 0.
+    worker_missing_after_seconds: float = 120.0
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> "DoorAccessSettings":
@@ -46,6 +49,8 @@ class DoorAccessSettings:
             lease_seconds=env.float("IRESERVE_LEASE_SECONDS", cls.lease_seconds, minimum=1.0),
             call_log_retention_days=env.float("IRESERVE_CALL_LOG_RETENTION_DAYS", cls.call_log_retention_days, minimum=0.0),
             door_directory_ttl_seconds=env.float("IRESERVE_DOOR_DIRECTORY_TTL", cls.door_directory_ttl_seconds, minimum=0.0),
+            worker_missing_after_seconds=env.float("IRESERVE_WORKER_MISSING_AFTER", cls.worker_missing_after_seconds,
+                                                   minimum=1.0),
         )
 
 

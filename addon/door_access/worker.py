@@ -1,5 +1,6 @@
 """The access worker: finishes due grants (retries, repairs) in batches, in-process with the
-server or as separate ``ireserve worker`` processes side by side."""
+server or as separate ``ireserve worker`` processes side by side. Each records its rounds in the
+heartbeat (heartbeat.py), so that every process can tell whether any worker is at work."""
 
 from __future__ import annotations
 
@@ -11,10 +12,11 @@ import uuid
 from contextlib import asynccontextmanager
 from datetime import timedelta
 
-from addon.base.public import Host, bind_fields
+from addon.base.public import Host, bind_fields, is_database_unavailable
 
 from .backend import backends
 from .call_log import prune_call_log
+from .heartbeat import Heartbeat, ServingSince, forget_gone_workers, workers_readiness
 from .leases import claim_due, lease_seconds
 from .on_request.opening import confirm_openings
 from .reconcile import drain_background, reconcile_grant
@@ -32,6 +34,7 @@ class Worker:
         self._wake = asyncio.Event()
         self._next_prune = None  # when the call log is pruned next (the host's clock)
         self.last_round_at: float | None = None  # loop.time() of the last round (readiness)
+        self.heartbeat = Heartbeat(host, self.worker_id)
 
     def wake(self) -> None:
         self._wake.set()
@@ -58,6 +61,9 @@ class Worker:
         removed = await prune_call_log(self.host)
         if removed:
             log.info("call log: %d entries older than the retention removed", removed)
+        gone = await forget_gone_workers(self.host)
+        if gone:
+            log.info("heartbeat: %d worker(s) not heard of for an hour forgotten", gone)
         return removed
 
     async def run_until_idle(self, max_rounds: int = 1000) -> int:
@@ -82,11 +88,15 @@ class Worker:
                 self._wake.clear()  # before the round: a wake while it runs is not lost
                 self.last_round_at = asyncio.get_running_loop().time()
                 try:
+                    await self.heartbeat.beat()
                     await self.prune_if_due()
                     claimed = await self.run_once()
                     await confirm_openings(self.host)  # openings whose answer was lost or not confirmed yet
-                except Exception:  # the database may be briefly away; keep the loop alive
-                    log.exception("access worker round failed")
+                except Exception as exc:  # the database may be briefly away; keep the loop alive
+                    if is_database_unavailable(exc):
+                        self.host.database.outage.failed(exc, during="access worker")  # told once per outage
+                    else:
+                        log.exception("access worker round failed")
                     claimed = 0
                 if claimed:
                     continue
@@ -98,6 +108,11 @@ class Worker:
             if not stop.is_set():  # the loop itself failed: the sweep goes with it
                 sweeper.cancel()
             await asyncio.gather(sweeper, return_exceptions=True)
+            try:
+                await self.heartbeat.stop()
+            except Exception as exc:  # its row stays and ages out: the worker counts as missing
+                log.warning("access worker %s: could not remove its heartbeat (%s)", self.worker_id,
+                            type(exc).__name__)
         log.info("access worker %s stopped", self.worker_id)
 
 
@@ -114,6 +129,7 @@ async def engine_lifespan(host: Host):
 
     stop = asyncio.Event()
     task = None
+    host.provide(ServingSince(host.clock.now()))  # the workers' grace before /readyz calls them missing
     if door_settings(host).worker_enabled:
         worker = host.provide(Worker(host))
         task = asyncio.get_running_loop().create_task(worker.run_forever(stop))
@@ -131,10 +147,11 @@ async def engine_lifespan(host: Host):
 
 
 async def worker_readiness(host: Host) -> tuple[str, str | None] | None:
-    """When this process runs the access worker: did its loop go round recently?"""
+    """When this process runs the access worker: did its loop go round recently? When it leaves
+    that to other processes (IRESERVE_WORKER=false): has any worker gone round lately?"""
     worker = running_worker(host)
     if worker is None:
-        return None
+        return await workers_readiness(host) if not door_settings(host).worker_enabled else None
     if worker.last_round_at is None:
         return "access_worker", "not started yet"
     interval = door_settings(host).worker_interval_seconds
@@ -169,8 +186,10 @@ async def run_worker_process(host: Host, health: tuple[str, int] | None = None) 
 
 def _health_server(host: Host, interface: str, port: int):
     from starlette.applications import Starlette
+    from starlette.middleware import Middleware
 
     from addon.base.public import (
+        DatabaseOutageAnswers,
         Server,
         health_routes,
         metrics_route,
@@ -179,6 +198,7 @@ def _health_server(host: Host, interface: str, port: int):
     )
 
     watch_pool(host)
-    app = Starlette(routes=[*health_routes(host), metrics_route(host)])
+    app = Starlette(routes=[*health_routes(host), metrics_route(host)],
+                    middleware=[Middleware(DatabaseOutageAnswers, host=host)])  # 503 while the database is away
     return Server(server_config(app, host=interface, port=port, lifespan="off", log_level="warning"),
                   handle_signals=False)  # the worker's own handlers stop it

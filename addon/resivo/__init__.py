@@ -16,7 +16,7 @@ def register(host) -> None:
     from .api.types import CONSOLE_FIELDS, DoorIntegrationResivoFields
     from .backend import ResivoBackend
     from .cli import add_commands
-    from .demo import check_secrets, seed_resivo
+    from .demo import check_secrets, follow_the_served_address, sandbox_needs_one_process, seed_resivo
     from .loaders import LOADERS
     from .sandbox_route import sandbox_route
     from .settings import ResivoSettings
@@ -39,4 +39,6 @@ def register(host) -> None:
     host.registry.routes.append(sandbox_route)
     host.registry.seeders.append(seed_resivo)
     host.registry.preflight_checks.append(check_secrets)
+    host.registry.lifespans.append(follow_the_served_address)  # the demo reaches the sandbox where it is served
+    host.registry.serve_checks.append(sandbox_needs_one_process)
     host.registry.secret_columns.append((models.ResivoCredentials, "client_secret_encrypted"))

@@ -1,17 +1,60 @@
 """Demo credentials for ``make run``: the demo integration points at the sandbox mounted in the app
-itself; and the start-up check that stored secrets decrypt."""
+itself — at the address the app is served on, whichever port the seed ran with; and the start-up
+check that stored secrets decrypt."""
 
 from __future__ import annotations
 
-from sqlalchemy import select
+import logging
+from contextlib import asynccontextmanager
+
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from addon.base.public import Host, SecretKeyMismatch, secret_box
+from addon.base.public import Host, SecretKeyMismatch, ServingAddress, secret_box
 from addon.door_access.public import DoorIntegration
 
 from .credentials import BACKEND_NAME
 from .models import ResivoCredentials
 from .sandbox_route import SANDBOX_PATH
+from .settings import resivo_settings
+
+log = logging.getLogger(__name__)
+
+
+def sandbox_url(listening: str, port: int) -> str:
+    return f"http://{_reachable(listening)}:{port}{SANDBOX_PATH}"
+
+
+async def point_demo_at(session: AsyncSession, url: str) -> int:
+    """Integrations whose base URL is a sandbox's now point at ``url``; a base URL someone pointed
+    elsewhere is theirs and stays. How many changed."""
+    changed = await session.execute(update(ResivoCredentials).where(
+        ResivoCredentials.base_url.endswith(SANDBOX_PATH), ResivoCredentials.base_url != url).values(base_url=url))
+    return changed.rowcount or 0
+
+
+@asynccontextmanager
+async def follow_the_served_address(host: Host):
+    """`ireserve serve` with the sandbox mounted: the demo integration points at the address served
+    now (``--port``, IRESERVE_PORT), whatever address was in force when the demo was seeded."""
+    address = host.service(ServingAddress)
+    if address is not None and resivo_settings(host).sandbox:
+        url = sandbox_url(address.host, address.port)
+        async with host.database.session() as session:
+            moved = await point_demo_at(session, url)
+            await session.commit()
+        if moved:
+            log.info("demo: %d integration(s) now reach the sandbox at %s", moved, url)
+    yield
+
+
+def sandbox_needs_one_process(host: Host, processes: int) -> str | None:
+    """`serve --workers N`: the sandbox lives in one process's memory, so N processes would each
+    have their own, and a grant made through one would be unknown to the next."""
+    if processes > 1 and resivo_settings(host).sandbox:
+        return ("the Resivo sandbox (IRESERVE_SANDBOX=true) lives in the memory of one process: serve the demo "
+                "without --workers, or set IRESERVE_SANDBOX=false")
+    return None
 
 
 async def seed_resivo(host: Host, session: AsyncSession, data: dict) -> None:
@@ -21,13 +64,12 @@ async def seed_resivo(host: Host, session: AsyncSession, data: dict) -> None:
         integration_id = (await session.execute(
             select(DoorIntegration.id).where(DoorIntegration.name == demo["name"])
         )).scalar_one()
-        sandbox_url = f"http://{_reachable(host.settings.host)}:{host.settings.port}{SANDBOX_PATH}"
+        url = sandbox_url(host.settings.host, host.settings.port)
         existing = await session.get(ResivoCredentials, integration_id)
         if existing is not None:
-            # The demo follows the address `make run` serves on now (IRESERVE_HOST/IRESERVE_PORT);
-            # a base URL someone pointed elsewhere is theirs and stays.
-            if existing.base_url.endswith(SANDBOX_PATH) and existing.base_url != sandbox_url:
-                existing.base_url = sandbox_url
+            # The address in force now (IRESERVE_HOST/IRESERVE_PORT); `serve` moves it again to
+            # the address it listens on.
+            await point_demo_at(session, url)
             continue
         settings = demo[BACKEND_NAME]
         session.add(ResivoCredentials(
@@ -36,7 +78,7 @@ async def seed_resivo(host: Host, session: AsyncSession, data: dict) -> None:
             client_id=settings["clientId"],
             client_secret_encrypted=secret_box(host).encrypt(settings["clientSecret"]),
             site_id=settings.get("siteId"),
-            base_url=sandbox_url,
+            base_url=url,
         ))
     await session.flush()
 

@@ -9,6 +9,7 @@ import re
 import httpx
 from playwright.sync_api import expect
 
+from addon.door_access.heartbeat import Heartbeat
 from tests.admin_console.conftest import (
     ADMIN,
     assert_every_control_labelled,
@@ -122,10 +123,14 @@ def test_the_whole_set_up_guide(console, open_context):
     # The board: DEMO-1001 (Studio 1: its parent's doors) moves to a trigger status → ACTIVE.
     page.get_by_role("link", name="Door access").click()
     expect(page.get_by_role("heading", name="Health")).to_be_visible()
+    # No access worker has gone round (this server runs none): the health panel says so.
+    expect(page.locator(".health dd.workers")).to_contain_text("None at work")
+    console.run(Heartbeat(console.server.app.state.host, "console-test-worker").beat())  # one goes round
     assert set_status_through_the_api(page, "DEMO-1001", "confirmed")["errors"] == []
     row = board_row(page, "DEMO-1001")
     expect(row.locator("[data-state]")).to_have_attribute("data-state", "ACTIVE")
     expect(row).to_contain_text(STUDIO_MAIN)
+    expect(page.locator(".health dd.workers")).to_contain_text("1 alive, last round")
     sets = httpx.get(f"{console.sandbox_url}/_sandbox/authorizations").json()
     [granted] = [s for s in sets if s["status"] == "active" and s["locale"] == "de"]
     assert granted["link"].startswith("http") and set(granted["componentIds"]) == {"duinpark-studio-main", "duinpark-studio-side"}

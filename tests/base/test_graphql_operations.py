@@ -40,7 +40,7 @@ from addon.base.core.host import load_host
 from addon.base.core.settings import REPO_ROOT
 from addon.base.kit.basics import global_id
 from addon.base.kit.nodes import node_type_of_table
-from addon.base.runtime.cli import DEMO_FILE, seed
+from addon.base.runtime.commands import DEMO_FILE, seed
 from addon.base.runtime.web import create_app
 from graphql import OperationDefinitionNode, parse
 from tests.conftest import base_environ

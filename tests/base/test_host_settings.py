@@ -2,9 +2,12 @@
 
 import dataclasses
 import os
+import re
 from pathlib import Path
 
 import pytest
+
+from sqlalchemy.engine import make_url
 
 from addon.base.core.settings import (
     REPO_ROOT,
@@ -24,7 +27,7 @@ from addon.resivo.settings import ResivoSettings
 def env(monkeypatch):
     """A clean environment as far as our settings go; ``env(NAME=value)`` sets variables."""
     for name in list(os.environ):
-        if name.startswith(("IRESERVE_", "RESIVO_")) or name == "DATABASE_URL":
+        if name.startswith(("IRESERVE_", "RESIVO_", "DATABASE_")):
             monkeypatch.delenv(name)
 
     def set_env(**values):
@@ -161,3 +164,67 @@ def test_the_host_settings_default_to_the_class_defaults(tmp_path):
     for field in dataclasses.fields(Settings):
         if field.default is not dataclasses.MISSING and field.name not in ("secret_key_file", "log_format"):
             assert getattr(read, field.name) == field.default, field.name
+
+
+# -- PostgreSQL in parts, the metrics token
+
+AWKWARD_PASSWORD = "p@ss/w#rd %41:?&= +ü "
+
+
+def test_postgresql_in_parts_builds_the_url_and_quotes_every_part(env):
+    url = make_url(env(DATABASE_HOST="db.internal", DATABASE_PASSWORD=AWKWARD_PASSWORD).database_url)
+    assert url.drivername == "postgresql+asyncpg"
+    assert (url.host, url.port, url.database, url.username) == ("db.internal", 5432, "ireserve", "ireserve")
+    assert url.password == AWKWARD_PASSWORD, "taken as it is: no stripping, no decoding"
+
+    url = make_url(env(DATABASE_HOST="10.0.0.7", DATABASE_PORT="6432", DATABASE_NAME="park/db",
+                       DATABASE_USER="app@park", DATABASE_PASSWORD="").database_url)
+    assert (url.host, url.port, url.database, url.username, url.password) == \
+        ("10.0.0.7", 6432, "park/db", "app@park", None)
+
+
+def test_the_password_file_is_read_without_its_trailing_newline(env, tmp_path):
+    secret = tmp_path / "postgres_password"
+    secret.write_text(AWKWARD_PASSWORD + "\n", encoding="utf-8")
+    settings = env(DATABASE_HOST="postgres", DATABASE_PASSWORD_FILE=str(secret))
+    assert make_url(settings.database_url).password == AWKWARD_PASSWORD
+    assert "w#rd" not in repr(settings) and "w%23rd" not in repr(settings), "no password in the settings' repr"
+
+
+@pytest.mark.parametrize("values, message", [
+    ({"DATABASE_URL": "postgresql://u@h/d", "DATABASE_HOST": "h"}, "DATABASE_URL and DATABASE_HOST are both set"),
+    ({"DATABASE_NAME": "ireserve"}, "DATABASE_NAME set without DATABASE_HOST"),
+    ({"DATABASE_PASSWORD": "x", "DATABASE_PORT": "5433"}, "DATABASE_PORT, DATABASE_PASSWORD set without DATABASE_HOST"),
+    ({"DATABASE_HOST": "h", "DATABASE_PASSWORD": "x", "DATABASE_PASSWORD_FILE": "/run/secrets/p"},
+     "DATABASE_PASSWORD and DATABASE_PASSWORD_FILE are both set"),
+    ({"DATABASE_HOST": "h", "DATABASE_PASSWORD_FILE": "/nonexistent/postgres_password"},
+     "DATABASE_PASSWORD_FILE: cannot read /nonexistent/postgres_password"),
+    ({"DATABASE_HOST": "h", "DATABASE_PORT": "five"}, "DATABASE_PORT must be a whole number"),
+    ({"DATABASE_HOST": "h", "DATABASE_PORT": "70000"}, "DATABASE_PORT must be at most 65535"),
+    ({"IRESERVE_METRICS_TOKEN": "x" * 20, "IRESERVE_METRICS_TOKEN_FILE": "/run/secrets/t"},
+     "IRESERVE_METRICS_TOKEN and IRESERVE_METRICS_TOKEN_FILE are both set"),
+    ({"IRESERVE_METRICS_TOKEN": "short"}, "the metrics token must be at least 16 characters"),
+    ({"IRESERVE_DB_STARTUP_WAIT": "-1"}, "IRESERVE_DB_STARTUP_WAIT must be at least 0"),
+])
+def test_contradicting_database_and_token_settings_are_refused(env, values, message):
+    with pytest.raises(SettingsError, match=re.escape(message)):
+        env(**values)
+
+
+def test_an_empty_password_file_is_refused(env, tmp_path):
+    empty = tmp_path / "empty"
+    empty.write_text("\n", encoding="utf-8")
+    with pytest.raises(SettingsError, match="is empty"):
+        env(DATABASE_HOST="h", DATABASE_PASSWORD_FILE=str(empty))
+
+
+def test_the_metrics_token_from_its_file(env, tmp_path):
+    token = tmp_path / "ireserve_metrics_token"
+    token.write_text("0123456789abcdefXYZ\n", encoding="utf-8")
+    settings = env(IRESERVE_METRICS_TOKEN_FILE=str(token))
+    assert settings.metrics_token == "0123456789abcdefXYZ"
+    assert "0123456789abcdefXYZ" not in repr(settings)
+
+
+def test_without_a_metrics_token_only_admin_tokens_read_metrics(env):
+    assert env().metrics_token is None

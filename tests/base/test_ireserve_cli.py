@@ -16,7 +16,8 @@ import pytest
 
 from addon.base.core.host import load_host
 from addon.base.core.settings import REPO_ROOT
-from addon.base.runtime.cli import DEMO_FILE, build_parser, main
+from addon.base.runtime.cli import main
+from addon.base.runtime.commands import DEMO_FILE, build_parser
 from addon.base.runtime.web import create_app
 from tests.conftest import base_environ
 

@@ -109,7 +109,7 @@ def test_at_debug_protocol_chatter_and_statement_parameters_stay_out(configured)
     assert messages == ["Application startup complete.", "our own detail"]
     # serve --workers gives each process the same rules
     config = log_config("DEBUG", "json")
-    assert config["handlers"]["stderr"]["filters"] == ["protocol_chatter"]
+    assert config["handlers"]["stderr"]["filters"] == ["protocol_chatter", "outage"]
     assert all(config["loggers"][name] == {"level": "WARNING"} for name in QUIET_LIBRARIES)
     assert {"aiosqlite", "asyncpg", "sqlalchemy", "websockets", "httpx", "httpcore"} <= set(QUIET_LIBRARIES)
 

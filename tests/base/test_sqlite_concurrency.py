@@ -227,7 +227,7 @@ async def test_a_lock_timeout_is_a_coded_retryable_error(host, client):
         change = await post(client, SET_STATUS, set_status(booking_id))
         assert change.status_code == 200
         (error,) = change.json()["errors"]
-        assert error["extensions"] == {"code": BUSY}
+        assert error["extensions"] == {"code": BUSY, "retryable": True}
         assert "nothing was changed" in error["message"] and "try again" in error["message"].lower()
         assert change.headers["retry-after"] == "1"
 
@@ -257,7 +257,7 @@ async def test_a_busy_database_during_the_token_check_is_a_503_to_retry(host, cl
     assert response.headers["retry-after"] == "1"
     body = response.json()
     assert body["data"] is None
-    assert body["errors"][0]["extensions"] == {"code": BUSY}
+    assert body["errors"][0]["extensions"] == {"code": BUSY, "retryable": True}
     assert "try again" in body["errors"][0]["message"].lower()
     assert "sqlite" not in response.text.lower() and "select" not in response.text.lower()
 

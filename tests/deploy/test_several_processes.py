@@ -46,6 +46,8 @@ from tests.support.processes import (
 
 pytestmark = [pytest.mark.anyio, pytest.mark.heavy]
 
+SCRAPE_TOKEN = "several-processes-scrape-token"
+MISSING_AFTER = 5.0
 BOOKINGS = 300
 CANCELLED_EVERY = 10  # every tenth confirmed booking is cancelled afterwards
 IN_FLIGHT = 12
@@ -118,7 +120,8 @@ async def test_several_web_and_worker_processes_agree_on_every_booking(postgres_
         tmp_path, postgres_url, IRESERVE_PORT=str(web_port), IRESERVE_WORKER="false", IRESERVE_LOG_FORMAT="json",
         IRESERVE_LEASE_SECONDS="2", IRESERVE_RETRY_BASE="0.05", IRESERVE_RETRY_MAX="0.5",
         IRESERVE_WORKER_INTERVAL="0.2", IRESERVE_RECONCILE_WAIT="0.2", IRESERVE_SWEEP_INTERVAL="0",
-        RESIVO_READ_TIMEOUT="2", RESIVO_CONNECT_TIMEOUT="1", IRESERVE_DB_POOL_SIZE="10")
+        RESIVO_READ_TIMEOUT="2", RESIVO_CONNECT_TIMEOUT="1", IRESERVE_DB_POOL_SIZE="10",
+        IRESERVE_METRICS_TOKEN=SCRAPE_TOKEN, IRESERVE_WORKER_MISSING_AFTER=str(MISSING_AFTER))
     logs = {name: tmp_path / f"{name}.log" for name in ("sandbox", "web", "worker-1", "worker-2", "worker-1b")}
     health_ports = {name: free_port() for name in ("worker-1", "worker-2", "worker-1b")}
 
@@ -175,6 +178,7 @@ async def test_several_web_and_worker_processes_agree_on_every_booking(postgres_
             os.kill(web_children[0], signal.SIGKILL)
             workers["worker-1"].kill()
             workers["worker-1"].wait()
+            killed_at = time.monotonic()
             workers["worker-1b"] = worker("worker-1b")
             processes.append(workers["worker-1b"])
             await asyncio.gather(*(confirm(n, b) for n, b in enumerate(booking_ids[BOOKINGS // 2:], BOOKINGS // 2)))
@@ -198,6 +202,11 @@ async def test_several_web_and_worker_processes_agree_on_every_booking(postgres_
             fields = await field_values(here)
             replaced = [pid for pid in web_processes_of(web.pid) if pid not in web_children]
             scraped = await client.get("/metrics", headers={"Authorization": f"Bearer {token}"})
+            # The heartbeat: the killed worker is missing once its last round is older than the limit.
+            await asyncio.sleep(max(0.0, killed_at + MISSING_AFTER + 0.5 - time.monotonic()))
+            async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{health_ports['worker-2']}") as health:
+                worker_scrape = await health.get("/metrics", headers={"Authorization": f"Bearer {SCRAPE_TOKEN}"})
+            web_ready = (await client.get("/readyz")).json()
     finally:
         statuses = {process.pid: stop(process) for process in reversed(processes)}
         await here.database.dispose()
@@ -241,3 +250,12 @@ async def test_several_web_and_worker_processes_agree_on_every_booking(postgres_
                     if c.get("logger") == "addon.door_access.vendor"]
     assert worker_calls and all("request_id" not in c and c.get("grant_id") and c.get("worker_id")
                                 for c in worker_calls), "workers' calls name their grant and worker, no request"
+
+    # A worker's own port answers the scrape token, with the heartbeat of every worker: two alive,
+    # the killed one past the limit; the web processes (no worker of their own) are ready.
+    assert worker_scrape.status_code == 200, worker_scrape.text
+    heartbeat = {s.labels.get("worker"): s.value for f in text_string_to_metric_families(worker_scrape.text)
+                 for s in f.samples if s.name in ("ireserve_workers_alive", "ireserve_worker_last_round_seconds")}
+    assert heartbeat.pop(None) == 2, heartbeat
+    assert len(heartbeat) == 3 and sorted(v > MISSING_AFTER for v in heartbeat.values()) == [False, False, True]
+    assert web_ready["status"] == "ready" and web_ready["checks"]["access_workers"] == "ok", web_ready

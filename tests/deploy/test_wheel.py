@@ -1,13 +1,16 @@
 """The heavy one: the wheel, built from the files the Dockerfile copies, installed into a fresh
 virtual environment outside the checkout with its dependencies from the runtime lock, runs `db
 upgrade`, `seed` and `serve` (with the sandbox mounted, which reads its data from the wheel) and
-answers a request in Dutch (compiled catalogs)."""
+answers a request in Dutch (compiled catalogs). It serves on another port than the one in force
+when the demo was seeded: the demo integration follows the served port, and the demo bookings
+already confirmed get their door links from the sandbox there."""
 
 from __future__ import annotations
 
 import os
 import re
 import shutil
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -71,9 +74,9 @@ def test_the_wheel_runs_outside_the_checkout():
 
         environ = {k: v for k, v in os.environ.items()
                    if not k.startswith(("IRESERVE_", "RESIVO_", "PYTHON")) and k != "DATABASE_URL"}
-        port = free_port()
-        environ.update(IRESERVE_VAR_DIR=str(home / "var"), IRESERVE_PORT=str(port), IRESERVE_SANDBOX="true",
-                       RESIVO_ALLOW_PRIVATE_BASE_URL="true", IRESERVE_LOG_FORMAT="json")
+        port, seeded_port = free_port(), free_port()
+        environ.update(IRESERVE_VAR_DIR=str(home / "var"), IRESERVE_PORT=str(seeded_port), IRESERVE_SANDBOX="true",
+                       RESIVO_ALLOW_PRIVATE_BASE_URL="true", IRESERVE_LOG_FORMAT="json", IRESERVE_WORKER_INTERVAL="0.2")
         ireserve = str(venv / "bin" / "ireserve")
         where = checked([str(venv / "bin" / "python"), "-c", "import addon, sys; print(addon.__path__[0])"],
                         cwd=home, env=environ).stdout.strip()
@@ -81,7 +84,8 @@ def test_the_wheel_runs_outside_the_checkout():
         checked([ireserve, "db", "upgrade"], cwd=home, env=environ)
         assert "demo data loaded" in checked([ireserve, "seed"], cwd=home, env=environ).stdout
         log = (home / "serve.log").open("w")
-        server = subprocess.Popen([ireserve, "serve"], cwd=home, env=environ, stdout=log, stderr=subprocess.STDOUT)
+        server = subprocess.Popen([ireserve, "serve", "--port", str(port)], cwd=home, env=environ, stdout=log,
+                                  stderr=subprocess.STDOUT)
         try:
             url = f"http://127.0.0.1:{port}"
             deadline = time.monotonic() + 60
@@ -97,6 +101,12 @@ def test_the_wheel_runs_outside_the_checkout():
                                             headers={"Accept-Language": language}).json()
                        for language in ("en", "nl")}
             sites = httpx.get(f"{url}/resivo-sandbox/_sandbox/sites")
+            # The demo's confirmed and paid bookings get their door links through the served port.
+            while not (granted := httpx.get(f"{url}/resivo-sandbox/_sandbox/authorizations").json()):
+                assert time.monotonic() < deadline + 60 and server.poll() is None, (home / "serve.log").read_text()
+                time.sleep(0.2)
+            with sqlite3.connect(home / "var" / "ireserve.sqlite3") as database:
+                base_urls = [row[0] for row in database.execute("SELECT base_url FROM resivo_credentials")]
         finally:
             server.terminate()
             assert server.wait(timeout=30) == 0
@@ -104,3 +114,5 @@ def test_the_wheel_runs_outside_the_checkout():
     english = answers["en"]["errors"][0]["message"]
     assert answers["nl"]["errors"][0]["message"] == dutch(english) != english
     assert sites.status_code == 200 and sites.json(), "the sandbox found its data in the wheel"
+    assert base_urls == [f"http://127.0.0.1:{port}/resivo-sandbox"], "seeded on another port: it follows the served one"
+    assert granted and all(grant["status"] == "active" for grant in granted)

@@ -11,7 +11,8 @@ from cryptography.fernet import Fernet
 from sqlalchemy import text
 
 from addon.base.public import SecretBox, SecretKeyMismatch, SettingsError, load_host, secret_box
-from addon.base.runtime.cli import build_parser, main
+from addon.base.runtime.cli import main
+from addon.base.runtime.commands import build_parser
 from addon.salto_ks.cli import read_password
 from addon.salto_ks.demo import check_secrets
 from addon.salto_ks.settings import SaltoKsSettings

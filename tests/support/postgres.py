@@ -32,6 +32,7 @@ import stat
 import subprocess
 import tempfile
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -217,6 +218,19 @@ class PostgresServer:
         """
         scheme = f"postgresql+{driver}" if driver else "postgresql"
         return f"{scheme}://{self.user}@{self.host}:{self.port}/{database or self.database}"
+
+    def restart(self, mode: str = "fast") -> float:
+        """Restart the server as an operator does (``pg_ctl restart``, as the postgres user when we
+        are root): every open connection is cut, and it listens again on the same port. Returns
+        the seconds the restart took."""
+        runner = _Runner(cwd=self.data_dir.parent)
+        log = self.data_dir.parent / "postgres.log"
+        started = time.monotonic()
+        proc = runner.run(self.bin_dir / "pg_ctl", "restart", "-D", self.data_dir, "-m", mode, "-w", "-t", "60",
+                          "-l", log, timeout=90)
+        if proc.returncode != 0:
+            raise _fail("restarting PostgreSQL (pg_ctl restart)", proc, log)
+        return time.monotonic() - started
 
     def create_database(self, name: str) -> None:
         """Create another (empty) database on this server."""

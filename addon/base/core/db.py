@@ -20,6 +20,8 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.orm import Session
 from sqlalchemy.types import DateTime, TypeDecorator
 
+from .outage import DatabaseUnreachable, OutageLog
+
 log = logging.getLogger(__name__)
 
 
@@ -77,6 +79,8 @@ IMMEDIATE = "IMMEDIATE"
 DEFERRED = "DEFERRED"
 # Seconds a SQLite connection waits for a lock before "database is locked".
 SQLITE_BUSY_TIMEOUT = 30.0
+# Seconds to open a connection to PostgreSQL before it counts as unreachable (asyncpg's default is 60).
+CONNECT_TIMEOUT = 10.0
 
 
 def create_engine(database_url: str, **kwargs) -> AsyncEngine:
@@ -86,12 +90,35 @@ def create_engine(database_url: str, **kwargs) -> AsyncEngine:
             Path(database).parent.mkdir(parents=True, exist_ok=True)
         # Waiting writers queue (busy timeout) instead of failing at once with "database is locked".
         kwargs["connect_args"] = {"timeout": SQLITE_BUSY_TIMEOUT, **kwargs.get("connect_args", {})}
+    else:
+        kwargs["connect_args"] = {"timeout": CONNECT_TIMEOUT, **kwargs.get("connect_args", {})}
+        # A pooled connection that died with a server restart is replaced before use, so the
+        # first request after an outage does not fail on it.
+        kwargs.setdefault("pool_pre_ping", True)
     engine = create_async_engine(database_url, **kwargs)
+    event.listen(engine.sync_engine, "do_connect", _connect_or_unreachable)
     if is_sqlite(database_url):
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         event.listen(engine.sync_engine, "begin", _sqlite_begin)
         event.listen(engine.sync_engine, "before_cursor_execute", _refuse_writes_in_deferred)
     return engine
+
+
+def _connect_or_unreachable(dialect, _record, cargs, cparams):
+    """Open the connection; a network failure (refused, no such host, timed out) becomes
+    :class:`DatabaseUnreachable`, so that it is told apart from any other OSError."""
+    try:
+        return dialect.connect(*cargs, **cparams)
+    except (OSError, TimeoutError) as exc:
+        raise DatabaseUnreachable(str(exc) or type(exc).__name__) from exc
+
+
+def database_address(url: str) -> str:
+    """Where the database is, for log lines: host, port and name, or the file — never a password."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        return parsed.database or ":memory:"
+    return f"{parsed.host or 'localhost'}:{parsed.port or 5432}/{parsed.database or ''}"
 
 
 def _sqlite_begin(connection) -> None:
@@ -177,6 +204,9 @@ class Database:
     def __init__(self, database_url: str, **engine_kwargs) -> None:
         self.url = database_url
         self.engine = create_engine(database_url, **engine_kwargs)
+        # Outages of this database, told once each (core/outage.py); a new connection ends one.
+        self.outage = OutageLog(database_address(database_url))
+        event.listen(self.engine.sync_engine, "connect", lambda *_: self.outage.answered())
         # A Session class of this database's own, so that what listens to its sessions' events
         # (the host's token cache) hears this database's sessions only, not the whole process's.
         self.session_class: type[Session] = type("DatabaseSession", (Session,), {})

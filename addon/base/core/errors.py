@@ -79,3 +79,19 @@ class DatabaseBusy(CodedError):
 
     def __init__(self, template: str = TRY_AGAIN) -> None:
         super().__init__(template, self.CODE)
+        self.extensions["retryable"] = True
+
+
+class DatabaseUnavailable(CodedError):
+    """The database cannot be reached (restarting, failing over, the network away): nothing is
+    wrong with the request, so the caller may send it again shortly (HTTP ``Retry-After``).
+    ``NOTHING_CHANGED`` where that is certain (nothing was committed); otherwise the change may
+    or may not have been stored."""
+
+    CODE = "DATABASE_UNAVAILABLE"
+    NOTHING_CHANGED = N_("The database cannot be reached just now; nothing was changed. Try again in a moment.")
+    TRY_AGAIN = N_("The database cannot be reached just now; try again in a moment.")
+
+    def __init__(self, template: str = TRY_AGAIN) -> None:
+        super().__init__(template, self.CODE)
+        self.extensions["retryable"] = True

@@ -54,6 +54,8 @@ class Registry:
     metric_collectors: list[Callable[["Host"], Awaitable[Any]]] = field(default_factory=list)
     # What /readyz checks besides the database and its schema: each returns (name, problem or None).
     readiness_checks: list[Callable[["Host"], Awaitable[tuple[str, str | None]]]] = field(default_factory=list)
+    # Asked before `ireserve serve` starts: (host, web processes) → why it cannot serve so, or None.
+    serve_checks: list[Callable[["Host", int], str | None]] = field(default_factory=list)
     # (model, column) of every column holding a SecretBox ciphertext: `ireserve secrets rotate` walks them.
     secret_columns: list[tuple[type, str]] = field(default_factory=list)
 

@@ -20,6 +20,8 @@ from contextvars import ContextVar
 from datetime import datetime, timezone
 from typing import Any
 
+from .outage import QuietOutageTracebacks
+
 FORMATS = ("json", "text")
 
 _FIELDS: ContextVar[Mapping[str, Any]] = ContextVar("ireserve_log_fields", default={})
@@ -156,6 +158,7 @@ def configure_logging(level: str, log_format: str, stream=None, *, replace: bool
     handler = logging.StreamHandler(stream or sys.stderr)
     handler.setFormatter(JsonFormatter() if log_format == "json" else TextFormatter())
     handler.addFilter(ProtocolChatter())
+    handler.addFilter(QuietOutageTracebacks())  # a database outage is told once, not per traceback
     for old in list(root.handlers):
         root.removeHandler(old)
     root.addHandler(handler)
@@ -178,9 +181,10 @@ def log_config(level: str, log_format: str) -> dict:
         "version": 1,
         "disable_existing_loggers": False,
         "formatters": {"application": {"()": formatter}},
-        "filters": {"protocol_chatter": {"()": f"{__name__}.ProtocolChatter"}},
+        "filters": {"protocol_chatter": {"()": f"{__name__}.ProtocolChatter"},
+                    "outage": {"()": f"{QuietOutageTracebacks.__module__}.QuietOutageTracebacks"}},
         "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "application",
-                                "stream": "ext://sys.stderr", "filters": ["protocol_chatter"]}},
+                                "stream": "ext://sys.stderr", "filters": ["protocol_chatter", "outage"]}},
         "root": {"level": level, "handlers": ["stderr"]},
         "loggers": {
             "uvicorn": passing, "uvicorn.error": passing,

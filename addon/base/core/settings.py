@@ -63,7 +63,7 @@ class Env:
 
 @dataclass(frozen=True)
 class Settings:
-    database_url: str
+    database_url: str = field(repr=False)  # may hold a password
     var_dir: Path
     host: str = "127.0.0.1"
     port: int = 8000
@@ -79,6 +79,10 @@ class Settings:
     secret_key_file: Path | None = None
     public_schema: bool = False  # introspection and GraphiQL without signing in (development)
     token_cache_seconds: float = 10.0  # how long a looked-up API token is reused (identity/token_cache.py)
+    # How long `serve`, `worker` and `db upgrade` wait for an unreachable database before giving up.
+    db_startup_wait_seconds: float = 60.0
+    # Whoever sends it may read /metrics (Prometheus): compared in memory, no database needed.
+    metrics_token: str | None = field(default=None, repr=False)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> "Settings":
@@ -93,7 +97,7 @@ class Settings:
         origins = tuple(o.strip() for o in env.text("IRESERVE_CORS_ORIGINS", "").split(",") if o.strip())
         key_file = env.optional("IRESERVE_SECRET_KEY_FILE")
         return cls(
-            database_url=normalize_database_url(env.text("DATABASE_URL", default_db)),
+            database_url=database_url_from(env, default_db),
             var_dir=var_dir,
             host=env.text("IRESERVE_HOST", cls.host),
             port=env.int("IRESERVE_PORT", cls.port, minimum=1),
@@ -109,6 +113,8 @@ class Settings:
             secret_key_file=Path(key_file) if key_file else var_dir / "secret.key",
             public_schema=env.bool("IRESERVE_PUBLIC_SCHEMA", cls.public_schema),
             token_cache_seconds=env.float("IRESERVE_TOKEN_CACHE_SECONDS", cls.token_cache_seconds, minimum=0.0),
+            db_startup_wait_seconds=env.float("IRESERVE_DB_STARTUP_WAIT", cls.db_startup_wait_seconds, minimum=0.0),
+            metrics_token=_metrics_token(env),
         )
 
 
@@ -116,6 +122,76 @@ def _log_format(value: str | None) -> str | None:
     if value is not None and value.lower() not in ("json", "text"):
         raise SettingsError(f"IRESERVE_LOG_FORMAT must be json or text, got {value!r}")
     return value.lower() if value else None
+
+
+# PostgreSQL in parts (instead of DATABASE_URL): the URL is built here, every part quoted.
+DATABASE_PARTS = ("DATABASE_PORT", "DATABASE_NAME", "DATABASE_USER", "DATABASE_PASSWORD", "DATABASE_PASSWORD_FILE")
+DEFAULT_DATABASE_PORT = 5432
+DEFAULT_DATABASE_NAME = "ireserve"
+DEFAULT_DATABASE_USER = "ireserve"
+# A scrape token shorter than this is too easy to guess.
+MIN_METRICS_TOKEN_LENGTH = 16
+
+
+def database_url_from(env: Env, default_url: str) -> str:
+    """DATABASE_URL, or the URL of the PostgreSQL database given in parts (DATABASE_HOST and the
+    others), or the embedded database; contradicting settings are refused."""
+    url = env.optional("DATABASE_URL")
+    host = env.optional("DATABASE_HOST")
+    given = [name for name in DATABASE_PARTS if env.environ.get(name, "") != ""]
+    if host is None:
+        if given:
+            raise SettingsError(f"{', '.join(given)} set without DATABASE_HOST: give PostgreSQL in parts with "
+                                "DATABASE_HOST, or as one DATABASE_URL")
+        return normalize_database_url(url or default_url)
+    if url is not None:
+        raise SettingsError("DATABASE_URL and DATABASE_HOST are both set: give the database either as one URL or "
+                            "in parts (DATABASE_HOST …), not both")
+    from sqlalchemy.engine import URL
+
+    port = env.int("DATABASE_PORT", DEFAULT_DATABASE_PORT, minimum=1)
+    if port > 65535:
+        raise SettingsError(f"DATABASE_PORT must be at most 65535, got {port}")
+    return URL.create("postgresql+asyncpg", username=env.text("DATABASE_USER", DEFAULT_DATABASE_USER),
+                      password=_database_password(env), host=host, port=port,
+                      database=env.text("DATABASE_NAME", DEFAULT_DATABASE_NAME)).render_as_string(hide_password=False)
+
+
+def _database_password(env: Env) -> str | None:
+    # Taken as it is (no stripping): spaces may be part of a password.
+    password = env.environ.get("DATABASE_PASSWORD") or None
+    path = env.optional("DATABASE_PASSWORD_FILE")
+    if password is not None and path is not None:
+        raise SettingsError("DATABASE_PASSWORD and DATABASE_PASSWORD_FILE are both set: give the password one way")
+    if path is None:
+        return password
+    return _secret_file("DATABASE_PASSWORD_FILE", path)
+
+
+def _metrics_token(env: Env) -> str | None:
+    token = env.optional("IRESERVE_METRICS_TOKEN")
+    path = env.optional("IRESERVE_METRICS_TOKEN_FILE")
+    if token is not None and path is not None:
+        raise SettingsError("IRESERVE_METRICS_TOKEN and IRESERVE_METRICS_TOKEN_FILE are both set: give the token one way")
+    name = "IRESERVE_METRICS_TOKEN" if path is None else "IRESERVE_METRICS_TOKEN_FILE"
+    if path is not None:
+        token = _secret_file(name, path).strip()
+    if token is not None and len(token) < MIN_METRICS_TOKEN_LENGTH:
+        raise SettingsError(f"{name}: the metrics token must be at least {MIN_METRICS_TOKEN_LENGTH} characters "
+                            "(deploy/make-secrets.sh makes one)")
+    return token
+
+
+def _secret_file(name: str, path: str) -> str:
+    """The content of a secret file (a compose secret, say), without its trailing newline."""
+    try:
+        value = Path(path).read_text(encoding="utf-8").rstrip("\r\n")
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else type(exc).__name__
+        raise SettingsError(f"{name}: cannot read {path} ({reason})") from None
+    if not value:
+        raise SettingsError(f"{name}: {path} is empty")
+    return value
 
 
 def normalize_database_url(url: str) -> str:

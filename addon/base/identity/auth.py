@@ -58,7 +58,7 @@ async def create_token(session: AsyncSession, name: str, role: Role, replace: bo
     return token
 
 
-def _bearer(authorization_header: str | None) -> str | None:
+def bearer_token(authorization_header: str | None) -> str | None:
     if not authorization_header:
         return None
     scheme, _, token = authorization_header.partition(" ")
@@ -116,7 +116,7 @@ def _token_principal(row: ApiToken | KnownToken) -> Principal:
 async def authenticate(session: AsyncSession, authorization_header: str | None,
                        now: datetime | None = None) -> Principal | None:
     """The API token of an ``Authorization: Bearer`` header, or ``None`` (read only)."""
-    token = _bearer(authorization_header)
+    token = bearer_token(authorization_header)
     if token is None:
         return None
     row = await _token_row(session, token, now or utcnow())
@@ -158,7 +158,7 @@ async def authenticate_request(host, session: AsyncSession, request, *, csrf: bo
     now = host.clock.now()
     header = request.headers.get("authorization")
     if header:
-        token = _bearer(header)
+        token = bearer_token(header)
         known = await _known_token(host, session, token, now) if token else None
         return _token_principal(known) if known is not None else None
 

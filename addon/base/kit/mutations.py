@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import SQLModel
 
 from ..core.db import begin_write, is_lock_timeout
-from ..core.errors import DatabaseBusy, Problem, UserError, ValidationFailed
+from ..core.errors import DatabaseBusy, DatabaseUnavailable, Problem, UserError, ValidationFailed
 from ..core.events import commit, rollback, run_follow_ups
+from ..core.outage import is_database_unavailable
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -28,12 +30,18 @@ async def run_in_transaction(
     case, and its state so far (PENDING) when it takes longer.
 
     On SQLite the work waits its turn for the write lock; when that wait times out the caller
-    gets :class:`DatabaseBusy` (a coded, retryable GraphQL error) and nothing is changed."""
+    gets :class:`DatabaseBusy` (a coded, retryable GraphQL error) and nothing is changed.
+
+    When the database cannot be reached the caller gets :class:`DatabaseUnavailable` (retryable):
+    "nothing was changed" when it failed before the commit; a commit cut off midway may or may not
+    have been stored, and the message does not claim either."""
+    committing = False
     try:
         # The request's session reads in deferred transactions (SQLite); the work is a transaction
         # of its own that takes the write lock before it reads anything it may then change.
         await begin_write(session)
         result = await work(session)
+        committing = True
         await commit(session, follow_ups=False)
     except ValidationFailed as exc:
         await rollback(session)
@@ -43,13 +51,18 @@ async def run_in_transaction(
         await rollback(session)
         log.info("mutation refused by a database constraint", exc_info=True)
         return None, [Problem("CONFLICT", "A concurrent change conflicts with this one; try again.").as_user_error()]
-    except OperationalError as exc:
-        if not is_lock_timeout(exc):
+    except Exception as exc:
+        if is_lock_timeout(exc):
+            # SQLite gave up waiting for the write lock: nothing was written, the caller may retry.
+            await rollback(session)
+            log.warning("mutation gave up waiting for the database lock: %s", getattr(exc, "orig", exc))
+            raise DatabaseBusy(DatabaseBusy.NOTHING_CHANGED) from exc
+        if not is_database_unavailable(exc):
             raise
-        # SQLite gave up waiting for the write lock: nothing was written, the caller may retry.
-        await rollback(session)
-        log.warning("mutation gave up waiting for the database lock: %s", exc.orig)
-        raise DatabaseBusy(DatabaseBusy.NOTHING_CHANGED) from exc
+        with contextlib.suppress(Exception):  # the connection is gone; the server rolls back
+            await rollback(session)
+        raise DatabaseUnavailable(DatabaseUnavailable.TRY_AGAIN if committing
+                                  else DatabaseUnavailable.NOTHING_CHANGED) from exc
     await run_follow_ups(session)
     if refresh and isinstance(result, SQLModel):
         # After-commit work may have changed it (``refresh=False``: the caller knows it cannot have).

@@ -1,6 +1,12 @@
 """``/healthz``: the process lives (restart it when not). ``/readyz``: it can do its work — the
 database answers, its schema is at this code's head, the secret key opens the stored secrets, and
-the addons' own checks pass (e.g. the access worker's loop ran recently) — so send it traffic."""
+the addons' own checks pass (e.g. the access worker's loop ran recently) — so send it traffic.
+
+A check may find the process *degraded* instead (:class:`Degraded`): it serves, but something
+it relies on elsewhere is missing (no access worker has gone round for a while). That answers
+200 with ``"status": "degraded"`` — taking every web process out of the load balancer would not
+bring the missing part back — and names the check, for people and alerting.
+"""
 
 from __future__ import annotations
 
@@ -13,8 +19,13 @@ from starlette.routing import Route
 
 from ..core.host import Host
 from ..core.migrate import missing_revisions
+from ..core.outage import is_database_unavailable
 
 log = logging.getLogger(__name__)
+
+
+class Degraded(str):
+    """A readiness problem that leaves the process serving: ``/readyz`` says ``degraded`` (200)."""
 
 
 async def readiness(host: Host) -> dict[str, str]:
@@ -24,7 +35,10 @@ async def readiness(host: Host) -> dict[str, str]:
         async with host.database.session(read_only=True) as session:
             await session.execute(text("SELECT 1"))
     except Exception as exc:
-        log.warning("readiness: database unreachable (%s)", type(exc).__name__)
+        if is_database_unavailable(exc):
+            host.database.outage.failed(exc, during="readiness")  # told once per outage
+        else:
+            log.warning("readiness: database unreachable (%s)", type(exc).__name__)
         return {"database": "unreachable"}
     checks["database"] = "ok"
     try:
@@ -53,8 +67,11 @@ def health_routes(host: Host) -> list[Route]:
 
     async def readyz(_request: Request) -> JSONResponse:
         checks = await readiness(host)
-        ready = all(verdict == "ok" for verdict in checks.values())
-        return JSONResponse({"status": "ready" if ready else "unavailable", "checks": checks},
-                            status_code=200 if ready else 503)
+        failing = [verdict for verdict in checks.values() if verdict != "ok"]
+        if any(not isinstance(verdict, Degraded) for verdict in failing):
+            status, code = "unavailable", 503
+        else:
+            status, code = ("degraded" if failing else "ready"), 200
+        return JSONResponse({"status": status, "checks": checks}, status_code=code)
 
     return [Route("/healthz", healthz, methods=["GET"]), Route("/readyz", readyz, methods=["GET"])]

@@ -17,6 +17,7 @@ import signal
 import tempfile
 import threading
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 import uvicorn
 from uvicorn.config import STARTUP_FAILURE
@@ -34,6 +35,15 @@ APP_FACTORY = "addon.base.runtime.web:create_app"
 # busy its requests are). Starting a process on a loaded machine can take longer than uvicorn's
 # default of 5 s, and a child that misses it is killed and started again, over and over.
 CHILD_PING_TIMEOUT_SECONDS = 30
+
+
+@dataclass(frozen=True)
+class ServingAddress:
+    """Where ``ireserve serve`` listens (``--host``/``--port``, else IRESERVE_HOST/IRESERVE_PORT): a
+    service of the one web process it runs, for what must point at it (the demo's sandbox)."""
+
+    host: str
+    port: int
 
 
 class Server(uvicorn.Server):

@@ -1,5 +1,6 @@
 """The Starlette application: GraphQL (with GraphiQL), health, metrics, addon routes, CORS; every
-request logged once with its id (request_log.py)."""
+request logged once with its id (request_log.py), and answered 503 to retry while the database
+cannot be reached (unavailable.py)."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from ..server.graphql_app import GraphQLApp
 from ..server.metrics import metrics_route, watch_pool
 from ..server.request_log import RequestLog
 from ..server.schema import build_schema
+from ..server.unavailable import DatabaseOutageAnswers
 from .health import health_routes
 
 log = logging.getLogger(__name__)
@@ -72,7 +74,10 @@ def create_app(host: Host | None = None) -> Starlette:
     for factory in host.registry.routes:  # a factory gives a route, a list of them, or None
         made = factory(host)
         routes += made if isinstance(made, list) else [made] if made is not None else []
-    middleware = [Middleware(RequestLog)]  # outermost: it times and logs everything below
+    middleware = [
+        Middleware(RequestLog),  # outermost: it times and logs everything below
+        Middleware(DatabaseOutageAnswers, host=host),  # 503 to retry, whichever route met the outage
+    ]
     if host.settings.cors_origins:
         middleware.append(
             Middleware(

@@ -17,9 +17,10 @@ except ImportError:  # pragma: no cover - older strawberry
     from strawberry.http.exceptions import HTTPException
 
 from ..core.db import DEFERRED, SQLITE_BEGIN, is_lock_timeout
-from ..core.errors import DatabaseBusy
+from ..core.errors import DatabaseBusy, DatabaseUnavailable
 from ..core.host import Host
 from ..core.i18n import language_from_header, set_request_language
+from ..core.outage import is_database_unavailable
 from ..identity.audit import set_actor
 from ..identity.auth import RequestRefused, actor_of, authenticate_request
 from .context import Context
@@ -37,9 +38,10 @@ from .limits import (
     limited_receive,
     parse_request_json,
 )
-from .request_log import request_facts
+from .request_log import note_database_unavailable, request_facts
 from .request_session import RequestSession
 from .schema import RETRY_AFTER_SECONDS
+from .unavailable import graphql_unavailable_response
 
 log = logging.getLogger(__name__)
 
@@ -89,11 +91,19 @@ class GraphQLApp(WebSocketSupport, GraphQL):
                     raise
                 await refused.response()(scope, receive, send)
             except Exception as exc:
-                # Outside execution (the token check): a busy database is a 503 to retry, not a 500.
-                if started or not is_lock_timeout(exc):
+                # Outside execution (the token check): a busy or unreachable database is a 503 to
+                # retry, not a 500.
+                if started:
                     raise
-                log.warning("database busy before execution: %s", exc)
-                await _busy_response(Request(scope))(scope, receive, send)
+                if is_lock_timeout(exc):
+                    log.warning("database busy before execution: %s", exc)
+                    await _busy_response(Request(scope))(scope, receive, send)
+                elif is_database_unavailable(exc):
+                    self.host.database.outage.failed(exc, during="request")
+                    note_database_unavailable(scope)
+                    await graphql_unavailable_response(Request(scope))(scope, receive, send)
+                else:
+                    raise
             finally:
                 scope.pop(SESSION_SCOPE_KEY, None)
 
@@ -103,6 +113,16 @@ class GraphQLApp(WebSocketSupport, GraphQL):
         Writes go through run_in_transaction, which begins its own transaction IMMEDIATE."""
         options = {SQLITE_BEGIN: DEFERRED} if self.host.database.is_sqlite else {}
         return RequestSession(**self.host.database.sessionmaker.kw, execution_options=options)
+
+    def create_response(self, response_data, sub_response) -> Response:
+        response = super().create_response(response_data, sub_response)
+        # Nothing to show because the database is away: 503, which clients and proxies retry
+        # (Retry-After is set where the error was met). Partial data stays a 200.
+        if isinstance(response_data, dict) and response_data.get("data") is None and any(
+                (error.get("extensions") or {}).get("code") == DatabaseUnavailable.CODE
+                for error in response_data.get("errors") or ()):
+            response.status_code = 503
+        return response
 
     def encode_json(self, data: object) -> str:
         # orjson: ~9x faster than the standard library on a large page (165 kB in 0.16 ms, not

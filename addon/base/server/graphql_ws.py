@@ -48,7 +48,8 @@ from strawberry.types.unset import UNSET
 from graphql import GraphQLError, OperationType, get_operation_ast, parse
 
 from ..core.db import DEFERRED, SQLITE_BEGIN, is_lock_timeout
-from ..core.errors import CodedError, DatabaseBusy
+from ..core.errors import CodedError, DatabaseBusy, DatabaseUnavailable
+from ..core.outage import is_database_unavailable
 from ..core.i18n import N_, Message, language_from_header, set_request_language
 from ..core.principal import Principal
 from ..core.settings import Env, SettingsError
@@ -331,8 +332,11 @@ class SocketHandler(BaseGraphQLTransportWSHandler):
                 continue
             try:
                 principal = await self.view.sign_in_socket(self.context)
-            except Exception:  # a busy or briefly unreachable database: check again next time
-                log.warning("could not check the credential of a WebSocket connection", exc_info=True)
+            except Exception as exc:  # a busy or briefly unreachable database: check again next time
+                if is_database_unavailable(exc):
+                    self.view.host.database.outage.failed(exc, during="request")  # told once per outage
+                else:
+                    log.warning("could not check the credential of a WebSocket connection", exc_info=True)
                 continue
             if principal is None:
                 self.context.request.scope.pop(_REFUSAL_KEY, None)  # this is no refused sign-in
@@ -380,9 +384,13 @@ class WebSocketSupport:
         try:
             principal = await self.sign_in_socket(context)
         except Exception as exc:
-            if not is_lock_timeout(exc):
+            if is_lock_timeout(exc):
+                websocket.scope[_REFUSAL_KEY] = (TRY_AGAIN_LATER, _fit(DatabaseBusy().message))
+            elif is_database_unavailable(exc):
+                self.host.database.outage.failed(exc, during="request")  # told once per outage
+                websocket.scope[_REFUSAL_KEY] = (TRY_AGAIN_LATER, _fit(DatabaseUnavailable().message))
+            else:
                 raise
-            websocket.scope[_REFUSAL_KEY] = (TRY_AGAIN_LATER, _fit(DatabaseBusy().message))
             raise ConnectionRejectionError() from None
         if principal is None:
             raise ConnectionRejectionError()

@@ -1,15 +1,24 @@
-"""Prometheus metrics at ``/metrics`` (text format), for an admin API token only.
+"""Prometheus metrics at ``/metrics`` (text format), for the scrape token or an admin API token.
+
+The scrape token (``IRESERVE_METRICS_TOKEN`` or ``…_FILE``) is compared in memory: a scrape needs
+no database, and Prometheus holds no credential that reads or changes the business's data. An
+admin API token is looked up in the database as everywhere else.
 
 Counters and histograms live in each process (prometheus-client); with several processes
 (``serve --workers N``, or ``ireserve worker`` beside them) ``PROMETHEUS_MULTIPROC_DIR`` makes each
 write its values to files there, and ``/metrics`` adds them up. Figures read from the database
 (grants by state, the due backlog) are computed when scraped, by the collectors addons register
-(``host.registry.metric_collectors``), so they are the same whichever process answers.
+(``host.registry.metric_collectors``), so they are the same whichever process answers. When the
+database does not answer, ``ireserve_database_up`` is 0 and those figures are left out; the
+process's own still answer.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import hmac
+import logging
 import os
 import re
 from collections.abc import Awaitable, Callable, Iterable
@@ -22,17 +31,23 @@ from prometheus_client import (
     Histogram,
     generate_latest,
 )
-from prometheus_client.core import Metric
+from prometheus_client.core import GaugeMetricFamily, Metric
 from sqlalchemy import event
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from ..core.host import Host
+from ..core.outage import is_database_unavailable
 from ..core.principal import Role
-from ..identity.auth import authenticate
+from ..identity.auth import authenticate, bearer_token
+
+log = logging.getLogger(__name__)
 
 MULTIPROCESS_DIR = "PROMETHEUS_MULTIPROC_DIR"
+# How long a scrape waits for the figures read from the database (Prometheus gives up after 10 s
+# by default): past it the scrape answers without them.
+DATABASE_READ_SECONDS = 5.0
 
 REQUEST_DURATION = Histogram(
     "ireserve_request_duration_seconds", "HTTP requests by GraphQL operation (or route) and outcome",
@@ -102,27 +117,61 @@ class _Families:
         return self.families
 
 
-async def render(host: Host) -> bytes:
-    """This process's (or all processes') metrics, then the figures read from the database."""
+async def _database_families(host: Host) -> list[Metric]:
     families: list[Metric] = []
     for collector in host.registry.metric_collectors:
         families.extend(await collector(host))
+    return families
+
+
+async def render(host: Host) -> bytes:
+    """This process's (or all processes') metrics, then the figures read from the database —
+    or, when it does not answer, ``ireserve_database_up 0`` without them."""
+    try:
+        families = await asyncio.wait_for(_database_families(host), DATABASE_READ_SECONDS)
+        up = 1
+    except TimeoutError:
+        log.warning("metrics: the database did not answer within %.0f s; its figures are left out",
+                    DATABASE_READ_SECONDS)
+        families, up = [], 0
+    except Exception as exc:
+        if not is_database_unavailable(exc):
+            raise
+        host.database.outage.failed(exc, during="metrics")
+        families, up = [], 0
+    database_up = GaugeMetricFamily("ireserve_database_up",
+                                    "1 when this scrape read the database, 0 when it did not answer (the figures "
+                                    "read from it are then left out)")
+    database_up.add_metric([], up)
     database = CollectorRegistry(auto_describe=False)
-    database.register(_Families(families))
+    database.register(_Families([database_up, *families]))
     return generate_latest(_process_registry()) + generate_latest(database)
+
+
+def is_scrape_token(host: Host, authorization: str | None) -> bool:
+    """The request carries the metrics token (compared in constant time: no guessing it by timing)."""
+    expected = host.settings.metrics_token
+    given = bearer_token(authorization)
+    return expected is not None and given is not None and hmac.compare_digest(given.encode(), expected.encode())
 
 
 def metrics_route(host: Host) -> Route:
     async def metrics(request: Request) -> Response:
         # Metrics name operations and counts of the business: not for the public.
-        async with host.database.session(read_only=True) as session:
-            principal = await authenticate(session, request.headers.get("authorization"), host.clock.now())
-            await session.rollback()
-        if principal is None:
-            return JSONResponse({"error": "an admin API token is required (Authorization: Bearer …)"},
-                                status_code=401, headers={"WWW-Authenticate": "Bearer"})
-        if principal.role < Role.ADMIN:
-            return JSONResponse({"error": "metrics are for admin tokens only"}, status_code=403)
+        authorization = request.headers.get("authorization")
+        if not is_scrape_token(host, authorization):
+            principal = None
+            if bearer_token(authorization) is not None:  # an API token: only the database knows it
+                async with host.database.session(read_only=True) as session:
+                    principal = await authenticate(session, authorization, host.clock.now())
+                    await session.rollback()
+            if principal is None:
+                return JSONResponse({"error": "the metrics token or an admin API token is required "
+                                              "(Authorization: Bearer …)"},
+                                    status_code=401, headers={"WWW-Authenticate": "Bearer"})
+            if principal.role < Role.ADMIN:
+                return JSONResponse({"error": "metrics are for the metrics token and admin tokens only"},
+                                    status_code=403)
         return Response(await render(host), media_type=CONTENT_TYPE_LATEST)
 
     return Route("/metrics", metrics, methods=["GET"])

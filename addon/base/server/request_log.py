@@ -21,9 +21,20 @@ REQUEST_ID_HEADER = b"x-request-id"
 QUIET_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
 
 
+# The outcome of a request that met an unavailable database (answered 503 or DATABASE_UNAVAILABLE).
+DATABASE_UNAVAILABLE = "database_unavailable"
+
+
 def request_facts(scope) -> dict[str, Any] | None:
     """Where the GraphQL layer notes what the request was (operation, role, outcome)."""
     return scope.get(FACTS_SCOPE_KEY)
+
+
+def note_database_unavailable(scope) -> None:
+    """The request met an unavailable database: its line and metric say so, whatever else it did."""
+    facts = request_facts(scope) if scope is not None else None
+    if facts is not None:
+        facts["database_unavailable"] = True
 
 
 class RequestLog:
@@ -66,7 +77,10 @@ class RequestLog:
 
     def _finish(self, scope, facts: dict[str, Any], status: int | None, seconds: float) -> None:
         path = scope.get("path", "")
-        outcome = facts.get("outcome") or _outcome(status)
+        if facts.get("database_unavailable"):
+            outcome = DATABASE_UNAVAILABLE
+        else:
+            outcome = facts.get("outcome") or _outcome(status)
         operation = facts.get("metric_operation") or _route_label(path)
         REQUEST_DURATION.labels(operation=operation, outcome=outcome).observe(seconds)
         if path in QUIET_PATHS and outcome == "ok":

@@ -13,9 +13,10 @@ from strawberry.tools import merge_types
 from graphql import GraphQLError, GraphQLSyntaxError
 
 from ..core.db import is_lock_timeout
-from ..core.errors import DatabaseBusy
+from ..core.errors import DatabaseBusy, DatabaseUnavailable
 from ..core.host import Host
 from ..core.i18n import N_, Message
+from ..core.outage import is_database_unavailable
 from ..kit.basics import multiline_inputs
 from ..kit.extend import extensions_of
 from ..kit.preload import declared_loads
@@ -32,18 +33,20 @@ from .limits import (
     budgets,
     coded,
 )
-from .request_log import operation_facts
+from .request_log import note_database_unavailable, operation_facts
 from .schema_access import SchemaAccess, hide_suggestions, may_read_schema
 from .text_inputs import ControlCharacters
 from .trusted_documents import TrustedDocumentsGate, published
+from .unavailable import RETRY_AFTER_SECONDS as UNAVAILABLE_RETRY_AFTER_SECONDS
 
 
 def _is_unexpected(error: GraphQLError) -> bool:
-    # Our own coded errors are meant for the caller, and so is a busy database (see
+    # Our own coded errors are meant for the caller, and so is a busy or unreachable database (see
     # process_errors); anything else is a bug whose details (stack, SQL, internals) stay in the
     # server log.
     original = error.original_error
-    return original is not None and not isinstance(original, GraphQLError) and not is_lock_timeout(original)
+    return original is not None and not isinstance(original, GraphQLError) and not is_lock_timeout(original) \
+        and not is_database_unavailable(original)
 
 
 # -- error codes -----------------------------------------------------------------------------------
@@ -184,6 +187,13 @@ class Schema(strawberry.Schema):
             elif isinstance(error.original_error, DatabaseBusy):
                 log.warning("database busy at %s", error.path)
                 _ask_to_retry(execution_context)
+            elif isinstance(error.original_error, DatabaseUnavailable) or is_database_unavailable(error.original_error):
+                # Restarting, failing over, the network away: told once per outage, retryable.
+                _report_outage(execution_context, error.original_error)
+                if not isinstance(error.original_error, DatabaseUnavailable):
+                    unavailable = DatabaseUnavailable()
+                    error.message, error.extensions = unavailable.message, unavailable.extensions
+                _ask_to_retry(execution_context, UNAVAILABLE_RETRY_AFTER_SECONDS)
             elif _is_unexpected(error):
                 log.error("internal error at %s", error.path, exc_info=error.original_error)
             else:
@@ -195,10 +205,21 @@ class Schema(strawberry.Schema):
                     coded(error, BAD_REQUEST if error.path is None else INTERNAL)
 
 
-def _ask_to_retry(execution_context) -> None:
+def _ask_to_retry(execution_context, seconds: int = RETRY_AFTER_SECONDS) -> None:
     response = getattr(getattr(execution_context, "context", None), "response", None)
     if response is not None and hasattr(response, "headers"):
-        response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+        response.headers["Retry-After"] = str(seconds)
+
+
+def _report_outage(execution_context, error: BaseException) -> None:
+    context = getattr(execution_context, "context", None)
+    host = getattr(context, "host", None)
+    if host is not None:
+        # Our coded error says "try again"; what it was raised from says why.
+        cause = (error.__cause__ or error) if isinstance(error, DatabaseUnavailable) else error
+        host.database.outage.failed(cause, during="request")
+    request = getattr(context, "request", None)
+    note_database_unavailable(getattr(request, "scope", None))
 
 
 def build_schema(host: Host) -> strawberry.Schema:

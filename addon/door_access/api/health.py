@@ -1,5 +1,6 @@
 """Health at a glance: per integration, where its grants stand, what waits and since when, why
-grants failed, what the last drift sweep found and how the lock vendor answered in the last hour."""
+grants failed, what the last drift sweep found and how the lock vendor answered in the last hour;
+and whether any access worker is at work (their heartbeat)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from strawberry.types import Info
 
 from addon.base.public import CodedError, IsAdmin, Message, ValidationFailed
 
+from ..heartbeat import read_rounds
 from ..models import UNRESOLVED, AccessCallLog, AccessGrant, AccessSetRecord, DoorIntegration, GrantState, Resolution, SweepRun
 from ..policy import get_integration
 from .access_types import GrantStateType
@@ -70,6 +72,19 @@ class VendorCallStatsType:
     error_rate: float = strawberry.field(description="failed / calls; 0 without calls.")
 
 
+@strawberry.type(name="AccessWorkers", description=(
+    "The access workers (`ireserve worker` processes, or web processes running the worker), from the heartbeat "
+    "each records every round."))
+class AccessWorkersType:
+    alive: int = strawberry.field(description=(
+        "Workers whose last round is at most `missingAfterSeconds` old. 0: nobody finishes door access that waits "
+        "(retries, repairs, the sweep) until a worker runs again."))
+    last_round_at: Optional[datetime] = strawberry.field(description=(
+        "The latest round of any worker heard of within the hour; null when none was."))
+    missing_after_seconds: int = strawberry.field(description=(
+        "How old a worker's last round may be while it counts as alive (IRESERVE_WORKER_MISSING_AFTER)."))
+
+
 @strawberry.type(name="DoorAccessHealth", description="How an integration's door access stands, at a glance.")
 class DoorAccessHealthType:
     integration: DoorIntegrationType
@@ -83,9 +98,10 @@ class DoorAccessHealthType:
         "The last finished drift-sweep round; null before the first."))
     journal: AccessJournalStatsType
     vendor_last_hour: VendorCallStatsType
+    workers: AccessWorkersType = strawberry.field(description="Whether any access worker is at work (all integrations).")
 
 
-async def health_of(session, integration: DoorIntegration, now: datetime) -> DoorAccessHealthType:
+async def health_of(host, session, integration: DoorIntegration, now: datetime) -> DoorAccessHealthType:
     mine = AccessGrant.integration_id == integration.id
     by_state = dict((await session.execute(
         select(AccessGrant.state, func.count()).where(mine).group_by(AccessGrant.state))).all())
@@ -119,6 +135,8 @@ async def health_of(session, integration: DoorIntegration, now: datetime) -> Doo
                AccessSetRecord.resolution.in_((Resolution.ADOPTED, Resolution.ORPHAN_REVOKED)))
         .group_by(AccessSetRecord.resolution))).all())
 
+    rounds = await read_rounds(host, session)
+
     def reason(last_error, sample_id) -> Optional[str]:
         template = templates.get(sample_id)
         return Message.from_json(template).text() if template else last_error
@@ -137,6 +155,8 @@ async def health_of(session, integration: DoorIntegration, now: datetime) -> Doo
                                        orphans_revoked=repairs.get(Resolution.ORPHAN_REVOKED, 0)),
         vendor_last_hour=VendorCallStatsType(since=since, calls=calls, failed=int(failed_calls),
                                              error_rate=(int(failed_calls) / calls) if calls else 0.0),
+        workers=AccessWorkersType(alive=rounds.alive, last_round_at=rounds.last_round_at,
+                                  missing_after_seconds=round(rounds.missing_after_seconds)),
     )
 
 
@@ -144,12 +164,13 @@ async def health_of(session, integration: DoorIntegration, now: datetime) -> Doo
 class DoorAccessHealthQuery:
     @strawberry.field(permission_classes=[IsAdmin], description=(
         "An integration's door access at a glance: grants by state, what is due and since when, failures by "
-        "reason, the last drift sweep, the journal's unsettled sets and repairs, and the lock vendor's error rate "
-        "over the last hour."))
+        "reason, the last drift sweep, the journal's unsettled sets and repairs, the lock vendor's error rate "
+        "over the last hour, and whether any access worker is at work."))
     async def door_access_health(self, info: Info, integration_id: strawberry.ID) -> DoorAccessHealthType:
         session = info.context.session
         try:
             integration = await get_integration(session, integration_id)
         except ValidationFailed as exc:
             raise CodedError.from_problem(exc.problems[0]) from None
-        return await health_of(session, integration, info.context.host.clock.now())
+        host = info.context.host
+        return await health_of(host, session, integration, host.clock.now())

@@ -186,6 +186,17 @@ export async function boardPage(main, viewer) {
   const healthChoice = h("select", { id: "health-integration", onchange: () => renderHealth() },
     integrations.map((i) => h("option", { value: i.id }, i.name)));
 
+  // Whether anyone finishes waiting door access (retries, repairs): the workers' heartbeat.
+  function workersLine(workers) {
+    const last = workers.lastRoundAt ? t("last round {time}", { time: formatTime(workers.lastRoundAt) }) : "";
+    if (workers.alive > 0) {
+      return h("dd", { class: "workers" },
+        [tn("{count} alive", "{count} alive", workers.alive), last].filter(Boolean).join(", "));
+    }
+    return h("dd", { class: "workers workers-missing" },
+      t("None at work: door access waits (PENDING) until an access worker runs."), last ? ` (${last})` : "");
+  }
+
   async function renderHealth() {
     if (!healthChoice.value) {
       show(health, h("h2", { id: "health-title" }, t("Health")),
@@ -194,7 +205,7 @@ export async function boardPage(main, viewer) {
     }
     const { doorAccessHealth: report } = await gql(`query($id: ID!) { doorAccessHealth(integrationId: $id) {
       grantsByState { state count } dueNow oldestDueSeconds failedByReason { reason count }
-      vendorLastHour { calls failed errorRate } } }`, { id: healthChoice.value });
+      vendorLastHour { calls failed errorRate } workers { alive lastRoundAt } } }`, { id: healthChoice.value });
     const retry = h("button", { type: "button", class: "small", onclick: async () => {
       const { retryFailedAccess: result } = await gql(`mutation($input: RetryFailedAccessInput!) {
         retryFailedAccess(input: $input) { requeued errors { message } } }`, { input: { integrationId: healthChoice.value } });
@@ -213,7 +224,8 @@ export async function boardPage(main, viewer) {
           fact(t("Oldest due"), report.oldestDueSeconds === null ? "—"
             : tn("{count} second", "{count} seconds", report.oldestDueSeconds)),
           fact(t("Lock system errors (last hour)"), tn("{failed} of {count} call", "{failed} of {count} calls",
-            report.vendorLastHour.calls, { failed: report.vendorLastHour.failed }))),
+            report.vendorLastHour.calls, { failed: report.vendorLastHour.failed })),
+          h("div", {}, h("dt", {}, t("Access workers")), workersLine(report.workers))),
         report.failedByReason.length
           ? h("div", {}, h("h3", {}, t("Failures by reason")), h("ul", {}, report.failedByReason.map((f) =>
             h("li", {}, `${f.reason || t("(no reason)")}: ${f.count}`))), retry)
