@@ -117,6 +117,7 @@ async def test_an_entitled_booking_gets_an_open_link_and_no_vendor_credential(gq
     link = access["openLink"]
     assert link["url"].startswith("https://stay.example.com/open/") and len(token_of(link["url"])) >= 40
     assert (link["delivery"], link["language"], link["revokedAt"]) == ("FOR_STAFF", "de", None)  # no mail server
+    assert link["sentTo"] == []  # not e-mailed: no address named as if it had been
     assert opener.vendor.sets == {} and opener.vendor.calls["create"] == 0  # nothing issued at the vendor
     async with host.database.session() as session:
         [stored] = (await session.execute(select(GuestLink))).scalars().all()
@@ -131,7 +132,8 @@ async def test_the_link_stops_working_the_moment_the_booking_is_cancelled(gql, h
     cancelled = (await set_status(gql, made["id"], "cancelled", force=True))["access"][0]  # checked in already
     assert cancelled["state"] == "REVOKED"
     page = await http.post(f"/open/{token}", data={"door": "Main door"})
-    assert "Dieser Link funktioniert nicht mehr." in page.text  # in the guest's language (de)
+    # Why, in the guest's language (de): the booking's status, not only that the link was revoked.
+    assert "Diese Buchung ist" in page.text and "Die Türen öffnen nicht." in page.text
     assert len(opener.vendor.entries) == 1  # the second press opened nothing
     async with host.database.session() as session:
         [link] = (await session.execute(select(GuestLink))).scalars().all()
@@ -180,6 +182,9 @@ async def test_the_guest_page_refuses_before_the_window_opens_and_opens_inside_i
     [latest, first] = booking["access"][0]["openings"][:2]
     assert (latest["result"], latest["confirmed"], latest["checkedIn"]) == ("CONFIRMED", True, True)
     assert (first["result"], first["refusal"]) == ("REFUSED", "NOT_YET")
+    # Recorded for the Dutch guest, read by staff in English: the moment in the reader's words.
+    assert first["message"].startswith("The doors open from ") and "day, " in first["message"]
+    assert not any(word in first["message"] for word in ("dag", "januari", "december"))
 
     clock.advance(minutes=5)
     again = await http.post(f"/open/{token}", data={"door": "Side door"})

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from contextvars import ContextVar
 from dataclasses import dataclass, field
+from datetime import datetime
 from functools import lru_cache
+from zoneinfo import ZoneInfo
 
 from babel import Locale, UnknownLocaleError, negotiate_locale
+from babel.dates import format_date, format_time
 
 from .resources import data_path
 
@@ -134,8 +137,8 @@ class Message:
 
     def text(self, language: str | None = None) -> str:
         language = language if language is not None else request_language()
-        # Values may be messages themselves (a field label): shown in the same language.
-        params = {k: v.text(language) if isinstance(v, Message) else v for k, v in self.params.items()}
+        # Values may be messages themselves (a field label) or moments: shown in the same language.
+        params = {k: v.text(language) if isinstance(v, Message | Moment) else v for k, v in self.params.items()}
         return translate(language, self.template, **params)
 
     def as_json(self) -> dict:
@@ -162,14 +165,38 @@ class Message:
 _VERBATIM = "{text}"
 
 
+@dataclass(frozen=True)
+class Moment:
+    """A moment in a message, shown at a place's wall time in the reader's words ("Sunday,
+    6 December 2026 14:30" / "zondag 6 december 2026 14:30"): stored as the instant and the zone,
+    so a text recorded for one reader is not frozen in that reader's language."""
+
+    at: datetime
+    time_zone: str = "UTC"
+
+    def text(self, language: str | None = None) -> str:
+        language = language if language is not None else request_language()
+        local = self.at.astimezone(ZoneInfo(self.time_zone))
+        return f"{format_date(local, format='full', locale=language)} {format_time(local, format='short', locale=language)}"
+
+    def __str__(self) -> str:
+        return self.text(FALLBACK_LANGUAGE)
+
+
 def _param_to_json(value):
     if isinstance(value, Message):
         return value.as_json()
+    if isinstance(value, Moment):
+        return {"moment": value.at.isoformat(), "zone": value.time_zone}
     return value if isinstance(value, int | float) else str(value)
 
 
 def _param_from_json(value):
-    return Message.from_json(value) if isinstance(value, dict) and "template" in value else value
+    if isinstance(value, dict) and "template" in value:
+        return Message.from_json(value)
+    if isinstance(value, dict) and "moment" in value:
+        return Moment(datetime.fromisoformat(value["moment"]), value.get("zone") or "UTC")
+    return value
 
 
 # The language of the person making the current request (set from Accept-Language).

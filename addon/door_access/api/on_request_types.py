@@ -26,7 +26,7 @@ OpeningResultType = strawberry.enum(OpeningResult, name="DoorOpeningResult", des
 class OpenLinkType:
     url: str = strawberry.field(description="The link itself: pass it on to the guest if it was not e-mailed.")
     delivery: DeliveryType
-    sent_to: list[str] = strawberry.field(description="The e-mail addresses it was sent to.")
+    sent_to: list[str] = strawberry.field(description="The e-mail addresses it was sent to (none unless delivery is EMAILED).")
     delivery_error: Optional[str]
     language: Optional[str]
     created_at: datetime

@@ -16,7 +16,7 @@ from addon.base.public import Host, secret_box
 
 from ..backend import AccessSet, AccessSetRequest, BackendError, ConnectionReport, Door, DoorConnection
 from .delivery import compose, deliver
-from .models import GuestLink
+from .models import Delivery, GuestLink
 from .settings import guest_settings, public_url
 
 LINK_PATH = "/open/"  # the guest open page (page.py) serves /open/{token}
@@ -77,7 +77,9 @@ class GuestLinkConnection:
                          reference=request.external_reference, token_hash=token_hash(token),
                          token_encrypted=secret_box(self.host).encrypt(token), door_names=list(request.door_names),
                          valid_from=request.valid_from, valid_to=request.valid_to, locale=request.locale,
-                         sent_to=[{"email": r.email, "phone": r.phone_number} for r in request.recipients],
+                         # Only where it went: a link not e-mailed names no address.
+                         sent_to=[{"email": r.email} for r in request.recipients if r.email]
+                         if delivery == Delivery.EMAILED else [],
                          delivery=delivery, delivery_error_i18n=problem.as_json() if problem else None,
                          created_at=self.host.clock.now())
         async with self.host.database.session() as session:

@@ -24,7 +24,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from addon.base.public import Host, Message, ValidationFailed, audit, commit
+from addon.base.public import Host, Message, Moment, ValidationFailed, audit, commit
 from addon.booking.public import (
     BookableObject,
     Booking,
@@ -39,7 +39,6 @@ from addon.booking.public import (
 from ..backend import AccessModel, BackendError, DoorConnection, PermanentBackendError, TransientBackendError, backends
 from ..directory import IntegrationDoors
 from ..entitlement import Want
-from ..guest_message import local_text
 from ..models import AccessGrant, DoorIntegration
 from ..plan import AccessPlan, plan_access
 from .links import token_hash
@@ -92,8 +91,9 @@ def status_name(status: BookingStatus, language: str) -> str:
     return (status.names or {}).get(language) or status.name
 
 
-def _local(plan: AccessPlan, moment: datetime) -> str:
-    return local_text(moment, plan.time_zone or "UTC", plan.language.language if plan.language else "en")
+def _local(plan: AccessPlan, moment: datetime) -> Moment:
+    # Shown at the object's wall time in whoever reads it's language (the guest, a staff member).
+    return Moment(moment, plan.time_zone or "UTC")
 
 
 async def _grant_for(session: AsyncSession, booking_id, integration_id, door: str) -> AccessGrant | None:
@@ -138,22 +138,25 @@ async def _refusal(host: Host, session: AsyncSession, request: _Request, door: s
     """Why the request may not go out now, if it may not (``door`` None: whatever the door, and
     without counting the attempt against the rate limit)."""
     plan, now = request.plan, host.clock.now()
-    if request.link is not None and (request.link.revoked_at is not None or request.grant.authorization_id
-                                     != str(request.link.id)):
-        return OpenOutcome(OpeningResult.REFUSED, Message("This link no longer works."), Refusal.LINK_REVOKED)
+    replaced = request.link is not None and (request.link.revoked_at is not None
+                                             or request.grant.authorization_id != str(request.link.id))
+    no_longer = OpenOutcome(OpeningResult.REFUSED, Message("This link no longer works."), Refusal.LINK_REVOKED)
     if plan.want != Want.LIVE:
-        status = await session.get(BookingStatus, request.booking.status_id)
-        language = plan.language.language if plan.language else "en"
+        # Why the doors stay shut says more than that the link was revoked with the entitlement.
         if plan.want == Want.ENDED:
             return OpenOutcome(OpeningResult.REFUSED, Message("Your door access ended at {end}.",
                                                               {"end": _local(plan, plan.valid_to)}), Refusal.ENDED)
         if plan.want == Want.KEEP:
-            return OpenOutcome(OpeningResult.REFUSED, Message("Opening doors is switched off at the moment."),
-                               Refusal.INACTIVE)
+            return no_longer if replaced else OpenOutcome(
+                OpeningResult.REFUSED, Message("Opening doors is switched off at the moment."), Refusal.INACTIVE)
         if request.grant.revoke_requested_at is not None:
-            return OpenOutcome(OpeningResult.REFUSED, Message("This link no longer works."), Refusal.LINK_REVOKED)
+            return no_longer
+        status = await session.get(BookingStatus, request.booking.status_id)
+        language = plan.language.language if plan.language else "en"
         return OpenOutcome(OpeningResult.REFUSED, Message("This booking is {status}: the doors do not open.",
                                                           {"status": status_name(status, language)}), Refusal.STATUS)
+    if replaced:
+        return no_longer
     if plan.valid_from is not None and now < plan.valid_from:
         return OpenOutcome(OpeningResult.REFUSED, Message("The doors open from {start}.",
                                                           {"start": _local(plan, plan.valid_from)}), Refusal.NOT_YET)
