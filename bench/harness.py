@@ -591,17 +591,22 @@ IGNORED_PREFIXES = ("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE")
 
 class StatementCounter:
     """SQL statements sent on an engine (before_cursor_execute), transaction control excluded;
-    also the database connections the engine's pool opened (a new connection costs a connect,
+    the transactions begun on it (the engine's ``begin`` event); also the database connections the engine's pool opened (a new connection costs a connect,
     on PostgreSQL a login and SQLAlchemy's set-up queries, and empty statement caches)."""
 
     def __init__(self, database: Database) -> None:
         self.engine = database.engine.sync_engine
         self.n = 0
+        self.transactions = 0
         self.connections_opened = 0
         self.samples: list[str] = []
         self.keep = False
         event.listen(self.engine, "before_cursor_execute", self._before)
         event.listen(self.engine, "connect", self._connect)
+        event.listen(self.engine, "begin", self._begin)
+
+    def _begin(self, conn) -> None:
+        self.transactions += 1
 
     def _connect(self, dbapi_connection, record) -> None:
         self.connections_opened += 1
@@ -616,6 +621,7 @@ class StatementCounter:
     def close(self) -> None:
         event.remove(self.engine, "before_cursor_execute", self._before)
         event.remove(self.engine, "connect", self._connect)
+        event.remove(self.engine, "begin", self._begin)
 
 
 class TransactionTimer:
@@ -711,13 +717,14 @@ def machine_busy(before: tuple[float, float], after: tuple[float, float]) -> flo
 
 
 class PerRequestStatements:
-    """ASGI wrapper: the statements each /graphql request caused (exact when requests come one at
+    """ASGI wrapper: the statements and transactions each /graphql request caused (exact when requests come one at
     a time; after-commit work that outlives its request is counted in the next one)."""
 
     def __init__(self, app, counter: StatementCounter) -> None:
         self.app = app
         self.counter = counter
         self.per_request: list[int] = []
+        self.transactions_per_request: list[int] = []
         self.capture_next = False
         self.captured: list[str] = []
 
@@ -725,7 +732,7 @@ class PerRequestStatements:
         if scope["type"] != "http" or scope.get("path") != "/graphql":
             await self.app(scope, receive, send)
             return
-        before = self.counter.n
+        before, began = self.counter.n, self.counter.transactions
         capture = self.capture_next
         if capture:
             self.capture_next = False
@@ -734,6 +741,7 @@ class PerRequestStatements:
             await self.app(scope, receive, send)
         finally:
             self.per_request.append(self.counter.n - before)
+            self.transactions_per_request.append(self.counter.transactions - began)
             if capture:
                 self.counter.keep = False
                 self.captured = self.counter.samples

@@ -88,16 +88,18 @@ async def run_once(env, size: int) -> dict:
                     for booking_id in bare_ids[:WARMUP_CALLS]:
                         await bare_change(host, booking_id)
                     bare_ms = []
-                    before, opened = counter.n, counter.connections_opened
+                    before, began, opened = counter.n, counter.transactions, counter.connections_opened
                     for booking_id in bare_ids[WARMUP_CALLS:]:
                         started = time.perf_counter()
                         await bare_change(host, booking_id)
                         bare_ms.append((time.perf_counter() - started) * 1000)
                     bare_sql = (counter.n - before) / n
+                    bare_transactions = (counter.transactions - began) / n
                     bare_connections = counter.connections_opened - opened
                     opened = counter.connections_opened
 
                     per_request.per_request.clear()
+                    per_request.transactions_per_request.clear()
                     client = await run_client({
                         "url": url, "token": world.token, "concurrency": 1,
                         "warmup": [set_status_request(b, "confirmed") for b in api_ids[:WARMUP_CALLS]],
@@ -107,6 +109,7 @@ async def run_once(env, size: int) -> dict:
                     api_ms = client["latencies_ms"]
                     api_connections = counter.connections_opened - opened
                     api_sql = per_request.per_request[-n:]
+                    api_transactions = per_request.transactions_per_request[-n:]
                     states = [row[0] if row else None for row in client["extracts"]]
                     api, bare = summary(api_ms), summary(bare_ms)
                     key = f"latency_{latency:g}ms"
@@ -116,6 +119,9 @@ async def run_once(env, size: int) -> dict:
                         "overhead_ms": {q: api[q] - bare[q] for q in ("p50", "p95", "p99")},
                         "sql_per_call_graphql_http": sum(api_sql) / len(api_sql) if api_sql else None,
                         "sql_per_call_bare_service": bare_sql,
+                        "transactions_per_call_graphql_http": (sum(api_transactions) / len(api_transactions)
+                                                               if api_transactions else None),
+                        "transactions_per_call_bare_service": bare_transactions,
                         "db_connections_opened_graphql_http": api_connections,
                         "db_connections_opened_bare_service": bare_connections,
                         "graphql_answers_active": states.count("ACTIVE"),
@@ -123,7 +129,8 @@ async def run_once(env, size: int) -> dict:
                         "first_error": client["first_error"],
                     }
                     raw[key] = {"graphql_http_ms": api_ms, "bare_service_ms": bare_ms,
-                                "sql_per_graphql_request": api_sql}
+                                "sql_per_graphql_request": api_sql,
+                                "transactions_per_graphql_request": api_transactions}
                 counts = await grant_counts(host.database)
         finally:
             counter.close()
@@ -154,6 +161,8 @@ def table_rows(m: dict) -> list[tuple[str, str]]:
             (f"{tag}: bare service p50/p95/p99", f"{bare['p50']:.1f} / {bare['p95']:.1f} / {bare['p99']:.1f} ms"),
             (f"{tag}: overhead p50/p95/p99", f"{over['p50']:.1f} / {over['p95']:.1f} / {over['p99']:.1f} ms"),
             (f"{tag}: SQL per call GraphQL / bare", f"{v['sql_per_call_graphql_http']:.1f} / {v['sql_per_call_bare_service']:.1f}"),
+            (f"{tag}: transactions per call GraphQL / bare",
+             f"{v['transactions_per_call_graphql_http']:.1f} / {v['transactions_per_call_bare_service']:.1f}"),
         ]
     if m.get("peak_rss_mb") is not None:
         rows.append(("peak RSS of the server process", f"{m['peak_rss_mb']:.0f} MB"))

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.types import DateTime, TypeDecorator
 
 from .outage import DatabaseUnreachable, OutageLog
+from .sqlite_driver import DRIVER as ONE_TRIP_DRIVER
 
 log = logging.getLogger(__name__)
 
@@ -95,7 +96,10 @@ def create_engine(database_url: str, **kwargs) -> AsyncEngine:
         # A pooled connection that died with a server restart is replaced before use, so the
         # first request after an outage does not fail on it.
         kwargs.setdefault("pool_pre_ping", True)
-    engine = create_async_engine(database_url, **kwargs)
+    url = make_url(database_url)
+    if url.drivername == "sqlite+aiosqlite":
+        url = url.set(drivername=f"sqlite+{ONE_TRIP_DRIVER}")  # aiosqlite, one thread trip a statement
+    engine = create_async_engine(url, **kwargs)
     event.listen(engine.sync_engine, "do_connect", _connect_or_unreachable)
     if is_sqlite(database_url):
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)

@@ -149,8 +149,8 @@ async def _refusal(host: Host, session: AsyncSession, request: _Request, door: s
         if plan.want == Want.KEEP:
             return no_longer if replaced else OpenOutcome(
                 OpeningResult.REFUSED, Message("Opening doors is switched off at the moment."), Refusal.INACTIVE)
-        if request.grant.revoke_requested_at is not None:
-            return no_longer
+        # The booking's status, whether or not the worker has revoked the link yet: the same answer
+        # before and after.
         status = await session.get(BookingStatus, request.booking.status_id)
         language = plan.language.language if plan.language else "en"
         return OpenOutcome(OpeningResult.REFUSED, Message("This booking is {status}: the doors do not open.",
