@@ -7,7 +7,7 @@ import logging
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, insert, select
 
 from addon.base.public import Host
 
@@ -43,7 +43,7 @@ class CallLog:
     def __init__(self, host: Host, batch_size: int = 200) -> None:
         self.host = host
         self.batch_size = batch_size
-        self._pending: list[AccessCallLog] = []
+        self._pending: list[dict] = []
         self._task: asyncio.Task | None = None
         self._lock = asyncio.Lock()
 
@@ -57,7 +57,7 @@ class CallLog:
                             "integration_id": entry.integration_id, "booking_id": entry.booking_id,
                             **({"error": entry.error} if entry.error else {})})
         VENDOR_CALL_DURATION.labels(operation=entry.operation, outcome=entry.outcome).observe(entry.duration_ms / 1000)
-        self._pending.append(AccessCallLog(
+        self._pending.append(dict(  # rows, not model instances: written in one INSERT per batch
             integration_id=entry.integration_id,
             booking_id=entry.booking_id,
             at=self.host.clock.now(),
@@ -78,7 +78,7 @@ class CallLog:
                 batch, self._pending = self._pending[: self.batch_size], self._pending[self.batch_size:]
                 try:
                     async with self.host.database.session() as session:
-                        session.add_all(batch)
+                        await session.execute(insert(AccessCallLog.__table__), batch)
                         await session.commit()
                 except Exception:
                     log.exception("could not write %d call log rows", len(batch))
