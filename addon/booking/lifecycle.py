@@ -8,9 +8,10 @@ A status lists the statuses that may follow it; ``setBookingStatus`` refuses any
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import bindparam, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from addon.base.public import (
@@ -47,14 +48,18 @@ def refuse_archived_status(row: BookingStatus, field: str) -> None:
                                    code=row.code)
 
 
+@cache
+def _next_statuses_query():
+    # Built once: every status change sends it (the status id goes in as a bound parameter).
+    return (select(BookingStatus)
+            .join(BookingStatusTransition, BookingStatusTransition.to_status_id == BookingStatus.id)
+            .where(BookingStatusTransition.from_status_id == bindparam("status_id"), BookingStatus.archived_at.is_(None))
+            .order_by(BookingStatus.sequence, BookingStatus.id))
+
+
 async def next_statuses(session: AsyncSession, status_id: int) -> list[BookingStatus]:
     """The statuses a booking at ``status_id`` may move to (archived ones excluded), in order."""
-    return list((await session.execute(
-        select(BookingStatus)
-        .join(BookingStatusTransition, BookingStatusTransition.to_status_id == BookingStatus.id)
-        .where(BookingStatusTransition.from_status_id == status_id, BookingStatus.archived_at.is_(None))
-        .order_by(BookingStatus.sequence, BookingStatus.id)
-    )).scalars().all())
+    return list((await session.execute(_next_statuses_query(), {"status_id": status_id})).scalars().all())
 
 
 async def check_move(session: AsyncSession, old: BookingStatus, new: BookingStatus) -> None:

@@ -9,9 +9,10 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import or_, select
+from sqlalchemy import bindparam, or_, select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -75,12 +76,18 @@ def _lookup_code(code: str, field: str, label: str) -> None:
                                    label=Message(label), max_length=MAX_CODE)
 
 
+@cache
+def _status_pair_query():
+    # Built once: every status change sends it (code and id go in as bound parameters).
+    return select(BookingStatus).where(or_(BookingStatus.code == bindparam("code"),
+                                           BookingStatus.id == bindparam("current_id")))
+
+
 async def get_status_pair(session: AsyncSession, code: str, current_id: int,
                           field: str = "status") -> tuple[BookingStatus, BookingStatus]:
     """The status with ``code`` and the status ``current_id``, in one statement."""
     _lookup_code(code, field, N_("Status"))
-    rows = (await session.execute(select(BookingStatus).where(
-        or_(BookingStatus.code == code, BookingStatus.id == current_id)))).scalars().all()
+    rows = (await session.execute(_status_pair_query(), {"code": code, "current_id": current_id})).scalars().all()
     new = next((r for r in rows if r.code == code), None)
     current = next((r for r in rows if r.id == current_id), None)
     if new is None:
@@ -248,10 +255,16 @@ async def write_field_value(session: AsyncSession, booking_id: int, field: Booki
     """Set (or with ``None`` clear) one field value of a booking (``field``: the field or its id);
     used by other addons too. One statement: an insert that updates the row when there is one."""
     field_id = field if isinstance(field, int) else field.id
-    insert = postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    statement = insert(BookingFieldValue).values(booking_id=booking_id, field_id=field_id, value=value)
-    await session.execute(statement.on_conflict_do_update(index_elements=["booking_id", "field_id"],
-                                                          set_={"value": value}))
+    await session.execute(_field_value_upsert(session.get_bind().dialect.name),
+                          {"booking_id": booking_id, "field_id": field_id, "value": value})
+
+
+@cache
+def _field_value_upsert(dialect: str):
+    # Built once per dialect (every granted access writes its id): the values are bound parameters.
+    statement = (postgresql_insert if dialect == "postgresql" else sqlite_insert)(BookingFieldValue)
+    return statement.on_conflict_do_update(index_elements=["booking_id", "field_id"],
+                                           set_={"value": statement.excluded.value})
 
 
 async def read_field_value(session: AsyncSession, booking_id: int, field_code: str) -> str | None:

@@ -23,8 +23,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cache
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from addon.booking.public import BookableObject, Booking, BookingStatus, BookingStatusHistory, read_field_value
@@ -77,10 +78,19 @@ def new_grant(booking_id: int, integration_id: int, now: datetime) -> AccessGran
                        state=GrantState.PENDING, next_attempt_at=now, created_at=now, updated_at=now)
 
 
+# Statements every status change sends, built once (the id goes in as a bound parameter).
+@cache
+def _grants_of_booking_query():
+    return select(AccessGrant).where(AccessGrant.booking_id == bindparam("booking_id")).with_for_update()
+
+
+@cache
+def _integrations_query():
+    return select(DoorIntegration).order_by(DoorIntegration.id)
+
+
 async def _grants_of_booking(session: AsyncSession, booking_id: int) -> dict[int, AccessGrant]:
-    rows = (await session.execute(
-        select(AccessGrant).where(AccessGrant.booking_id == booking_id).with_for_update()
-    )).scalars().all()
+    rows = (await session.execute(_grants_of_booking_query(), {"booking_id": booking_id})).scalars().all()
     return {g.integration_id: g for g in rows}
 
 
@@ -99,7 +109,7 @@ async def touch_booking(session: AsyncSession, booking: Booking, now: datetime, 
     grants that are due now."""
     changes = set(changes)
     grants = await _grants_of_booking(session, booking.id)
-    integrations = (await session.execute(select(DoorIntegration).order_by(DoorIntegration.id))).scalars().all()
+    integrations = (await session.execute(_integrations_query())).scalars().all()
     status_code = new_status or (await session.get(BookingStatus, booking.status_id)).code
     obj = await session.get(BookableObject, booking.object_id)
     touched, backends = [], []

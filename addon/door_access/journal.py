@@ -14,8 +14,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from .backend import Recipient
@@ -72,13 +73,24 @@ class Change:
     answer_by: datetime | None = None  # the vendor answered: a look-up from now on is conclusive
 
 
+# Statements every reconcile sends, built once (the ids go in as bound parameters).
+@cache
+def _open_entries_query():
+    return (select(AccessSetRecord).where(AccessSetRecord.grant_id == bindparam("grant_id"),
+                                          AccessSetRecord.status.in_((*UNRESOLVED, SetStatus.CURRENT)))
+            .order_by(AccessSetRecord.id))
+
+
+@cache
+def _next_generation_query():
+    return (update(AccessGrant).where(AccessGrant.id == bindparam("grant_id"),
+                                      AccessGrant.claimed_by == bindparam("worker_id"))
+            .values(generation=AccessGrant.generation + 1).returning(AccessGrant.generation))
+
+
 async def open_entries(session: AsyncSession, grant_id: int) -> list[Entry]:
     """The grant's records that still stand for a set: being created, its live set, or to revoke."""
-    rows = (await session.execute(
-        select(AccessSetRecord).where(AccessSetRecord.grant_id == grant_id,
-                                      AccessSetRecord.status.in_((*UNRESOLVED, SetStatus.CURRENT)))
-        .order_by(AccessSetRecord.id)
-    )).scalars().all()
+    rows = (await session.execute(_open_entries_query(), {"grant_id": grant_id})).scalars().all()
     return [Entry.of(r) for r in rows]
 
 
@@ -90,9 +102,7 @@ async def journal_create(session: AsyncSession, grant_id: int, worker_id: str, i
     link goes (``delivery``); ``None`` when the lease is gone (then nothing may be sent). The
     caller commits before sending."""
     generation = (await session.execute(
-        update(AccessGrant).where(AccessGrant.id == grant_id, AccessGrant.claimed_by == worker_id)
-        .values(generation=AccessGrant.generation + 1).returning(AccessGrant.generation)
-    )).scalar_one_or_none()
+        _next_generation_query(), {"grant_id": grant_id, "worker_id": worker_id})).scalar_one_or_none()
     if generation is None:
         return None
     row = AccessSetRecord(grant_id=grant_id, reference=external_reference(integration_id, booking_id, generation),

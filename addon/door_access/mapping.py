@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
+from functools import cache
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from addon.base.public import Message
@@ -67,6 +68,14 @@ def resolve_names(names: list[str], doors: list[Door], where: Message) -> Resolu
     return resolution
 
 
+@cache
+def _mappings_at_query():
+    # Built once (every reconcile and status change sends it); the levels go in as a list.
+    return (select(DoorMapping, BookableObject).join(BookableObject, BookableObject.id == DoorMapping.object_id)
+            .where(DoorMapping.integration_id == bindparam("integration_id"),
+                   DoorMapping.object_id.in_(bindparam("levels", expanding=True))))
+
+
 async def mapping_for_object(session: AsyncSession, integration_id: int,
                              obj: BookableObject) -> tuple[DoorMapping | None, BookableObject | None]:
     """The most specific mapping: the object's own, else its parent's (and so on up). The object
@@ -76,9 +85,7 @@ async def mapping_for_object(session: AsyncSession, integration_id: int,
     while node is not None:
         levels = [node.id] if node.parent_id is None else [node.id, node.parent_id]
         found = {mapped.id: (mapping, mapped) for mapping, mapped in (await session.execute(
-            select(DoorMapping, BookableObject).join(BookableObject, BookableObject.id == DoorMapping.object_id)
-            .where(DoorMapping.integration_id == integration_id, DoorMapping.object_id.in_(levels))
-        )).all()}
+            _mappings_at_query(), {"integration_id": integration_id, "levels": levels})).all()}
         for level in levels:
             if level in found:
                 return found[level]

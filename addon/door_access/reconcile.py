@@ -20,7 +20,9 @@ import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import select, update
+from functools import cache
+
+from sqlalchemy import bindparam, select, update
 
 from addon.base.public import Host, Message, log_fields
 from addon.booking.public import BookableObject, Booking, BookingField, BookingStatus, Customer, write_field_value
@@ -84,6 +86,25 @@ class Claim:
     only_due: bool = False
 
 
+# The statements every run sends, built once: building one and its cache key costs more CPU than
+# SQLite takes to run it (the id goes in as a bound parameter).
+@cache
+def _snapshot_query():
+    return (select(AccessGrant, DoorIntegration, Booking, BookingStatus, BookableObject, Customer, BookingField.id)
+            .join(DoorIntegration, DoorIntegration.id == AccessGrant.integration_id)
+            .join(Booking, Booking.id == AccessGrant.booking_id)
+            .join(BookingStatus, BookingStatus.id == Booking.status_id)
+            .join(BookableObject, BookableObject.id == Booking.object_id)
+            .join(Customer, Customer.id == Booking.customer_id)
+            .outerjoin(BookingField, BookingField.code == DoorIntegration.authorization_id_field)
+            .where(AccessGrant.id == bindparam("grant_id")))
+
+
+@cache
+def _grant_to_write_query():
+    return select(AccessGrant).where(AccessGrant.id == bindparam("grant_id")).with_for_update()
+
+
 async def _read(host: Host, grant_id: int, worker_id: str, claim: Claim | None = None) -> Snapshot | None:
     """Read what the run needs, if this worker holds the lease — or, with ``claim``, takes it in
     the same transaction (counting the attempt). The grant, its integration, the booking with its
@@ -101,16 +122,7 @@ async def _read(host: Host, grant_id: int, worker_id: str, claim: Claim | None =
             if taken.rowcount != 1:
                 await session.rollback()
                 return None
-        row = (await session.execute(
-            select(AccessGrant, DoorIntegration, Booking, BookingStatus, BookableObject, Customer, BookingField.id)
-            .join(DoorIntegration, DoorIntegration.id == AccessGrant.integration_id)
-            .join(Booking, Booking.id == AccessGrant.booking_id)
-            .join(BookingStatus, BookingStatus.id == Booking.status_id)
-            .join(BookableObject, BookableObject.id == Booking.object_id)
-            .join(Customer, Customer.id == Booking.customer_id)
-            .outerjoin(BookingField, BookingField.code == DoorIntegration.authorization_id_field)
-            .where(AccessGrant.id == grant_id)
-        )).first()
+        row = (await session.execute(_snapshot_query(), {"grant_id": grant_id})).first()
         if row is None or row[0].claimed_by != worker_id:
             await session.rollback()
             return None
@@ -228,9 +240,7 @@ def _failure(snap: Snapshot, want: Want, attempt: Attempt, exc: BackendError) ->
 
 async def _write(host: Host, snap: Snapshot, outcome: Outcome, worker_id: str) -> str | None:
     async with host.database.session() as session:
-        grant = (await session.execute(
-            select(AccessGrant).where(AccessGrant.id == snap.grant.id).with_for_update()
-        )).scalar_one_or_none()
+        grant = (await session.execute(_grant_to_write_query(), {"grant_id": snap.grant.id})).scalar_one_or_none()
         if grant is None:
             return None
         now = host.clock.now()
