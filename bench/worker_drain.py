@@ -13,7 +13,8 @@ loop only sleeps when nothing is due); batch size and concurrency are the defaul
 
 Figures: time to drain; attempts per grant (one attempt = one reconcile run, counted where the
 engine starts it, whatever calls it makes); Resivo calls by operation and by answer, and per
-grant; the lower bound grants × latency / RESIVO_CONCURRENCY (one necessary call per grant);
+grant; the lower bound grants × latency / RESIVO_CONCURRENCY (one necessary call per grant), and
+the bound that includes the retry schedule the engine runs with (see ``retry_schedule_bound``);
 SQL statements and server CPU per grant; the process's peak RSS; and the check that every
 booking ends with exactly one active authorisation set, named by its grant and its booking
 field, with no orphan set in the sandbox.
@@ -76,6 +77,20 @@ def warmup_size(size: int) -> int:
     return max(1, min(size, 50))
 
 
+def retry_schedule_bound(attempts_per_grant: list[int], latency_s: float, base_s: float, max_s: float,
+                         concurrency: int) -> float:
+    """No schedule drains faster than this, given the attempts each grant needed and the backoff the
+    engine is configured with: a grant's attempts run one after the other, each takes at least one
+    call (the latency), and before its n-th retry the grant waits at least half of
+    min(max, base × 2^(n-1)) (the lowest draw of the full jitter, see leases.backoff_seconds); and
+    all the calls share RESIVO_CONCURRENCY slots. The larger of the two."""
+    def one_grant(attempts: int) -> float:
+        waits = sum(min(max_s, base_s * 2 ** (n - 1)) / 2 for n in range(1, attempts))
+        return attempts * latency_s + waits
+    slowest = max((one_grant(a) for a in attempts_per_grant), default=0.0)
+    return max(slowest, sum(attempts_per_grant) * latency_s / concurrency)
+
+
 async def answers_by_status(host) -> dict[str, int]:
     async with host.database.session() as session:
         rows = (await session.execute(
@@ -134,6 +149,8 @@ async def run_once(env, size: int) -> dict:
     calls = stats["calls"]
     total_calls = sum(calls.values())
     lower_bound = size * latency / 1000 / concurrency  # one necessary call per grant
+    retry_bound = retry_schedule_bound(per_grant, latency / 1000, float(OVERRIDES["IRESERVE_RETRY_BASE"]),
+                                       float(OVERRIDES["IRESERVE_RETRY_MAX"]), concurrency)
     drain = (done_at - started) if done_at else None
     fired = next((f.get("fired") for f in faults if f.get("mode") == "random"), None)
     return {
@@ -162,6 +179,8 @@ async def run_once(env, size: int) -> dict:
         "lower_bound_s": lower_bound,
         "ratio_to_lower_bound": (drain / lower_bound) if drain and lower_bound else None,
         "calls_based_bound_s": total_calls * latency / 1000 / concurrency,
+        "retry_schedule_bound_s": retry_bound,
+        "ratio_to_retry_schedule_bound": (drain / retry_bound) if drain and retry_bound else None,
         "sql_statements_per_reconcile": statements / max(1, sum(per_grant)),
         "sql_statements_per_grant": statements / size,
         "server_cpu_ms_per_grant": cpu * 1000 / size,
@@ -190,6 +209,8 @@ def table_rows(m: dict) -> list[tuple[str, str]]:
         ("Resivo calls per grant", f"{m['resivo_calls_per_grant']:.2f}"),
         ("lower bound grants×latency/concurrency", f"{m['lower_bound_s']:.2f} s"),
         ("ratio measured / lower bound", f"{m['ratio_to_lower_bound']:.2f}" if m.get("ratio_to_lower_bound") else "-"),
+        ("bound with the retry schedule / ratio", f"{m['retry_schedule_bound_s']:.2f} s / "
+         f"{m['ratio_to_retry_schedule_bound']:.2f}" if m.get("ratio_to_retry_schedule_bound") else "-"),
         ("server CPU / DB connections opened", f"{m['server_cpu_s']:.1f} s / {m['db_connections_opened']:.0f}"),
         ("server CPU / SQL statements per grant", f"{m['server_cpu_ms_per_grant']:.1f} ms / "
          f"{m['sql_statements_per_grant']:.1f}"),
