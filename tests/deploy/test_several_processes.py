@@ -196,6 +196,10 @@ async def test_several_web_and_worker_processes_agree_on_every_booking(postgres_
                         "mode": "drop_answer", "operation": lost, "count": 1})).status_code < 300
                 await set_status(client, token, directed, status)
             [directed_grant] = await settled(here, [directed], seconds=120)
+            # A lost create answer fired only if the re-confirmation got to create before the last
+            # cancellation came (a loaded machine may cancel first: then there is nothing to create).
+            create_lost = not any(f["mode"] == "drop_answer" and f["operation"] == "create_remote_access"
+                                  for f in (await admin.get("/_sandbox/faults")).json()["faults"])
             await admin.delete("/_sandbox/faults")  # the vendor answers every call of the check
             verified = run(["access", "verify"], environ)
             sets = (await admin.get("/_sandbox/authorizations")).json()
@@ -226,11 +230,11 @@ async def test_several_web_and_worker_processes_agree_on_every_booking(postgres_
     known = {g.authorization_id for g in rows if g.authorization_id}
     assert [s["id"] for s in active if s["id"] not in known] == [], "no orphan set"
     assert all(fields.get(b) == grant_of[b].authorization_id for b in booking_ids if b not in cancelled)
-    # The directed schedule: both sets it made are revoked, and every set the database knows of is
-    # at the vendor as it should be.
+    # The directed schedule: every set it made (two when the re-confirmation created one) is
+    # revoked, and every set the database knows of is at the vendor as it should be.
     assert directed_grant.state == GrantState.REVOKED
     assert per_booking[directed] == 0 and len([s for s in sets if booking_of_reference(s.get("externalReference"))
-                                               == directed]) == 2, "two sets were made, none is live"
+                                               == directed]) == 1 + create_lost, "the sets made, none live"
     assert verified.returncode == 0 and " 0 mismatches, 0 not checked" in verified.stdout, verified.stdout + verified.stderr
 
     # The faults did happen, and the work was spread over both web processes and both workers.
