@@ -15,16 +15,13 @@ and connects to the very address it checked.
 from __future__ import annotations
 
 import asyncio
-import copy
 import functools
 import hashlib
-import inspect
 import logging
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 from typing import Any, Protocol, TypeVar
 from urllib.parse import quote
 
@@ -33,6 +30,10 @@ import httpx
 
 from addon.door_access.public import (
     Recipient,  # who gets the link: the engine's own value
+)
+from addon.door_access.public import (  # the vendor kit: what every vendor's client does alike
+    TokenCache, VendorCallRecord, call_deadline, list_of, oauth_token_answer, parse_answer, report_call,
+    retry_after_seconds, scrub_secrets, vendor_http_client,
 )
 
 from .errors import (
@@ -83,12 +84,7 @@ AUTHORIZATION_ACTIVE = "active"
 AUTHORIZATION_REVOKED = "revoked"
 AUTHORIZATION_EXPIRED = "expired"
 
-OUTCOME_OK = "ok"
-OUTCOME_TRANSIENT = "transient"
-OUTCOME_PERMANENT = "permanent"
-
 _MAX_MESSAGE_CHARS = 300
-_REDACTED = "***"
 
 
 # --------------------------------------------------------------------------- time stamps
@@ -197,32 +193,12 @@ class RemoteAccessRequest:
         object.__setattr__(self, "recipients", tuple(self.recipients))
 
 
-@dataclass(frozen=True)
-class CallRecord:
-    """One HTTP exchange with Resivo, for the integration log. Never holds a secret."""
-
-    operation: str
-    method: str
-    path: str
-    http_status: int | None
-    duration_ms: float
-    outcome: str
-    error: str | None = None
-    context: Mapping[str, Any] | None = None
-
-
+CallRecord = VendorCallRecord  # one HTTP exchange with Resivo, for the integration log
 OnCall = Callable[[CallRecord], Awaitable[None] | None]
 _T = TypeVar("_T")
 
 
 # --------------------------------------------------------------------------- helpers
-
-
-def _scrub(text: str, secrets: Iterable[str | None]) -> str:
-    for secret in secrets:
-        if secret:
-            text = text.replace(secret, _REDACTED)
-    return text
 
 
 def _answer_message(response: httpx.Response, secrets: Iterable[str | None]) -> str:
@@ -240,28 +216,10 @@ def _answer_message(response: httpx.Response, secrets: Iterable[str | None]) -> 
                 break
     if message is None:
         message = response.reason_phrase or f"HTTP {response.status_code}"
-    message = _scrub(message, secrets)
+    message = scrub_secrets(message, secrets)
     if len(message) > _MAX_MESSAGE_CHARS:
         message = message[:_MAX_MESSAGE_CHARS] + "…"
     return message
-
-
-def _retry_after_seconds(value: str | None) -> float | None:
-    """``Retry-After`` as seconds from now; it may be a number or an HTTP date."""
-    if not value:
-        return None
-    value = value.strip()
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - datetime.now(UTC)).total_seconds())
 
 
 def _http_error(
@@ -273,7 +231,7 @@ def _http_error(
         return None
     message = _answer_message(response, secrets)
     if status == 429 or status == 408 or status >= 500:
-        retry_after = _retry_after_seconds(response.headers.get("Retry-After"))
+        retry_after = retry_after_seconds(response.headers.get("Retry-After"))
         if status == 429:
             text = f"Resivo is rate limiting {operation} (429): {message}"
         else:
@@ -327,36 +285,8 @@ def _api_error(
     )
 
 
-def _json_body(response: httpx.Response, operation: str) -> Any:
-    try:
-        return response.json()
-    except ValueError:
-        raise ResivoProtocolError(
-            f"Resivo answered {operation} with a body that is not JSON",
-            operation=operation,
-            status=response.status_code,
-        ) from None
-
-
 def _parse(operation: str, response: httpx.Response, build: Callable[[Any], _T]) -> _T:
-    body = _json_body(response, operation)
-    try:
-        return build(body)
-    except (KeyError, TypeError, ValueError, AttributeError) as exc:
-        raise ResivoProtocolError(
-            f"Resivo answered {operation} with an unexpected body ({type(exc).__name__}: {exc})",
-            operation=operation,
-            status=response.status_code,
-        ) from None
-
-
-def _list_of(build: Callable[[Any], _T]) -> Callable[[Any], list[_T]]:
-    def build_list(body: Any) -> list[_T]:
-        if not isinstance(body, list):
-            raise TypeError(f"expected a list, got {type(body).__name__}")
-        return [build(item) for item in body]
-
-    return build_list
+    return parse_answer(operation, response, build, vendor="Resivo", protocol_error=ResivoProtocolError)
 
 
 def _site(data: Mapping[str, Any]) -> Site:
@@ -425,22 +355,6 @@ def _recipient_body(recipient: Recipient) -> dict[str, str]:
 
 def _segment(value: str) -> str:
     return quote(str(value), safe="")
-
-
-@dataclass(eq=False)
-class _TokenEntry:
-    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
-    token: str | None = field(default=None, repr=False)
-    refresh_at: float = 0.0
-    # Bumped when a refresh attempt ends, so callers that queued on the lock meanwhile can
-    # tell that someone else just tried and reuse that result instead of asking again.
-    generation: int = 0
-    last_error: ResivoError | None = None
-
-    def fresh_token(self) -> str | None:
-        if self.token is not None and time.monotonic() < self.refresh_at:
-            return self.token
-        return None
 
 
 # --------------------------------------------------------------------------- outbound addresses
@@ -570,17 +484,11 @@ class ResivoConnector:
         if address_guard is not None and transport is None:
             self._network = _GuardedNetwork(address_guard, network_backend)
             transport = _GuardedTransport(self._network)
-        self._token_refresh_margin = token_refresh_margin
-        # httpx applies read timeouts per socket read; the overall deadline also bounds a
-        # trickling answer and transports that ignore httpx timeouts (ASGI in tests).
-        self._deadline = connect_timeout + read_timeout
-        self._http = httpx.AsyncClient(
-            transport=transport,
-            timeout=httpx.Timeout(read_timeout, connect=connect_timeout, pool=connect_timeout),
-            follow_redirects=False,
-            headers={"Accept": "application/json", "User-Agent": "ireserve-addons (resivo)"},
-        )
-        self._tokens: dict[tuple[str, str, str], _TokenEntry] = {}
+        self._deadline = call_deadline(connect_timeout, read_timeout)
+        self._http = vendor_http_client(connect_timeout=connect_timeout, read_timeout=read_timeout,
+                                        transport=transport, user_agent="ireserve-addons (resivo)")
+        self._token_cache = TokenCache(token_refresh_margin)
+        self._tokens = self._token_cache.entries  # by credential key; a token never shows in repr
 
     def client(
         self, credentials: ResivoCredentials, *, context: Mapping[str, Any] | None = None
@@ -602,44 +510,12 @@ class ResivoConnector:
         self, credentials: ResivoCredentials, context: Mapping[str, Any] | None = None
     ) -> str:
         """A valid bearer token for ``credentials``; one refresh at a time per credential."""
-        entry = self._tokens.get(credentials.cache_key)
-        if entry is None:
-            entry = self._tokens[credentials.cache_key] = _TokenEntry()
-        token = entry.fresh_token()
-        if token is not None:
-            return token
-        seen_generation = entry.generation
-        async with entry.lock:
-            token = entry.fresh_token()
-            if token is not None:
-                return token
-            if entry.generation != seen_generation and entry.last_error is not None:
-                # Someone tried while we queued and failed: share that failure rather than
-                # sending N more token requests to a server that is down.
-                raise copy.copy(entry.last_error)
-            entry.last_error = None
-            # The lifetime counts from the request, not the answer: never trust a token longer.
-            requested_at = time.monotonic()
-            try:
-                token, lifetime = await self._request_token(credentials, context)
-            except ResivoError as error:
-                entry.last_error = error
-                raise
-            finally:
-                entry.generation += 1
-            entry.token = token
-            entry.refresh_at = requested_at + lifetime - self._refresh_margin(lifetime)
-            return token
+        return await self._token_cache.token(credentials.cache_key,
+                                             lambda: self._request_token(credentials, context))
 
     async def invalidate_token(self, credentials: ResivoCredentials, token: str) -> None:
         """Forget ``token`` after Resivo refused it, unless another caller already replaced it."""
-        entry = self._tokens.get(credentials.cache_key)
-        if entry is not None and entry.token == token:
-            entry.token = None
-            entry.refresh_at = 0.0
-
-    def _refresh_margin(self, lifetime: float) -> float:
-        return min(self._token_refresh_margin, lifetime * 0.1)
+        self._token_cache.invalidate(credentials.cache_key, token)
 
     async def _request_token(
         self, credentials: ResivoCredentials, context: Mapping[str, Any] | None
@@ -658,14 +534,6 @@ class ResivoConnector:
                 )
             return _http_error(operation, response, secrets)
 
-        def build(body: Any) -> tuple[str, float]:
-            token = body["access_token"]
-            if not isinstance(token, str) or not token:
-                raise ValueError("access_token is empty")
-            lifetime = body.get("expires_in")
-            # A missing expires_in is read as a short lifetime, not as "forever".
-            return token, max(0.0, float(lifetime)) if lifetime is not None else 300.0
-
         return await self._exchange(
             "token",
             "POST",
@@ -673,7 +541,7 @@ class ResivoConnector:
             context=context,
             secrets=secrets,
             classify=classify,
-            build=build,
+            build=oauth_token_answer,
             data={
                 "grant_type": "client_credentials",
                 "client_id": credentials.client_id,
@@ -739,7 +607,7 @@ class ResivoConnector:
             )
         if isinstance(exc, (httpx.TimeoutException, TimeoutError)):
             return ResivoTransientError(self._timeout_text(exc, host, operation), operation=operation)
-        detail = _scrub(str(exc) or type(exc).__name__, secrets)
+        detail = scrub_secrets(str(exc) or type(exc).__name__, secrets)
         return ResivoTransientError(
             f"Could not reach Resivo at {host} ({operation}): {detail}", operation=operation
         )
@@ -769,43 +637,9 @@ class ResivoConnector:
         error: ResivoError | None,
         context: Mapping[str, Any] | None,
     ) -> None:
-        if error is None:
-            outcome = OUTCOME_OK
-        elif isinstance(error, ResivoTransientError):
-            outcome = OUTCOME_TRANSIENT
-        else:
-            outcome = OUTCOME_PERMANENT
-        record = CallRecord(
-            operation=operation,
-            method=method,
-            path=path,
-            http_status=status,
-            duration_ms=round((time.perf_counter() - started) * 1000, 1),
-            outcome=outcome,
-            error=str(error) if error is not None else None,
-            context=dict(context) if context is not None else None,
-        )
-        # DEBUG only: the integration log (on_call) writes the one line each call gets.
-        logger.debug(
-            "resivo %s %s %s -> %s %s in %.1f ms%s",
-            operation,
-            method,
-            path,
-            status,
-            outcome,
-            record.duration_ms,
-            f": {record.error}" if record.error else "",
-        )
-        if self.on_call is None:
-            return
-        try:
-            result = self.on_call(record)
-            if inspect.isawaitable(result):
-                await result
-        except Exception:
-            # A broken audit log must not turn a completed remote change into a failure:
-            # the caller would retry and, for a create, grant twice.
-            logger.exception("on_call callback failed for resivo %s", operation)
+        await report_call(self.on_call, logger, "resivo", operation=operation, method=method, path=path,
+                          status=status, started=started, error=error, context=context,
+                          transient=ResivoTransientError)
 
 
 # --------------------------------------------------------------------------- client
@@ -844,7 +678,7 @@ class ResivoClient:
     async def list_sites(self) -> list[Site]:
         owner = _segment(self._credentials.site_owner_id)
         return await self._call(
-            "list_sites", "GET", f"/site-owners/{owner}/sites", build=_list_of(_site)
+            "list_sites", "GET", f"/site-owners/{owner}/sites", build=list_of(_site)
         )
 
     async def get_site(self, site_id: str) -> Site:
@@ -856,7 +690,7 @@ class ResivoClient:
             "GET",
             f"/sites/{_segment(site_id)}/components",
             params={"scope": "all"},
-            build=_list_of(_component),
+            build=list_of(_component),
         )
 
     async def create_remote_access(
@@ -876,7 +710,7 @@ class ResivoClient:
             "GET",
             f"/sites/{_segment(site_id)}/authorizations",
             params={"externalReference": external_reference},
-            build=_list_of(_authorization),
+            build=list_of(_authorization),
         )
 
     async def get_authorization(self, site_id: str, authorization_id: str) -> Authorization:

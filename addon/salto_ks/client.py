@@ -60,19 +60,21 @@ secrets and OTPs never reach a log line, an error or the call log (``on_call``).
 from __future__ import annotations
 
 import asyncio
-import copy
 import hashlib
-import inspect
 import logging
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 from typing import Any, TypeVar
 from urllib.parse import quote
 
 import httpx
+
+from addon.door_access.public import (  # the vendor kit: what every vendor's client does alike
+    TokenCache, VendorCallRecord, call_deadline, list_of, oauth_token_answer, parse_answer, report_call,
+    retry_after_seconds, scrub_secrets, vendor_http_client,
+)
 
 from .errors import (
     SaltoKsAuthenticationError,
@@ -112,13 +114,7 @@ OPERATIONS = (
 ENTRY_OPENED = "opened"
 ENTRY_FAILED = "failed"
 
-OUTCOME_OK = "ok"
-OUTCOME_TRANSIENT = "transient"
-OUTCOME_PERMANENT = "permanent"
-
 _MAX_MESSAGE_CHARS = 300
-_REDACTED = "***"
-_DEFAULT_TOKEN_LIFETIME = 300.0  # a token without expires_in is trusted this long, not for ever
 
 _T = TypeVar("_T")
 
@@ -229,31 +225,11 @@ class Entry:
         return self.result == ENTRY_OPENED
 
 
-@dataclass(frozen=True)
-class CallRecord:
-    """One HTTP exchange with Salto KS, for the call log. Never holds a secret."""
-
-    operation: str
-    method: str
-    path: str
-    http_status: int | None
-    duration_ms: float
-    outcome: str
-    error: str | None = None
-    context: Mapping[str, Any] | None = None
-
-
+CallRecord = VendorCallRecord  # one HTTP exchange with Salto KS, for the call log
 OnCall = Callable[[CallRecord], Awaitable[None] | None]
 
 
 # --------------------------------------------------------------------------- parsing
-
-
-def _scrub(text: str, secrets: Iterable[str | None]) -> str:
-    # Longest first, so a secret containing another one is hidden whole.
-    for secret in sorted((s for s in secrets if s), key=len, reverse=True):
-        text = text.replace(secret, _REDACTED)
-    return text
 
 
 def _error_body(response: httpx.Response) -> dict[str, Any]:
@@ -272,25 +248,8 @@ def _answer_message(response: httpx.Response, secrets: Iterable[str | None]) -> 
         if isinstance(body.get(key), str) and body[key]:
             message = body[key]
             break
-    message = _scrub(message or response.reason_phrase or f"HTTP {response.status_code}", secrets)
+    message = scrub_secrets(message or response.reason_phrase or f"HTTP {response.status_code}", secrets)
     return message if len(message) <= _MAX_MESSAGE_CHARS else message[:_MAX_MESSAGE_CHARS] + "…"
-
-
-def _retry_after_seconds(value: str | None) -> float | None:
-    """``Retry-After`` in seconds from now: a number or an HTTP date."""
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value.strip()))
-    except ValueError:
-        pass
-    try:
-        when = parsedate_to_datetime(value.strip())
-    except (TypeError, ValueError, IndexError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - datetime.now(UTC)).total_seconds())
 
 
 # Error codes of the API's error bodies → the class an admin (or the core) can act on.
@@ -314,7 +273,7 @@ def _http_error(operation: str, response: httpx.Response, secrets: Iterable[str 
     code = _error_body(response).get("code")
     code = code if isinstance(code, str) else None
     if status == 429 or status == 408 or status >= 500:
-        retry_after = _retry_after_seconds(response.headers.get("Retry-After"))
+        retry_after = retry_after_seconds(response.headers.get("Retry-After"))
         text = (f"Salto KS is rate limiting {operation} (429): {message}" if status == 429
                 else f"Salto KS answered {status} to {operation}: {message}")
         if retry_after is not None:
@@ -332,31 +291,8 @@ class _TokenRefused(SaltoKsTransientError):
     """The first 401 of an API call: the client fetches a new token and repeats the call once."""
 
 
-def _json_body(response: httpx.Response, operation: str) -> Any:
-    try:
-        return response.json()
-    except ValueError:
-        raise SaltoKsProtocolError(f"Salto KS answered {operation} with a body that is not JSON",
-                                   operation=operation, status=response.status_code) from None
-
-
 def _parse(operation: str, response: httpx.Response, build: Callable[[Any], _T]) -> _T:
-    body = _json_body(response, operation)
-    try:
-        return build(body)
-    except (KeyError, TypeError, ValueError, AttributeError) as exc:
-        raise SaltoKsProtocolError(
-            f"Salto KS answered {operation} with an unexpected body ({type(exc).__name__}: {exc})",
-            operation=operation, status=response.status_code) from None
-
-
-def _list_of(build: Callable[[Any], _T]) -> Callable[[Any], list[_T]]:
-    def build_list(body: Any) -> list[_T]:
-        if not isinstance(body, list):
-            raise TypeError(f"expected a list, got {type(body).__name__}")
-        return [build(item) for item in body]
-
-    return build_list
+    return parse_answer(operation, response, build, vendor="Salto KS", protocol_error=SaltoKsProtocolError)
 
 
 def _text(data: Mapping[str, Any], key: str) -> str:
@@ -418,22 +354,6 @@ def _segment(value: str) -> str:
     return quote(str(value), safe="")
 
 
-@dataclass(eq=False)
-class _TokenEntry:
-    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
-    token: str | None = field(default=None, repr=False)
-    refresh_at: float = 0.0
-    # Bumped whenever a refresh ends, so that callers queued meanwhile share its outcome
-    # instead of sending another token request each.
-    generation: int = 0
-    last_error: SaltoKsError | None = None
-
-    def fresh_token(self) -> str | None:
-        if self.token is not None and time.monotonic() < self.refresh_at:
-            return self.token
-        return None
-
-
 # --------------------------------------------------------------------------- connector
 
 
@@ -446,17 +366,11 @@ class SaltoKsConnector:
         self.connect_timeout = connect_timeout
         self.read_timeout = read_timeout
         self.on_call = on_call
-        self._token_refresh_margin = token_refresh_margin
-        # httpx's read timeout applies per socket read; the deadline also bounds an answer that
-        # trickles in, and transports that ignore httpx's timeouts.
-        self._deadline = connect_timeout + read_timeout
-        self._http = httpx.AsyncClient(
-            transport=transport,
-            timeout=httpx.Timeout(read_timeout, connect=connect_timeout, pool=connect_timeout),
-            follow_redirects=False,
-            headers={"Accept": "application/json", "User-Agent": "ireserve-addons (salto_ks)"},
-        )
-        self._tokens: dict[tuple[str, ...], _TokenEntry] = {}
+        self._deadline = call_deadline(connect_timeout, read_timeout)
+        self._http = vendor_http_client(connect_timeout=connect_timeout, read_timeout=read_timeout,
+                                        transport=transport, user_agent="ireserve-addons (salto_ks)")
+        self._token_cache = TokenCache(token_refresh_margin)
+        self._tokens = self._token_cache.entries  # by credential key; a token never shows in repr
 
     def client(self, account: SaltoKsAccount, *, context: Mapping[str, Any] | None = None) -> SaltoKsClient:
         return SaltoKsClient(self, account, context=context)
@@ -474,38 +388,11 @@ class SaltoKsConnector:
 
     async def access_token(self, account: SaltoKsAccount, context: Mapping[str, Any] | None = None) -> str:
         """A valid bearer token for ``account``; one refresh at a time per account."""
-        entry = self._tokens.setdefault(account.cache_key, _TokenEntry())
-        token = entry.fresh_token()
-        if token is not None:
-            return token
-        seen_generation = entry.generation
-        async with entry.lock:
-            token = entry.fresh_token()
-            if token is not None:
-                return token
-            if entry.generation != seen_generation and entry.last_error is not None:
-                # Someone tried while we waited and failed: share that failure rather than
-                # send more token requests to a server that just refused or failed.
-                raise copy.copy(entry.last_error)
-            entry.last_error = None
-            requested_at = time.monotonic()  # the lifetime counts from the request, never later
-            try:
-                token, lifetime = await self._request_token(account, context)
-            except SaltoKsError as error:
-                entry.last_error = error
-                raise
-            finally:
-                entry.generation += 1
-            entry.token = token
-            entry.refresh_at = requested_at + lifetime - min(self._token_refresh_margin, lifetime * 0.1)
-            return token
+        return await self._token_cache.token(account.cache_key, lambda: self._request_token(account, context))
 
     def invalidate_token(self, account: SaltoKsAccount, token: str) -> None:
         """Forget ``token`` after Salto KS refused it, unless another caller replaced it already."""
-        entry = self._tokens.get(account.cache_key)
-        if entry is not None and entry.token == token:
-            entry.token = None
-            entry.refresh_at = 0.0
+        self._token_cache.invalidate(account.cache_key, token)
 
     async def _request_token(self, account: SaltoKsAccount, context: Mapping[str, Any] | None) -> tuple[str, float]:
         secrets = account.secrets
@@ -528,16 +415,9 @@ class SaltoKsConnector:
                     operation=operation, status=response.status_code, code=error, message=message)
             return _http_error(operation, response, secrets)
 
-        def build(body: Any) -> tuple[str, float]:
-            token = body["access_token"]
-            if not isinstance(token, str) or not token:
-                raise ValueError("access_token is empty")
-            lifetime = body.get("expires_in")
-            return token, max(0.0, float(lifetime)) if lifetime is not None else _DEFAULT_TOKEN_LIFETIME
-
         return await self._exchange(
             "token", "POST", f"{account.identity_url}{TOKEN_PATH}", context=context, secrets=secrets,
-            classify=classify, build=build,
+            classify=classify, build=oauth_token_answer,
             data={"grant_type": "password", "client_id": account.client_id, "client_secret": account.client_secret,
                   "username": account.username, "password": account.password, "scope": account.scope},
         )
@@ -583,34 +463,15 @@ class SaltoKsConnector:
         elif isinstance(exc, TimeoutError):
             text = f"Salto KS did not answer within {self._deadline:g} s ({operation})"
         else:
-            detail = _scrub(str(exc) or type(exc).__name__, secrets)
+            detail = scrub_secrets(str(exc) or type(exc).__name__, secrets)
             text = f"Could not reach Salto KS at {host} ({operation}): {detail}"
         return SaltoKsTransientError(text, operation=operation)
 
     async def _report(self, operation: str, method: str, path: str, status: int | None, started: float,
                       error: SaltoKsError | None, context: Mapping[str, Any] | None) -> None:
-        if error is None:
-            outcome = OUTCOME_OK
-        elif isinstance(error, SaltoKsTransientError):
-            outcome = OUTCOME_TRANSIENT
-        else:
-            outcome = OUTCOME_PERMANENT
-        record = CallRecord(operation=operation, method=method, path=path, http_status=status,
-                            duration_ms=round((time.perf_counter() - started) * 1000, 1), outcome=outcome,
-                            error=str(error) if error is not None else None,
-                            context=dict(context) if context is not None else None)
-        # DEBUG only: the call log (on_call) writes the one line each call gets.
-        logger.debug("salto_ks %s %s %s -> %s %s in %.1f ms%s", operation, method, path, status, outcome,
-                     record.duration_ms, f": {record.error}" if record.error else "")
-        if self.on_call is None:
-            return
-        try:
-            result = self.on_call(record)
-            if inspect.isawaitable(result):
-                await result
-        except Exception:
-            # A broken log must not turn a lock that opened into a failure the caller retries.
-            logger.exception("on_call callback failed for salto_ks %s", operation)
+        await report_call(self.on_call, logger, "salto_ks", operation=operation, method=method, path=path,
+                          status=status, started=started, error=error, context=context,
+                          transient=SaltoKsTransientError)
 
 
 # --------------------------------------------------------------------------- client
@@ -636,7 +497,7 @@ class SaltoKsClient:
 
     async def resolve_site(self, uid: str) -> Site:
         """The site with Site UID ``uid``; SaltoKsSiteUnknown when the account sees none."""
-        sites = await self._call("resolve_site", "GET", "/sites", params={"uid": uid}, build=_list_of(_site))
+        sites = await self._call("resolve_site", "GET", "/sites", params={"uid": uid}, build=list_of(_site))
         wanted = uid.strip().casefold()
         for site in sites:
             if site.uid.casefold() == wanted:
@@ -646,7 +507,7 @@ class SaltoKsClient:
             operation="resolve_site", status=200, code="site_not_found")
 
     async def list_locks(self, site_id: str) -> list[Lock]:
-        return await self._call("list_locks", "GET", f"/sites/{_segment(site_id)}/locks", build=_list_of(_lock))
+        return await self._call("list_locks", "GET", f"/sites/{_segment(site_id)}/locks", build=list_of(_lock))
 
     async def get_iq(self, site_id: str, iq_id: str) -> IqState:
         return await self._call("get_iq", "GET", f"/sites/{_segment(site_id)}/iqs/{_segment(iq_id)}", build=_iq)
@@ -672,7 +533,7 @@ class SaltoKsClient:
         if lock_id is not None:
             params["lockId"] = lock_id
         return await self._call("list_entries", "GET", f"/sites/{_segment(site_id)}/entries", params=params,
-                                build=_list_of(_entry))
+                                build=list_of(_entry))
 
     # -- plumbing
 
