@@ -44,6 +44,7 @@ class AccessPlan:
     message: str | None = None
     problems: list[Message] = field(default_factory=list)
     warnings: list[Message] = field(default_factory=list)
+    doors_refused: bool = False  # the vendor refused the door list: a problem asking again may solve
     # What the engine must bring about (``entitlement``), and why.
     want: Want = Want.NONE
     want_reason: Message | None = None
@@ -208,6 +209,7 @@ def resolve_doors(plan: AccessPlan, doors: list[Door] | None, where: Message | N
         return plan
     if doors is None:
         plan.problems.append(Message("The doors could not be looked up: {error}", {"error": unreachable}))
+        plan.doors_refused = True
         return plan
     resolution = resolve_names(plan.door_names, doors, where or Message("the lock system"))
     plan.doors = resolution.doors

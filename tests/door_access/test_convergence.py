@@ -270,3 +270,28 @@ async def test_a_refused_look_up_is_asked_again_not_given_up(host, gql, clock, m
     assert (after["state"], after["authorizationId"]) == ("ACTIVE", first["authorizationId"])
     assert len(vendor.active_sets()) == 1 and vendor.calls["create"] == 1
     await settled(host)
+
+
+async def test_a_refused_door_list_is_asked_again_not_given_up(host, gql, clock, memory, vendor):
+    """Simulation, shrunk: after a change the engine needs the door list, and the vendor refuses it
+    (a permanent answer). Nothing can be made without the doors; the set the guest has stays and the
+    grant shows FAILED with the vendor's reason — but, as with a refused look-up of a set, it is
+    asked again with backoff, and once the vendor answers the grant is ACTIVE on a set that gives
+    what the booking wants."""
+    _, objects = await configured(gql)
+    made = await create_booking(gql, objects["Studio 1"], future(), future(11), status="confirmed")
+    first = made["access"][0]
+    assert first["state"] == "ACTIVE"
+    clock.advance(minutes=5)  # the shared door list has expired: the next look fetches it
+    vendor.fail("list_doors", kind="permanent", status=422, times=3)
+    moved = await gql(MOVE, {"i": {"id": made["id"], "objectId": objects["Studio 2"]}})
+    refused = moved["updateBooking"]["booking"]["access"][0]
+    assert refused["state"] == "FAILED" and "could not be looked up" in refused["lastError"]
+    [grant] = await grants(host)
+    assert grant.next_attempt_at is not None  # asked again, not given up
+    assert [s.access.id for s in vendor.active_sets()] == [first["authorizationId"]]  # the guest keeps the set
+    await to_rest(host, clock)
+    after = (await booking(gql, made["id"]))["access"][0]
+    assert (after["state"], after["authorizationId"]) == ("ACTIVE", first["authorizationId"])
+    assert len(vendor.active_sets()) == 1
+    await settled(host)
