@@ -249,13 +249,9 @@ class Attempt:
         plan = self.plan
         had_access = self.grant.state in (GrantState.ACTIVE, GrantState.REVOKING, GrantState.REVOKED) or any(
             i.was_current for i in self.items)
-        decision = decide(plan.want, self.wanted, plan.problems, observed, reason=plan.want_reason,
-                          may_come_later=plan.integration.archived_at is None, had_access=had_access)
-        if plan.doors_refused and decision.state == GrantState.FAILED:
-            # A refused door list, like a refused look-up of a set, changed nothing at the vendor:
-            # the grant shows why, and asks again with backoff (the set it has stays meanwhile).
-            decision.wait = True
-        return decision
+        return decide(plan.want, self.wanted, plan.problems, observed, reason=plan.want_reason,
+                      may_come_later=plan.integration.archived_at is None, had_access=had_access,
+                      problems_may_pass=plan.doors_refused)
 
     async def carry_out(self, decision: Decision[Item]) -> Outcome:
         """Act on ``decision``: adopt, create, then revoke. Backend errors propagate (what was

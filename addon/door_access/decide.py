@@ -110,10 +110,12 @@ class Decision(Generic[K]):
 
 
 def decide(want: Want, wanted: Wanted | None, problems: list[Message], observed: Observed[K], *,
-           reason: Message | None, may_come_later: bool, had_access: bool) -> Decision[K]:
+           reason: Message | None, may_come_later: bool, had_access: bool,
+           problems_may_pass: bool = False) -> Decision[K]:
     """``wanted``: the set the booking should have (None when ``problems`` stop one);
     ``may_come_later``: an inactive integration may be activated again (archived: no);
-    ``had_access``: the grant gave access before (an ended booking without it failed)."""
+    ``had_access``: the grant gave access before (an ended booking without it failed);
+    ``problems_may_pass``: asking the vendor again may clear them (it refused the door list)."""
     current = observed.current if observed.current is not None and not observed.current_gone else None
     live = ([current] if current is not None else []) + list(observed.found)
     if want in (Want.NONE, Want.ENDED):
@@ -139,8 +141,10 @@ def decide(want: Want, wanted: Wanted | None, problems: list[Message], observed:
     keeper = current or next((k for k in observed.found if k.gives(wanted)), None) or next(iter(observed.found), None)
     revoke = [k for k in live if k is not keeper] + list(observed.stale)
     if want == Want.LIVE:  # problems stop a new set
+        # A refused door list, like a refused look-up of a set, changed nothing at the vendor: the
+        # grant shows why and asks again with backoff (the set it has stays meanwhile).
         return Decision(GrantState.FAILED, keep=keeper, revoke=revoke, reason=Message.join(problems),
-                        wait=observed.undecided)
+                        wait=observed.undecided or problems_may_pass)
     if keeper is not None:
         return Decision(GrantState.ACTIVE, keep=keeper, revoke=revoke, reason=reason, wait=observed.undecided)
     if may_come_later:

@@ -27,9 +27,11 @@ def known(set_id="set-1", **set_values) -> Known[str]:
     return Known(set_id, live(set_id, **set_values))
 
 
-def run(want=Want.LIVE, wanted=WANTED, problems=(), may_come_later=True, had_access=True, **observed):
+def run(want=Want.LIVE, wanted=WANTED, problems=(), may_come_later=True, had_access=True, problems_may_pass=False,
+        **observed):
     return decide(want, wanted if not problems else None, [Message.verbatim(p) for p in problems],
-                  Observed(**observed), reason=REASON, may_come_later=may_come_later, had_access=had_access)
+                  Observed(**observed), reason=REASON, may_come_later=may_come_later, had_access=had_access,
+                  problems_may_pass=problems_may_pass)
 
 
 def keys(items) -> list[str]:
@@ -149,3 +151,12 @@ def test_no_decision_leaves_more_than_one_set_or_one_the_booking_is_not_entitled
             assert not problems and want == Want.LIVE and not undecided
         if decision.keep is not None:
             assert decision.keep.key in live_before and left == [decision.keep.key]
+
+
+def test_problems_the_vendor_may_clear_keep_the_set_and_ask_again():
+    # A refused door list: FAILED with the reason, the set the guest has kept, looked at again.
+    decision = run(problems=("The doors could not be looked up: refused",), problems_may_pass=True,
+                   current=known("set-1"))
+    assert (decision.state, decision.keep.key, decision.revoke, decision.wait) == (GrantState.FAILED, "set-1", [], True)
+    # A mapping problem only a person can fix is not asked again by itself.
+    assert run(problems=("no mapping",), current=known("set-1")).wait is False

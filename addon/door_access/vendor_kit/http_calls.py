@@ -25,7 +25,7 @@ OUTCOME_PERMANENT = "permanent"
 
 
 def vendor_http_client(*, connect_timeout: float, read_timeout: float, transport: httpx.AsyncBaseTransport | None,
-                user_agent: str) -> httpx.AsyncClient:
+                       user_agent: str) -> httpx.AsyncClient:
     """The pooled client a vendor connector sends with: connect and read timeouts on every call,
     no redirects followed (a redirect could carry a bearer token elsewhere), JSON asked for."""
     return httpx.AsyncClient(
