@@ -153,11 +153,22 @@ def sign_in(page, console: Console, email: str, labels=("Email", "Password", "Si
     page.wait_for_url(f"{console.url}/admin#/*")
 
 
-def screenshot(page, name: str) -> Path:
+def screenshot(page, name: str, vendored: tuple[str, ...] = ()) -> Path:
+    """Keep a picture of the page; every page kept is also checked with axe (``assert_accessible``),
+    but for the ``vendored`` parts (CSS selectors) of code that is not ours."""
+    assert_accessible(page, exclude=vendored)
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     path = ARTIFACTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
     return path
+
+
+def assert_accessible(page, exclude: tuple[str, ...] = ()) -> None:
+    """axe-core's checks (WCAG A/AA and best practices) on the page as it is: no violation."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    results = Axe().run(page, context={"exclude": [[selector] for selector in exclude]} if exclude else None)
+    assert results.violations_count == 0, results.generate_report()
 
 
 UNLABELLED = """() => Array.from(document.querySelectorAll("input:not([type=hidden]), select, textarea, button, a[href]"))

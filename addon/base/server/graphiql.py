@@ -21,21 +21,23 @@ def graphiql_page(request: Request) -> str:
     """Our own GraphiQL page: GraphiQL and React from the files vendored in the package (no CDN, so
     it works offline), its queries carrying the session's CSRF token read from our cookie, and the
     documented operations at hand (see static/graphiql/graphiql.js)."""
-    set_request_language(language_from_header(request.headers.get("accept-language")))
+    language = language_from_header(request.headers.get("accept-language"))
+    set_request_language(language)
     operations = escape(Message("Documented operations").text())
     load = escape(Message("Load into the editor").text())
     console = escape(Message("Admin console").text())
     vendor = f"{GRAPHIQL_ASSETS}/vendor"
     return (
-        '<!doctype html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+        f'<!doctype html>\n<html lang="{escape(language)}">\n<head>\n<meta charset="utf-8">\n'
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n<title>GraphiQL · ireserve</title>\n'
         f'<link rel="stylesheet" href="{vendor}/graphiql.min.css">\n'
         f'<link rel="stylesheet" href="{GRAPHIQL_ASSETS}/graphiql/graphiql.css">\n</head>\n'
         f'<body id="graphiql-page" data-csrf-cookie="{sessions.CSRF_COOKIE}" data-csrf-header="{sessions.CSRF_HEADER}">\n'
-        f'<div id="operations-bar"><label for="operations">{operations}</label>'
+        # Landmarks and a heading for assistive technology: our bar is the banner, GraphiQL the main part.
+        f'<header id="operations-bar"><h1 class="visually-hidden">GraphiQL</h1><label for="operations">{operations}</label>'
         f'<select id="operations"></select><button type="button" id="load-operation">{load}</button>'
-        f'<a href="/admin">{console}</a></div>\n'
-        '<div id="graphiql">Loading…</div>\n'
+        f'<a href="/admin">{console}</a></header>\n'
+        '<main id="graphiql">Loading…</main>\n'
         f'<script src="{vendor}/react.production.min.js"></script>\n'
         f'<script src="{vendor}/react-dom.production.min.js"></script>\n'
         f'<script src="{vendor}/graphiql.min.js"></script>\n'
@@ -75,13 +77,14 @@ def documented_operations() -> list[dict]:
 
 def sign_in_page(request: Request) -> HTMLResponse:
     """What a browser gets instead of GraphiQL before signing in: where to sign in (HTTP 401)."""
-    set_request_language(language_from_header(request.headers.get("accept-language")))
+    language = language_from_header(request.headers.get("accept-language"))
+    set_request_language(language)
     sign_in_url = escape(f"{LOGIN_PATH}?{urlencode({'next': request.url.path})}")
     title = escape(Message("Sign in to use GraphiQL").text())
     text = escape(Message(
         "GraphiQL shows the whole API, so it is open only to signed-in users and API tokens. Sign in at "
         "{path}; you come back here afterwards.", {"path": LOGIN_PATH}).text())
     link = escape(Message("Sign in").text())
-    body = (f'<!doctype html><html><head><meta charset="utf-8"><title>{title}</title></head>'
-            f'<body><h1>{title}</h1><p>{text}</p><p><a href="{sign_in_url}">{link}</a></p></body></html>')
+    body = (f'<!doctype html><html lang="{escape(language)}"><head><meta charset="utf-8"><title>{title}</title></head>'
+            f'<body><main><h1>{title}</h1><p>{text}</p><p><a href="{sign_in_url}">{link}</a></p></main></body></html>')
     return HTMLResponse(body, status_code=401, headers={"WWW-Authenticate": "Bearer", "Cache-Control": "no-store"})

@@ -40,7 +40,7 @@ button[disabled]{background:#9aa4b2;cursor:not-allowed}
 def _page(language: str, title: str, body: str, status: int = 200) -> HTMLResponse:
     html = (f'<!doctype html><html lang="{escape(language)}"><head><meta charset="utf-8">'
             f'<meta name="viewport" content="width=device-width, initial-scale=1">'
-            f"<title>{escape(title)}</title><style>{STYLE}</style></head><body>{body}</body></html>")
+            f"<title>{escape(title)}</title><style>{STYLE}</style></head><body><main>{body}</main></body></html>")
     return HTMLResponse(html, status_code=status, headers=HEADERS)
 
 
