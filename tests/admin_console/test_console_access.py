@@ -12,7 +12,18 @@ from datetime import timedelta
 import httpx
 from playwright.sync_api import expect
 
-from tests.admin_console.conftest import ADMIN, PASSWORD, STAFF, api, booking_id, mutate, object_ids, screenshot, sign_in
+from tests.admin_console.conftest import (
+    ADMIN,
+    PASSWORD,
+    STAFF,
+    api,
+    assert_accessible,
+    booking_id,
+    mutate,
+    object_ids,
+    screenshot,
+    sign_in,
+)
 
 MAIN = "Studio building main door"
 SIDE = "Studio building side door"
@@ -233,7 +244,7 @@ def raw_codes(text: str, codes: set[str]) -> list[str]:
     return sorted(code for code in codes if re.search(rf"(?<![\w.@-]){re.escape(code)}(?![\w@-])", text))
 
 
-def test_every_page_in_dutch_german_and_french_has_words_not_codes(console, open_context, clock):
+def test_every_page_in_dutch_german_and_french_has_words_not_codes_and_passes_axe(console, open_context, clock):
     setup = open_context().new_page()
     sign_in(setup, console, ADMIN)
     integration = set_up_integration(setup, console, {"Studio building": [MAIN, SIDE]})
@@ -262,6 +273,7 @@ def test_every_page_in_dutch_german_and_french_has_words_not_codes(console, open
         page.get_by_role("link", name=words["name"]).click()
         expect(page.locator("html")).to_have_attribute("lang", language)
         assert "(s)" not in page.locator("body").inner_text()
+        assert_accessible(page)
         sign_in_here(page, console, words["labels"])
         expect(page.locator("html")).to_have_attribute("lang", language)
         for address in pages:
@@ -279,6 +291,7 @@ def test_every_page_in_dutch_german_and_french_has_words_not_codes(console, open
             text = page.locator("body").inner_text()
             assert "(s)" not in text, (language, address)
             assert raw_codes(text, codes) == [], (language, address, raw_codes(text, codes))
+            assert_accessible(page)
         # The board at 1280 × 800: health above the table, every action in view, nothing sideways.
         page.goto(f"{console.url}/admin#/access")
         row = page.locator('table.board tr[data-reference="DEMO-1001"]')

@@ -81,7 +81,9 @@ export async function boardPage(main, viewer) {
     from: h("input", { type: "date", id: "filter-from" }),
     until: h("input", { type: "date", id: "filter-until" }),
   };
-  const health = h("section", { class: "health", "aria-labelledby": "health-title" });
+  // The heading is there from the start: a labelled region is never empty while the report loads.
+  const health = h("section", { class: "health", "aria-labelledby": "health-title" },
+    h("h2", { id: "health-title" }, t("Health")));
   const table = h("div", { class: "board-table" });
   const message = h("div", { "aria-live": "polite" });
   const live = h("p", { class: "live hint", "aria-live": "polite" });
