@@ -23,6 +23,7 @@ from addon.base.public import (
     load_host,
     upgrade,
 )
+from addon.door_access.public import call_log
 from tests.support.clock import ManualClock
 from tests.support.postgres import PostgresUnavailable, running_postgres
 
@@ -157,6 +158,9 @@ def clock() -> ManualClock:
 async def host(database_url, tmp_path, env_overrides, clock) -> Host:
     host = load_host(environ=base_environ(tmp_path, database_url, **env_overrides), clock=clock)
     yield host
+    # The call log writes in a background task; let it finish before the pool goes (as the app's
+    # shutdown does), or its connection is left to the garbage collector after the loop closed.
+    await call_log(host).flush()
     await host.database.dispose()
 
 
