@@ -30,8 +30,8 @@ from .models import DoorIntegration
 from .policy import ensure_runnable, get_integration
 from .vendor_kit.answers import list_of, parse_answer
 from .vendor_kit.faults import Fault, FaultPlan, FaultRules, FaultSpecError, RandomFault
-from .vendor_kit.http_calls import (VendorCallRecord, call_deadline, report_call, retry_after_seconds, scrub_secrets,
-                                    vendor_http_client)
+from .vendor_kit.http_calls import (OnCall, VendorCallRecord, call_deadline, report_call, retry_after_seconds,
+                                    scrub_secrets, vendor_http_client)
 from .vendor_kit.tokens import TokenCache, oauth_token_answer
 
 __all__ = [
@@ -43,7 +43,7 @@ __all__ = [
     "call_log", "console_parts", "ensure_runnable", "forget_doors", "get_integration", "register_backend",
     "register_console_part",
     # the vendor kit
-    "Fault", "FaultPlan", "FaultRules", "FaultSpecError", "RandomFault", "TokenCache", "VendorCallRecord",
+    "Fault", "FaultPlan", "FaultRules", "FaultSpecError", "OnCall", "RandomFault", "TokenCache", "VendorCallRecord",
     "call_deadline", "list_of", "oauth_token_answer", "parse_answer", "report_call", "retry_after_seconds",
     "scrub_secrets", "vendor_http_client",
 ]

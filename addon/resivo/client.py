@@ -19,7 +19,7 @@ import functools
 import hashlib
 import logging
 import time
-from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol, TypeVar
@@ -32,7 +32,7 @@ from addon.door_access.public import (
     Recipient,  # who gets the link: the engine's own value
 )
 from addon.door_access.public import (  # the vendor kit: what every vendor's client does alike
-    TokenCache, VendorCallRecord, call_deadline, list_of, oauth_token_answer, parse_answer, report_call,
+    OnCall, TokenCache, VendorCallRecord, call_deadline, list_of, oauth_token_answer, parse_answer, report_call,
     retry_after_seconds, scrub_secrets, vendor_http_client,
 )
 
@@ -194,7 +194,6 @@ class RemoteAccessRequest:
 
 
 CallRecord = VendorCallRecord  # one HTTP exchange with Resivo, for the integration log
-OnCall = Callable[[CallRecord], Awaitable[None] | None]
 _T = TypeVar("_T")
 
 
@@ -488,7 +487,6 @@ class ResivoConnector:
         self._http = vendor_http_client(connect_timeout=connect_timeout, read_timeout=read_timeout,
                                         transport=transport, user_agent="ireserve-addons (resivo)")
         self._token_cache = TokenCache(token_refresh_margin)
-        self._tokens = self._token_cache.entries  # by credential key; a token never shows in repr
 
     def client(
         self, credentials: ResivoCredentials, *, context: Mapping[str, Any] | None = None

@@ -63,7 +63,7 @@ import asyncio
 import hashlib
 import logging
 import time
-from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -72,7 +72,7 @@ from urllib.parse import quote
 import httpx
 
 from addon.door_access.public import (  # the vendor kit: what every vendor's client does alike
-    TokenCache, VendorCallRecord, call_deadline, list_of, oauth_token_answer, parse_answer, report_call,
+    OnCall, TokenCache, VendorCallRecord, call_deadline, list_of, oauth_token_answer, parse_answer, report_call,
     retry_after_seconds, scrub_secrets, vendor_http_client,
 )
 
@@ -226,7 +226,6 @@ class Entry:
 
 
 CallRecord = VendorCallRecord  # one HTTP exchange with Salto KS, for the call log
-OnCall = Callable[[CallRecord], Awaitable[None] | None]
 
 
 # --------------------------------------------------------------------------- parsing
@@ -370,7 +369,6 @@ class SaltoKsConnector:
         self._http = vendor_http_client(connect_timeout=connect_timeout, read_timeout=read_timeout,
                                         transport=transport, user_agent="ireserve-addons (salto_ks)")
         self._token_cache = TokenCache(token_refresh_margin)
-        self._tokens = self._token_cache.entries  # by credential key; a token never shows in repr
 
     def client(self, account: SaltoKsAccount, *, context: Mapping[str, Any] | None = None) -> SaltoKsClient:
         return SaltoKsClient(self, account, context=context)

@@ -71,7 +71,7 @@ async def test_each_vendor_call_is_one_line_with_its_request_and_nothing_secret(
     assert confirm_line.duration_ms > 0
 
     # The secrets of this run: API tokens, the client secret, the access tokens Resivo issued.
-    access_tokens = [entry.token for entry in get_connector(host)._tokens.values() if entry.token]
+    access_tokens = [entry.token for entry in get_connector(host)._token_cache.entries.values() if entry.token]
     assert access_tokens, "the run fetched a Resivo access token"
     secrets = [*tokens.values(), DEMO_CREDENTIALS["clientSecret"], *access_tokens]
     every_line = [f(r) for r in caplog.records for f in (JsonFormatter().format, TextFormatter().format)]
